@@ -1,0 +1,70 @@
+/**
+ * Internet checksum (RFC 1071) and incremental update (RFC 1624).
+ *
+ * All functions work on 16-bit one's-complement sums kept as plain numbers;
+ * `sum16` returns the unfolded 32-bit-ish accumulator so callers can chain
+ * pseudo-header + payload sums without re-folding in between.
+ */
+
+/** Add the bytes [off, off+len) as big-endian 16-bit words to `acc`. Odd tail padded with zero. */
+export function sum16(bytes: Uint8Array, off: number, len: number, acc = 0): number {
+  let i = off;
+  const end = off + len;
+  const even = end - ((end - off) & 1);
+  // Fold every 2^15 words so the accumulator stays well inside SMI/double-exact range.
+  let n = 0;
+  for (; i < even; i += 2) {
+    acc += (bytes[i] << 8) | bytes[i + 1];
+    if (++n === 32768) {
+      acc = (acc & 0xffff) + (acc >>> 16);
+      n = 0;
+    }
+  }
+  if (i < end) acc += bytes[i] << 8;
+  return acc;
+}
+
+/** Fold a running sum to 16 bits (end-around carry). */
+export function fold16(acc: number): number {
+  while (acc > 0xffff) acc = (acc & 0xffff) + Math.floor(acc / 0x10000);
+  return acc;
+}
+
+/** One's-complement checksum of [off, off+len) with an optional initial sum. */
+export function internetChecksum(bytes: Uint8Array, off: number, len: number, initial = 0): number {
+  return ~fold16(sum16(bytes, off, len, initial)) & 0xffff;
+}
+
+/** True when the region, checksum field included, sums to 0xffff (i.e. verifies). */
+export function checksumVerifies(bytes: Uint8Array, off: number, len: number, initial = 0): boolean {
+  return fold16(sum16(bytes, off, len, initial)) === 0xffff;
+}
+
+/**
+ * RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), for one 16-bit field changing from m to m'.
+ */
+export function checksumUpdate16(oldChecksum: number, oldWord: number, newWord: number): number {
+  const acc = (~oldChecksum & 0xffff) + (~oldWord & 0xffff) + (newWord & 0xffff);
+  return ~fold16(acc) & 0xffff;
+}
+
+/** Same as checksumUpdate16 for a 32-bit field (two words). */
+export function checksumUpdate32(oldChecksum: number, oldValue: number, newValue: number): number {
+  const acc =
+    (~oldChecksum & 0xffff) +
+    (~(oldValue >>> 16) & 0xffff) +
+    (~oldValue & 0xffff) +
+    ((newValue >>> 16) & 0xffff) +
+    (newValue & 0xffff);
+  return ~fold16(acc) & 0xffff;
+}
+
+/** Sum of the IPv4 pseudo-header (src, dst, zero, proto, upper-layer length). */
+export function pseudoHeaderSum4(bytes: Uint8Array, srcOff: number, dstOff: number, proto: number, upperLen: number): number {
+  return sum16(bytes, srcOff, 4, sum16(bytes, dstOff, 4, proto + upperLen));
+}
+
+/** Sum of the IPv6 pseudo-header (src, dst, 32-bit length, next header). */
+export function pseudoHeaderSum6(bytes: Uint8Array, srcOff: number, dstOff: number, next: number, upperLen: number): number {
+  return sum16(bytes, srcOff, 16, sum16(bytes, dstOff, 16, next + (upperLen >>> 16) + (upperLen & 0xffff)));
+}
