@@ -1,0 +1,109 @@
+/**
+ * Prometheus metrics (prom-client) on a small HTTP endpoint, 127.0.0.1 by
+ * default. Nothing is counted here: on each scrape the collectors copy the
+ * data path's own integers from one snapshot, so the fast path pays nothing.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { StatsSnapshot } from './stats.js';
+
+export type SnapshotFn = () => StatsSnapshot;
+
+/** Build a registry whose metrics read from `snap` at scrape time. */
+export function createRegistry(snap: SnapshotFn): Registry {
+  const reg = new Registry();
+  let cur: StatsSnapshot | null = null;
+  // One snapshot per scrape, shared by every collector (collect runs per metric).
+  const get = (): StatsSnapshot => (cur ??= snap());
+  const portLabels = ['port', 'interface', 'role'] as const;
+  const netLabels = ['vni', 'type'] as const;
+
+  const counter = (name: string, help: string, labelNames: readonly string[], fill: (c: Counter<string>, s: StatsSnapshot) => void): void => {
+    reg.registerMetric(new Counter({
+      name, help, labelNames, registers: [],
+      collect(this: Counter<string>) { this.reset(); fill(this, get()); },
+    }));
+  };
+  const portCounter = (name: string, help: string, key: 'rxPackets' | 'rxBytes' | 'txPackets' | 'txBytes' | 'drops' | 'kernelDrops'): void =>
+    counter(name, help, portLabels, (c, s) => {
+      for (const p of s.ports) c.inc({ port: p.name, interface: p.interface, role: p.role }, p[key]);
+    });
+  const netCounter = (name: string, help: string, key: 'flooded' | 'unicast' | 'learned' | 'moved' | 'aged' | 'dropped'): void =>
+    counter(name, help, netLabels, (c, s) => {
+      for (const n of s.networks) c.inc({ vni: String(n.vni), type: n.type }, n[key]);
+    });
+
+  portCounter('vtepd_port_rx_packets_total', 'Frames received on a port', 'rxPackets');
+  portCounter('vtepd_port_rx_bytes_total', 'Bytes received on a port', 'rxBytes');
+  portCounter('vtepd_port_tx_packets_total', 'Frames sent on a port', 'txPackets');
+  portCounter('vtepd_port_tx_bytes_total', 'Bytes sent on a port', 'txBytes');
+  portCounter('vtepd_port_drops_total', 'Frames a port refused (oversize, tx full)', 'drops');
+  portCounter('vtepd_port_kernel_drops_total', 'Frames the kernel ring dropped before vtepd read them', 'kernelDrops');
+  netCounter('vtepd_network_flooded_total', 'Frames flooded in a network (broadcast, multicast, unknown unicast)', 'flooded');
+  netCounter('vtepd_network_unicast_total', 'Frames forwarded to a known destination', 'unicast');
+  netCounter('vtepd_network_learned_total', 'MAC addresses learned', 'learned');
+  netCounter('vtepd_network_moved_total', 'MAC moves detected', 'moved');
+  netCounter('vtepd_network_aged_total', 'FDB entries aged out', 'aged');
+  netCounter('vtepd_network_dropped_total', 'Frames dropped by the bridge in a network', 'dropped');
+  counter('vtepd_stage_seconds_total', 'Wall time spent in each pipeline stage', ['stage'], (c, s) => {
+    for (const st of s.stages) c.inc({ stage: st.stage }, st.seconds);
+  });
+  counter('vtepd_stage_batches_total', 'Batches through each pipeline stage', ['stage'], (c, s) => {
+    for (const st of s.stages) c.inc({ stage: st.stage }, st.batches);
+  });
+  counter('vtepd_stage_packets_total', 'Frames into each pipeline stage', ['stage'], (c, s) => {
+    for (const st of s.stages) c.inc({ stage: st.stage }, st.packets);
+  });
+  counter('vtepd_drops_total', 'Frames dropped, by stage and reason', ['stage', 'reason'], (c, s) => {
+    for (const [k, v] of Object.entries(s.drops)) {
+      const slash = k.indexOf('/');
+      c.inc({ stage: k.slice(0, slash), reason: k.slice(slash + 1) }, v);
+    }
+  });
+  reg.registerMetric(new Gauge({
+    name: 'vtepd_fdb_entries', help: 'FDB entries per network', labelNames: netLabels, registers: [],
+    collect(this: Gauge<string>) { this.reset(); for (const n of get().networks) this.set({ vni: String(n.vni), type: n.type }, n.fdbEntries); },
+  }));
+  reg.registerMetric(new Gauge({
+    name: 'vtepd_uptime_seconds', help: 'Seconds since the daemon started', registers: [],
+    collect(this: Gauge<string>) { this.set(get().uptimeSeconds); },
+  }));
+  // Drop the cached snapshot after each scrape.
+  const metrics = reg.metrics.bind(reg);
+  reg.metrics = async () => { cur = null; try { return await metrics(); } finally { cur = null; } };
+  return reg;
+}
+
+export class MetricsServer {
+  private server: Server | null = null;
+  constructor(private readonly reg: Registry) {}
+
+  /** Listen on host:port; resolves to the bound address (port 0 picks a free one). */
+  async listen(host: string, port: number): Promise<AddressInfo> {
+    const server = createServer((req, res) => {
+      if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('vtepd: try GET /metrics\n');
+        return;
+      }
+      this.reg.metrics().then(
+        (body) => res.writeHead(200, { 'content-type': this.reg.contentType }).end(body),
+        (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err.message}\n`),
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => { server.off('error', reject); resolve(); });
+    });
+    this.server = server;
+    return server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    const s = this.server;
+    this.server = null;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise<void>((r) => s.close(() => r()));
+  }
+}

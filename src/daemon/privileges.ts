@@ -1,0 +1,49 @@
+/**
+ * Capabilities check before `vtepd run` touches any device: AF_PACKET, libpcap
+ * and raw IP sockets need CAP_NET_RAW; creating TAP devices and setting
+ * promiscuous mode need CAP_NET_ADMIN. Reading CapEff from /proc/self/status
+ * answers for root, for file capabilities (setcap) and for ambient ones alike.
+ */
+import { readFileSync } from 'node:fs';
+import type { VtepdConfig } from './config-schema.js';
+
+export const CAP_NET_ADMIN = 12;
+export const CAP_NET_RAW = 13;
+const CAP_NAMES: Record<number, string> = { [CAP_NET_ADMIN]: 'CAP_NET_ADMIN', [CAP_NET_RAW]: 'CAP_NET_RAW' };
+
+/** Effective capability mask of this process, or null when /proc is unavailable. */
+export function effectiveCaps(statusText?: string): bigint | null {
+  let text = statusText;
+  if (text === undefined) {
+    try { text = readFileSync('/proc/self/status', 'utf8'); } catch { return null; }
+  }
+  const m = /^CapEff:\s*([0-9a-fA-F]+)$/m.exec(text);
+  return m ? BigInt('0x' + m[1]) : null;
+}
+
+export function hasCap(mask: bigint, cap: number): boolean {
+  return (mask & (1n << BigInt(cap))) !== 0n;
+}
+
+/** Capabilities this config needs (none for a pure pcap-file setup). */
+export function neededCaps(cfg: VtepdConfig): number[] {
+  const need = new Set<number>();
+  // The underlay is always a live socket: AF_PACKET, raw IP, or UDP bound to an interface.
+  need.add(CAP_NET_RAW);
+  need.add(CAP_NET_ADMIN);
+  for (const p of cfg.ports) {
+    if (p.backend === 'afpacket' || p.backend === 'cap') need.add(CAP_NET_RAW);
+    if (p.backend === 'tap') need.add(CAP_NET_ADMIN);
+  }
+  return [...need].sort();
+}
+
+/** Returns null when allowed, else a message saying what is missing and how to grant it. */
+export function privilegeProblem(cfg: VtepdConfig, statusText?: string): string | null {
+  const mask = effectiveCaps(statusText);
+  if (mask === null) return null; // not Linux /proc: let the socket calls report EPERM themselves
+  const missing = neededCaps(cfg).filter((c) => !hasCap(mask, c)).map((c) => CAP_NAMES[c]);
+  if (missing.length === 0) return null;
+  return `vtepd run needs root or the capabilities CAP_NET_RAW and CAP_NET_ADMIN (missing: ${missing.join(', ')}). ` +
+    'Run it as root (sudo vtepd run ...), or grant them: sudo setcap cap_net_raw,cap_net_admin+ep "$(readlink -f "$(command -v node)")"';
+}

@@ -1,0 +1,48 @@
+/**
+ * The daemon's counters as plain data: what `vtepd stats`, `vtepd ports`, the
+ * Prometheus endpoint and the final SIGTERM log line all print. The data path
+ * keeps these as integers in typed arrays; a snapshot is taken only on demand.
+ */
+
+export interface PortStats {
+  name: string;
+  interface: string;
+  backend: string;
+  role: 'local' | 'underlay';
+  vni: number | null;
+  vlan: number | null;
+  up: boolean;
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+  /** Frames this port refused (oversize, tx ring full, ...). */
+  drops: number;
+  /** Frames the kernel dropped before we read them (PACKET_STATISTICS tp_drops). */
+  kernelDrops: number;
+}
+
+export interface NetworkStats {
+  vni: number;
+  name: string | null;
+  type: string;
+  remotes: string[];
+  flooded: number;
+  unicast: number;
+  learned: number;
+  moved: number;
+  aged: number;
+  dropped: number;
+  fdbEntries: number;
+}
+
+export interface StageStats { stage: string; batches: number; packets: number; seconds: number }
+
+export interface StatsSnapshot {
+  uptimeSeconds: number;
+  ports: PortStats[];
+  networks: NetworkStats[];
+  stages: StageStats[];
+  /** Drops by stage and reason (e.g. decap/unknown-vni); only non-zero ones. */
+  drops: Record<string, number>;
+}
