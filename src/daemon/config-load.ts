@@ -35,6 +35,7 @@ function describe(e: ErrorObject): string {
     case 'required': return `${keyPath(e.instancePath, String(p.missingProperty))}: is required`;
     case 'additionalProperties': return `${keyPath(e.instancePath, String(p.additionalProperty))}: unknown key`;
     case 'enum': return `${keyPath(e.instancePath)}: must be one of ${(p.allowedValues as unknown[]).join(', ')}`;
+    case 'minItems': return `${keyPath(e.instancePath)}: needs at least ${String(p.limit)} item${p.limit === 1 ? '' : 's'}`;
     case 'pattern': {
       const hint = /\{2\}\(:/.test(String(p.pattern)) ? 'must be a MAC address like 02:00:00:00:00:01'
         : /\{8\}/.test(String(p.pattern)) ? 'must be hex, a multiple of 4 bytes, at most 124 bytes'

@@ -43,7 +43,7 @@ export async function controlRequest(path: string, cmd: string, args: Record<str
 /** Like controlRequest, but a daemon-side error becomes a UsageError and the result is returned. */
 export async function callDaemon(path: string, cmd: string, args: Record<string, unknown> = {}): Promise<unknown> {
   const res = await controlRequest(path, cmd, args);
-  if (!res.ok) throw new UsageError(`vtepd: ${res.error?.message ?? 'request failed'}`.replace(/^vtepd: /, ''), 1);
+  if (!res.ok) throw new UsageError(res.error?.message ?? 'request failed', 1);
   return res.result;
 }
 

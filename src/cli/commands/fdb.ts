@@ -1,0 +1,82 @@
+/**
+ * `vtepd fdb show|add|del|flush`: the running daemon's MAC table, through the
+ * control socket. Output mimics `bridge fdb show`; --json gives one object per entry.
+ */
+import { Command, Option } from 'commander';
+import { isIP } from 'node:net';
+import { callDaemon } from '../../daemon/control-client.js';
+import { DEFAULT_SOCKET } from '../../daemon/config-schema.js';
+import { UsageError } from '../fatal.js';
+
+export interface FdbEntryJson {
+  vni: number; vlan: number | null; mac: string; port: string | null; remote: string | null; static: boolean; ageSeconds: number;
+}
+
+const socketOpt = (): Option => new Option('--socket <path>', 'control socket of the daemon').default(DEFAULT_SOCKET);
+
+function vniArg(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 16777215) throw new UsageError(`--vni must be 0..16777215, got "${v}"`);
+  return n;
+}
+function macArg(v: string): string {
+  if (!/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/.test(v)) throw new UsageError(`--mac must look like 02:00:00:00:00:01, got "${v}"`);
+  return v.toLowerCase();
+}
+function ipArg(v: string): string {
+  if (isIP(v) === 0) throw new UsageError(`--remote must be an IPv4 or IPv6 address, got "${v}"`);
+  return v;
+}
+
+export function formatFdbEntry(e: FdbEntryJson): string {
+  const where = e.port !== null ? `dev ${e.port}` : `dst ${e.remote}`;
+  const kind = e.static ? 'static' : `age ${Math.round(e.ageSeconds)}s`;
+  return `${e.mac} vni ${e.vni} ${where} ${kind}`;
+}
+
+export function register(program: Command): void {
+  const fdb = program.command('fdb').description("show or change the running daemon's MAC table (FDB)");
+
+  fdb.command('show')
+    .description('list FDB entries')
+    .addOption(socketOpt())
+    .option('--vni <n>', 'only this VNI', vniArg)
+    .option('--json', 'one JSON object per line')
+    .action(async (o: { socket: string; vni?: number; json?: boolean }) => {
+      const entries = (await callDaemon(o.socket, 'fdb.show', o.vni === undefined ? {} : { vni: o.vni })) as FdbEntryJson[];
+      const out = entries.map((e) => (o.json ? JSON.stringify(e) : formatFdbEntry(e)));
+      if (out.length > 0) process.stdout.write(out.join('\n') + '\n');
+    });
+
+  fdb.command('add')
+    .description('add a static entry (never aged, never overwritten by learning)')
+    .addOption(socketOpt())
+    .requiredOption('--vni <n>', 'network', vniArg)
+    .requiredOption('--mac <mac>', 'MAC address', macArg)
+    .option('--port <name>', 'local port the MAC lives behind')
+    .option('--remote <ip>', 'remote VTEP the MAC lives behind', ipArg)
+    .action(async (o: { socket: string; vni: number; mac: string; port?: string; remote?: string }) => {
+      if ((o.port === undefined) === (o.remote === undefined)) throw new UsageError('fdb add needs exactly one of --port or --remote');
+      await callDaemon(o.socket, 'fdb.add', { vni: o.vni, mac: o.mac, port: o.port, remote: o.remote });
+    });
+
+  fdb.command('del')
+    .description('delete one entry')
+    .addOption(socketOpt())
+    .requiredOption('--vni <n>', 'network', vniArg)
+    .requiredOption('--mac <mac>', 'MAC address', macArg)
+    .action(async (o: { socket: string; vni: number; mac: string }) => {
+      await callDaemon(o.socket, 'fdb.del', { vni: o.vni, mac: o.mac });
+    });
+
+  fdb.command('flush')
+    .description('remove learned entries (all, or by port, remote VTEP or VNI); static ones stay')
+    .addOption(socketOpt())
+    .option('--port <name>', 'only entries behind this local port')
+    .option('--remote <ip>', 'only entries behind this remote VTEP', ipArg)
+    .option('--vni <n>', 'only this VNI', vniArg)
+    .action(async (o: { socket: string; port?: string; remote?: string; vni?: number }) => {
+      const r = (await callDaemon(o.socket, 'fdb.flush', { port: o.port, remote: o.remote, vni: o.vni })) as { removed: number };
+      process.stdout.write(`flushed ${r.removed} entr${r.removed === 1 ? 'y' : 'ies'}\n`);
+    });
+}

@@ -1,0 +1,24 @@
+/** `vtepd ports`: the running daemon's ports and their counters. */
+import { Command, Option } from 'commander';
+import { callDaemon } from '../../daemon/control-client.js';
+import { DEFAULT_SOCKET } from '../../daemon/config-schema.js';
+import type { PortStats } from '../../daemon/stats.js';
+
+export function formatPorts(ports: PortStats[]): string {
+  const lines = ['ports', '  name         interface    backend   role      vni       state   rx-pkts    tx-pkts    drops  kernel-drops'];
+  for (const p of ports) {
+    lines.push(`  ${p.name.padEnd(12)} ${p.interface.padEnd(12)} ${p.backend.padEnd(9)} ${p.role.padEnd(9)} ${String(p.vni ?? '-').padEnd(9)} ${(p.up ? 'up' : 'down').padEnd(7)} ${String(p.rxPackets).padStart(8)} ${String(p.txPackets).padStart(10)} ${String(p.drops).padStart(8)} ${String(p.kernelDrops).padStart(13)}`);
+  }
+  return lines.join('\n');
+}
+
+export function register(program: Command): void {
+  program.command('ports')
+    .description("the running daemon's ports: backend, state, rx/tx/drop counters")
+    .addOption(new Option('--socket <path>', 'control socket of the daemon').default(DEFAULT_SOCKET))
+    .option('--json', 'machine-readable')
+    .action(async (o: { socket: string; json?: boolean }) => {
+      const ports = (await callDaemon(o.socket, 'ports')) as PortStats[];
+      process.stdout.write((o.json ? JSON.stringify(ports) : formatPorts(ports)) + '\n');
+    });
+}

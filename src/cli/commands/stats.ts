@@ -1,0 +1,39 @@
+/** `vtepd stats`: the running daemon's counters (ports, networks, stage timings, drops). */
+import { Command, Option } from 'commander';
+import { callDaemon } from '../../daemon/control-client.js';
+import { DEFAULT_SOCKET } from '../../daemon/config-schema.js';
+import type { StatsSnapshot } from '../../daemon/stats.js';
+import { formatPorts } from './ports.js';
+
+export function formatStats(s: StatsSnapshot): string {
+  const lines: string[] = [`uptime ${s.uptimeSeconds.toFixed(1)} s`, '', formatPorts(s.ports), ''];
+  lines.push('networks');
+  lines.push('  vni       type    flooded    unicast    learned  moved  aged  dropped  fdb');
+  for (const n of s.networks) {
+    lines.push(`  ${String(n.vni).padEnd(9)} ${n.type.padEnd(7)} ${pad(n.flooded, 7)} ${pad(n.unicast, 10)} ${pad(n.learned, 10)} ${pad(n.moved, 6)} ${pad(n.aged, 5)} ${pad(n.dropped, 8)} ${pad(n.fdbEntries, 4)}`);
+  }
+  lines.push('', 'stages (ns per frame = time / frames)');
+  for (const st of s.stages) {
+    const ns = st.packets > 0 ? (st.seconds * 1e9) / st.packets : 0;
+    lines.push(`  ${st.stage.padEnd(9)} ${pad(st.batches, 10)} batches ${pad(st.packets, 12)} frames ${ns.toFixed(0).padStart(8)} ns/frame`);
+  }
+  const drops = Object.entries(s.drops);
+  lines.push('', drops.length === 0 ? 'drops: none' : 'drops');
+  for (const [k, v] of drops) lines.push(`  ${k.padEnd(36)} ${v}`);
+  return lines.join('\n');
+}
+
+function pad(n: number, w: number): string {
+  return String(n).padStart(w);
+}
+
+export function register(program: Command): void {
+  program.command('stats')
+    .description("the running daemon's counters: ports, networks, stage timings, drops")
+    .addOption(new Option('--socket <path>', 'control socket of the daemon').default(DEFAULT_SOCKET))
+    .option('--json', 'machine-readable')
+    .action(async (o: { socket: string; json?: boolean }) => {
+      const s = (await callDaemon(o.socket, 'stats')) as StatsSnapshot;
+      process.stdout.write((o.json ? JSON.stringify(s) : formatStats(s)) + '\n');
+    });
+}
