@@ -1,0 +1,101 @@
+/**
+ * ChunkSource: a file read through one reused buffer with fs.readSync.
+ *
+ * The readers look at `buf[pos..end)`; `base` is the file offset of `buf[0]`.
+ * `ensure(n)` makes n bytes available from `pos` (moving the unread tail to the
+ * front and reading more), growing the buffer only when one record needs it and
+ * never past `maxChunk`. The whole file is never held in memory.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+
+export const DEFAULT_CHUNK = 1 << 20;
+
+export class ChunkSource {
+  buf: Uint8Array;
+  view: DataView;
+  /** Next unread byte in `buf`. */
+  pos = 0;
+  /** End of valid bytes in `buf`. */
+  end = 0;
+  /** File offset of `buf[0]`. */
+  base = 0;
+  readonly size: number;
+  private fd: number;
+  private readonly maxChunk: number;
+
+  constructor(path: string, chunkSize = DEFAULT_CHUNK, maxChunk = 1 << 24) {
+    if (!Number.isInteger(chunkSize) || chunkSize < 4096) chunkSize = 4096;
+    this.maxChunk = Math.max(maxChunk, chunkSize);
+    this.fd = openSync(path, 'r');
+    try {
+      this.size = fstatSync(this.fd).size;
+    } catch (e) {
+      closeSync(this.fd);
+      throw e;
+    }
+    // Never allocate more than the file needs: small fixtures get a small buffer.
+    const n = Math.max(4096, Math.min(chunkSize, this.size + 64));
+    this.buf = new Uint8Array(n);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  /** File offset of `buf[pos]`. */
+  get fileOffset(): number {
+    return this.base + this.pos;
+  }
+
+  /** Bytes left in the file from `pos` (buffered or not). */
+  get remaining(): number {
+    return this.size - (this.base + this.pos);
+  }
+
+  /**
+   * Make `n` bytes available at `buf[pos..]`; false when the file ends first.
+   * May move and reallocate `buf`: callers re-read `buf`/`view`/`pos` afterwards.
+   */
+  ensure(n: number): boolean {
+    if (this.end - this.pos >= n) return true;
+    if (n > this.maxChunk) return false;
+    const have = this.end - this.pos;
+    if (n > this.buf.length) {
+      // Grow for one big record (bounded by maxChunk), never shrinking.
+      let size = this.buf.length;
+      while (size < n) size *= 2;
+      const next = new Uint8Array(Math.min(size, this.maxChunk));
+      next.set(this.buf.subarray(this.pos, this.end), 0);
+      this.buf = next;
+      this.view = new DataView(next.buffer);
+    } else if (this.pos !== 0) {
+      this.buf.copyWithin(0, this.pos, this.end);
+    }
+    this.base += this.pos;
+    this.pos = 0;
+    this.end = have;
+    while (this.end < n) {
+      if (this.fd < 0) return false;
+      const got = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, this.base + this.end);
+      if (got <= 0) return false;
+      this.end += got;
+    }
+    return true;
+  }
+
+  /** Advance `n` bytes, seeking past data that is not buffered (big unknown pcapng blocks). */
+  skip(n: number): void {
+    const have = this.end - this.pos;
+    if (n <= have) {
+      this.pos += n;
+      return;
+    }
+    this.base += this.pos + n;
+    this.pos = 0;
+    this.end = 0;
+  }
+
+  close(): void {
+    if (this.fd >= 0) {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
+  }
+}
