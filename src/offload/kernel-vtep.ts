@@ -1,0 +1,195 @@
+/**
+ * The `kernel` placement: vtepd builds a kernel VXLAN datapath for one network
+ * and then only programs and watches it.
+ *
+ *   local ports ──┐
+ *                 ├── bridge (vtbVNI) ── vxlan (vtxVNI, id VNI, local IP, dstport)
+ *
+ * Remote FDB entries go on the vxlan device (`bridge fdb ... dev vtx self dst IP`;
+ * MAC 00:00:00:00:00:00 entries are the head-end replication list), static
+ * local MACs on the bridge (`master static`). `sync()` applies the diff between
+ * the desired set and what `bridge -j fdb show` reports, so entries the kernel
+ * learned are left alone. `destroy()` removes exactly what `create()` made.
+ * All changes go through iproute2; its errors surface as IprouteError.
+ */
+import { iproute, iprouteJson, IprouteError, type IprouteOptions } from './iproute.js';
+import { diffFdb, normalizeEntry, FLOOD_MAC, type KernelFdbEntry, type FdbDiff } from './fdb-sync.js';
+
+export interface KernelVtepSpec {
+  /** Network namespace to build in (default: the current one). */
+  netns?: string;
+  vni: number;
+  /** Underlay source address of the tunnel (IPv4 or IPv6). */
+  local: string;
+  dstPort?: number;
+  /** Underlay device for the tunnel's traffic. */
+  underlayDev?: string;
+  ttl?: number;
+  /** Outer UDP checksum (see DESIGN.md on udpcsum over veth). Default false. */
+  udpChecksum?: boolean;
+  /** Let the kernel learn remote MACs from decapsulated frames. Default true. */
+  learning?: boolean;
+  mtu?: number;
+  /** Local interfaces to enslave to the bridge. */
+  ports: readonly string[];
+  vxlanName?: string;
+  bridgeName?: string;
+}
+
+export interface KernelFdbState {
+  remote: KernelFdbEntry[];
+  local: KernelFdbEntry[];
+}
+
+export interface KernelVtepCounters {
+  rxPackets: number;
+  rxBytes: number;
+  rxDropped: number;
+  txPackets: number;
+  txBytes: number;
+  txDropped: number;
+}
+
+interface FdbRow {
+  mac: string;
+  dst?: string;
+  ifname?: string;
+  master?: string;
+  flags?: string[];
+  state?: string;
+}
+
+export class KernelVtep {
+  readonly vxlan: string;
+  readonly bridge: string;
+  private readonly io: IprouteOptions;
+  /** Devices this object created, in creation order (destroy removes them in reverse). */
+  private readonly created: string[] = [];
+  private readonly enslaved: string[] = [];
+
+  constructor(readonly spec: KernelVtepSpec) {
+    if (!Number.isInteger(spec.vni) || spec.vni < 0 || spec.vni > 0xffffff) throw new RangeError(`VNI must be 0..16777215, got ${spec.vni}`);
+    this.vxlan = spec.vxlanName ?? `vtx${spec.vni}`;
+    this.bridge = spec.bridgeName ?? `vtb${spec.vni}`;
+    for (const n of [this.vxlan, this.bridge]) if (n.length > 15) throw new RangeError(`interface name "${n}" is longer than 15 characters`);
+    this.io = { netns: spec.netns };
+  }
+
+  private ip(args: string[]): Promise<string> {
+    return iproute('ip', args, this.io);
+  }
+
+  private br(args: string[]): Promise<string> {
+    return iproute('bridge', args, this.io);
+  }
+
+  private async exists(dev: string): Promise<boolean> {
+    try {
+      await iprouteJson('ip', ['link', 'show', 'dev', dev], this.io);
+      return true;
+    } catch (e) {
+      if (e instanceof IprouteError && /does not exist|Cannot find device/i.test(e.stderr)) return false;
+      throw e;
+    }
+  }
+
+  /** Build bridge + vxlan device and enslave the ports; on failure undo what was done and rethrow. */
+  async create(): Promise<void> {
+    const s = this.spec;
+    for (const dev of [this.vxlan, this.bridge]) {
+      if (await this.exists(dev)) throw new IprouteError(`ip link add ${dev}`, `${dev} already exists; vtepd does not take over devices it did not create`, null);
+    }
+    try {
+      await this.ip(['link', 'add', this.bridge, 'type', 'bridge']);
+      this.created.push(this.bridge);
+      const vx = ['link', 'add', this.vxlan, 'type', 'vxlan', 'id', String(s.vni), 'local', s.local, 'dstport', String(s.dstPort ?? 4789)];
+      if (s.underlayDev) vx.push('dev', s.underlayDev);
+      if (s.ttl !== undefined) vx.push('ttl', String(s.ttl));
+      vx.push(s.udpChecksum ? 'udpcsum' : 'noudpcsum');
+      vx.push(s.learning === false ? 'nolearning' : 'learning');
+      await this.ip(vx);
+      this.created.push(this.vxlan);
+      if (s.mtu !== undefined) await this.ip(['link', 'set', this.vxlan, 'mtu', String(s.mtu)]);
+      await this.ip(['link', 'set', this.vxlan, 'master', this.bridge]);
+      for (const p of s.ports) {
+        await this.ip(['link', 'set', p, 'master', this.bridge]);
+        this.enslaved.push(p);
+        await this.ip(['link', 'set', p, 'up']);
+      }
+      await this.ip(['link', 'set', this.vxlan, 'up']);
+      await this.ip(['link', 'set', this.bridge, 'up']);
+    } catch (e) {
+      await this.destroy().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** The FDB entries vtepd manages, as the kernel reports them (learned entries excluded). */
+  async readFdb(): Promise<KernelFdbState> {
+    const vx = await iprouteJson<FdbRow>('bridge', ['fdb', 'show', 'dev', this.vxlan], this.io);
+    const remote = vx
+      .filter((r) => r.dst !== undefined && r.state === 'permanent' && (r.flags ?? []).includes('self'))
+      .map((r) => ({ mac: r.mac, dst: r.dst }));
+    const ports = new Set(this.spec.ports);
+    const br = await iprouteJson<FdbRow>('bridge', ['fdb', 'show', 'br', this.bridge], this.io);
+    const local = br
+      .filter((r) => r.state === 'static' && r.master === this.bridge && r.ifname !== undefined && ports.has(r.ifname))
+      .map((r) => ({ mac: r.mac, port: r.ifname }));
+    return { remote, local };
+  }
+
+  /**
+   * Make the kernel's managed FDB equal `desired`: flood remotes become all-zero
+   * MAC entries, the rest as given. Returns the diff that was applied.
+   */
+  async sync(desired: { floodRemotes: readonly string[]; entries: readonly KernelFdbEntry[] }): Promise<FdbDiff> {
+    const want = [...desired.floodRemotes.map((dst) => ({ mac: FLOOD_MAC, dst })), ...desired.entries].map(normalizeEntry);
+    for (const e of want) {
+      if (e.port !== undefined && !this.spec.ports.includes(e.port)) throw new Error(`FDB entry ${e.mac}: port ${e.port} is not a port of ${this.bridge} (${this.spec.ports.join(', ') || 'none'})`);
+    }
+    const have = await this.readFdb();
+    const diff = diffFdb(want, [...have.remote, ...have.local]);
+    for (const e of diff.del) {
+      if (e.dst !== undefined) await this.br(['fdb', 'del', e.mac, 'dev', this.vxlan, 'dst', e.dst, 'self']);
+      else await this.br(['fdb', 'del', e.mac, 'dev', e.port!, 'master']);
+    }
+    const seen = new Set(have.remote.map((e) => e.mac));
+    for (const e of diff.add) {
+      if (e.port !== undefined) {
+        await this.br(['fdb', 'replace', e.mac, 'dev', e.port, 'master', 'static']);
+      } else if (e.mac === FLOOD_MAC || seen.has(e.mac)) {
+        // More than one destination for a MAC (the flood list above all): append.
+        await this.br(['fdb', 'append', e.mac, 'dev', this.vxlan, 'dst', e.dst!, 'self', 'permanent']);
+      } else {
+        // First destination of a unicast MAC: replace, so a learned entry becomes static.
+        await this.br(['fdb', 'replace', e.mac, 'dev', this.vxlan, 'dst', e.dst!, 'self', 'permanent']);
+        seen.add(e.mac);
+      }
+    }
+    return diff;
+  }
+
+  /** The vxlan device's kernel counters (what the kernel datapath moved). */
+  async counters(): Promise<KernelVtepCounters> {
+    const [l] = await iprouteJson<{ stats64?: { rx: Record<string, number>; tx: Record<string, number> } }>('ip', ['-s', 'link', 'show', 'dev', this.vxlan], this.io);
+    const s = l?.stats64;
+    if (!s) throw new IprouteError(`ip -j -s link show dev ${this.vxlan}`, 'no stats64 in the output', null);
+    return { rxPackets: s.rx.packets, rxBytes: s.rx.bytes, rxDropped: s.rx.dropped, txPackets: s.tx.packets, txBytes: s.tx.bytes, txDropped: s.tx.dropped };
+  }
+
+  /** Release the ports and delete what create() made (missing devices are fine). */
+  async destroy(): Promise<void> {
+    const errors: string[] = [];
+    for (const p of this.enslaved.splice(0).reverse()) {
+      await this.ip(['link', 'set', p, 'nomaster']).catch((e: unknown) => errors.push(String((e as Error).message)));
+    }
+    for (const dev of this.created.splice(0).reverse()) {
+      try {
+        await this.ip(['link', 'del', dev]);
+      } catch (e) {
+        if (!(e instanceof IprouteError && /Cannot find device|does not exist/i.test(e.stderr))) errors.push((e as Error).message);
+      }
+    }
+    if (errors.length > 0) throw new Error(`kernel VTEP teardown incomplete: ${errors.join('; ')}`);
+  }
+}
