@@ -1,0 +1,147 @@
+/**
+ * Open-addressing storage of the MAC table: robin-hood linear probing over one
+ * Int32Array, 4 words (16 bytes) per slot so a lookup touches one cache line:
+ *
+ *   word 0  keyHi  = domain << 16 | MAC bytes 0-1
+ *   word 1  keyLo  = MAC bytes 2-5 (as int32)
+ *   word 2  meta   = out (bits 0-19) | LOCAL | REMOTE | STATIC | FROZEN | probe distance (bits 24-29); 0 = empty
+ *   word 3  stamp  = last seen, in ticks (wrapping int32, compared by signed difference)
+ *
+ * The home slot is a multiply-shift of the seeded hash onto `homeSlots` slots (any
+ * count, not a power of two, so 1 M entries at load 0.75 cost 21 bytes each).
+ * `maxProbe` extra slots follow the home range so probing never wraps; every entry
+ * sits at most `maxProbe` slots after its home, so a failed lookup stops early
+ * (robin hood: meeting an entry closer to its own home than we are to ours).
+ * Deletion shifts the following cluster back by one (no tombstones, no rehash).
+ */
+import { macHash, randomSeed } from './mac-hash.js';
+
+export const MacFlag = {
+  LOCAL: 1 << 20,
+  REMOTE: 1 << 21,
+  STATIC: 1 << 22,
+  FROZEN: 1 << 23,
+} as const;
+export const OUT_MASK = 0xfffff;
+/** Bits of `meta` that say where a MAC lives (output index + local/remote). */
+export const PLACE_MASK = OUT_MASK | MacFlag.LOCAL | MacFlag.REMOTE;
+const DIST_SHIFT = 24;
+const DIST_ONE = 1 << DIST_SHIFT;
+const DIST_MASK = 63;
+const TWO_POW_MINUS_32 = 2.3283064365386963e-10;
+
+export class MacStore {
+  /** Slot words (see the file comment). Read-only outside this class and MacTable. */
+  readonly words: Int32Array;
+  readonly homeSlots: number;
+  readonly maxProbe: number;
+  /** Entries stored. */
+  size = 0;
+  protected readonly s0: number;
+  protected readonly s1: number;
+  /** homeSlots / 2^32: maps a 32-bit hash onto [0, homeSlots) with one multiply. */
+  private readonly scale: number;
+
+  constructor(homeSlots: number, maxProbe: number, seed?: [number, number]) {
+    if (!Number.isInteger(homeSlots) || homeSlots < 1 || homeSlots > 1 << 26) {
+      throw new RangeError(`MAC table slots must be 1..2^26, got ${homeSlots}`);
+    }
+    if (!Number.isInteger(maxProbe) || maxProbe < 1 || maxProbe > DIST_MASK) {
+      throw new RangeError(`maxProbe must be 1..${DIST_MASK}, got ${maxProbe}`);
+    }
+    this.homeSlots = homeSlots;
+    this.maxProbe = maxProbe;
+    // +1: the last slot always stays empty, so every probe loop meets an empty slot.
+    this.words = new Int32Array((homeSlots + maxProbe + 1) * 4);
+    this.scale = homeSlots * TWO_POW_MINUS_32;
+    [this.s0, this.s1] = seed ?? randomSeed();
+  }
+
+  /** Total slots including the overflow run. */
+  get slots(): number {
+    return this.words.length >> 2;
+  }
+
+  hash(keyHi: number, keyLo: number): number {
+    return macHash(keyHi, keyLo, this.s0, this.s1);
+  }
+
+  /** Word index of the key's slot, or -1. */
+  protected findBase(kh: number, kl: number, h: number): number {
+    const w = this.words;
+    // h < 2^32 and homeSlots < 2^26: the product is exact enough that the floor stays < homeSlots.
+    let b = ((h * this.scale) | 0) << 2;
+    for (let d = 0; ; d++, b += 4) {
+      const m = w[b + 2];
+      if (m === 0 || ((m >>> DIST_SHIFT) & DIST_MASK) < d) return -1;
+      if (w[b] === kh && w[b + 1] === kl) return b;
+    }
+  }
+
+  /**
+   * Insert a key known to be absent. Returns its word index, or -1 when the
+   * probe bound would be exceeded (by it or by an entry it displaces).
+   */
+  protected insertBase(kh: number, kl: number, h: number, meta: number, stamp: number): number {
+    const w = this.words;
+    const maxProbe = this.maxProbe;
+    let p = ((h * this.scale) | 0) << 2;
+    let d = 0;
+    // Find the position: first empty slot, or first entry closer to its home than we are.
+    for (;;) {
+      const m = w[p + 2];
+      if (m === 0 || ((m >>> DIST_SHIFT) & DIST_MASK) < d) break;
+      if (++d > maxProbe) return -1;
+      p += 4;
+    }
+    // Entries from p up to the next empty slot move one slot on: check the bound first.
+    let e = p;
+    for (;;) {
+      const m = w[e + 2];
+      if (m === 0) break;
+      if (((m >>> DIST_SHIFT) & DIST_MASK) >= maxProbe) return -1;
+      e += 4;
+    }
+    if (e + 4 >= w.length) return -1; // would use the sentinel slot
+    if (e !== p) w.copyWithin(p + 4, p, e);
+    for (let j = p + 6; j <= e + 2; j += 4) w[j] += DIST_ONE;
+    w[p] = kh;
+    w[p + 1] = kl;
+    w[p + 2] = meta | (d << DIST_SHIFT);
+    w[p + 3] = stamp;
+    this.size++;
+    return p;
+  }
+
+  /** Remove the entry at word index b: shift the cluster after it back by one slot. */
+  protected removeBase(b: number): void {
+    const w = this.words;
+    let j = b + 4;
+    for (;;) {
+      const m = w[j + 2];
+      if (m === 0 || (m >>> DIST_SHIFT) === 0) break;
+      j += 4;
+    }
+    // [b+4, j) move to [b, j-4), each one slot nearer its home.
+    if (j !== b + 4) {
+      w.copyWithin(b, b + 4, j);
+      for (let k = b + 2; k < j - 4; k += 4) w[k] -= DIST_ONE;
+    }
+    w[j - 4] = 0;
+    w[j - 3] = 0;
+    w[j - 2] = 0;
+    w[j - 1] = 0;
+    this.size--;
+  }
+
+  /** Drop every entry (allocation-free). */
+  protected clearAll(): void {
+    this.words.fill(0);
+    this.size = 0;
+  }
+}
+
+/** Probe distance of an entry (for tests and statistics). */
+export function distOf(meta: number): number {
+  return (meta >>> DIST_SHIFT) & DIST_MASK;
+}
