@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
+import { register as dissect } from './dissect.js';
+import { register as encap } from './encap.js';
+import { register as decap } from './decap.js';
 
 /** Each subcommand lives in its own file and registers itself here. */
 export function registerAll(program: Command): void {
   void program;
+  dissect(program);
+  encap(program);
+  decap(program);
 }

@@ -1,0 +1,121 @@
+/**
+ * `vtepd dissect FILE [--json] [--vxlan-port P]... [--geneve-port P]...`
+ *
+ * Prints every frame of a pcap/pcapng file, one line each (tcpdump-like, or
+ * one JSON object with --json). A fault in the capture file ends the run after
+ * all good frames: one-line error with the byte offset on stderr, exit 1.
+ * Truncated frames inside a good file are reported per frame, never fatal.
+ * Output is buffered (64 KiB writes, honouring back-pressure); a closed pipe
+ * (`| head`) ends the run quietly.
+ */
+import type { Command } from 'commander';
+import { openCapture, CaptureFormatError, type CaptureReader } from '../../capture/index.js';
+import { WalkState, walkFrame, DEFAULT_MAX_TUNNELS } from '../../dissect/walk.js';
+import { frameJson } from '../../dissect/format-json.js';
+import { frameText } from '../../dissect/format-text.js';
+import { UsageError } from '../fatal.js';
+
+interface DissectOptions {
+  json?: boolean;
+  vxlanPort: number[];
+  genevePort: number[];
+  maxTunnels: number;
+}
+
+function portArg(v: string, prev: number[]): number[] {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new UsageError(`UDP port must be 1..65535, got "${v}"`);
+  return [...prev, n];
+}
+
+function depthArg(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 32) throw new UsageError(`--max-tunnels must be 0..32, got "${v}"`);
+  return n;
+}
+
+/** Buffered stdout that waits for 'drain' and turns EPIPE into a quiet stop. */
+class Out {
+  private buf = '';
+  closed = false;
+  constructor(private readonly stream: NodeJS.WriteStream) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') this.closed = true;
+      else throw e;
+    });
+  }
+  line(s: string): boolean {
+    this.buf += s + '\n';
+    return this.buf.length >= 65536;
+  }
+  async flush(): Promise<void> {
+    if (this.buf.length === 0 || this.closed) return;
+    const chunk = this.buf;
+    this.buf = '';
+    let ok: boolean;
+    try {
+      ok = this.stream.write(chunk);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EPIPE') { this.closed = true; return; }
+      throw e;
+    }
+    if (!ok && !this.closed) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => { this.stream.off('drain', done); this.stream.off('error', done); resolve(); };
+        this.stream.once('drain', done);
+        this.stream.once('error', done);
+      });
+    }
+  }
+}
+
+export async function runDissect(file: string, o: DissectOptions): Promise<void> {
+  const st = new WalkState({ vxlanPorts: o.vxlanPort, genevePorts: o.genevePort, maxTunnels: o.maxTunnels });
+  let reader: CaptureReader;
+  try {
+    reader = openCapture(file);
+  } catch (e) {
+    throw asUserError(file, e);
+  }
+  const out = new Out(process.stdout);
+  const fmt = o.json ? frameJson : frameText;
+  let frame = 0;
+  let fault: unknown = null;
+  try {
+    for (;;) {
+      const r = reader.next();
+      if (r === null) break;
+      frame++;
+      walkFrame(r.data, r.offset, r.caplen, st);
+      if (out.line(fmt(r.data, st, frame, r.tsSec, r.tsNsec, r.caplen, r.len))) {
+        await out.flush();
+        if (out.closed) break;
+      }
+    }
+  } catch (e) {
+    fault = e;
+  } finally {
+    reader.close();
+  }
+  await out.flush();
+  if (fault !== null) throw asUserError(file, fault);
+}
+
+function asUserError(file: string, e: unknown): Error {
+  if (e instanceof CaptureFormatError) return new UsageError(`${file}: ${e.message}`, 1);
+  const err = e as NodeJS.ErrnoException;
+  if (err && typeof err.code === 'string' && typeof err.message === 'string') return new UsageError(`${file}: ${err.message}`, 1);
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+export function register(program: Command): void {
+  program
+    .command('dissect')
+    .description('print the headers of every frame of a pcap/pcapng file (tunnels decoded, nested)')
+    .argument('<file>', 'pcap or pcapng capture (Ethernet link type)')
+    .option('--json', 'one JSON object per frame')
+    .option('--vxlan-port <port>', 'also decode UDP to this port as VXLAN (repeatable; 4789 always)', portArg, [])
+    .option('--geneve-port <port>', 'also decode UDP to this port as GENEVE (repeatable; 6081 always)', portArg, [])
+    .option('--max-tunnels <n>', 'deepest tunnel nesting decoded', depthArg, DEFAULT_MAX_TUNNELS)
+    .action(async (file: string, o: DissectOptions) => runDissect(file, o));
+}
