@@ -1,0 +1,70 @@
+/** `vtepd decap IN OUT`: strip VXLAN / GENEVE / NVGRE and write the inner frames. */
+import { Command } from 'commander';
+import { UsageError } from '../fatal.js';
+import { DecapStage } from '../../tunnel/decap.js';
+import { runCapture, formatSummary } from '../../tunnel/capture-tool.js';
+import { parseIntStrict, TunnelConfigError, type DecapConfig } from '../../tunnel/tunnel-config.js';
+
+interface DecapOpts {
+  vni: string[];
+  vxlanPort: string[];
+  genevePort: string[];
+  nvgre: boolean;
+  keepOther?: boolean;
+  verifyUdpCsum?: boolean;
+  zeroCsum6Rx?: boolean;
+  ipCsum: boolean;
+  geneveKnown: string[];
+  depth?: string;
+  json?: boolean;
+}
+
+const collect = (v: string, prev: string[]) => prev.concat([v]);
+
+export function decapConfigFromFlags(o: DecapOpts): DecapConfig {
+  try {
+    return {
+      vnis: o.vni.map((v) => parseIntStrict(v, '--vni', 0, 0xffffff)),
+      vxlanPorts: o.vxlanPort.length ? o.vxlanPort.map((p) => parseIntStrict(p, '--vxlan-port', 1, 65535)) : undefined,
+      genevePorts: o.genevePort.length ? o.genevePort.map((p) => parseIntStrict(p, '--geneve-port', 1, 65535)) : undefined,
+      nvgre: o.nvgre,
+      keepOther: !!o.keepOther,
+      verifyUdpCsum: !!o.verifyUdpCsum,
+      zeroCsum6Rx: !!o.zeroCsum6Rx,
+      verifyIp4Csum: o.ipCsum,
+      geneveKnownOptions: o.geneveKnown.map((s) => {
+        const m = /^([^:]+):([^:]+)$/.exec(s);
+        if (!m) throw new TunnelConfigError(`--geneve-known '${s}' must be CLASS:TYPE`);
+        return { optClass: parseIntStrict(m[1], 'GENEVE option class', 0, 0xffff), type: parseIntStrict(m[2], 'GENEVE option type', 0, 0xff) };
+      }),
+      maxDepth: o.depth === undefined ? undefined : parseIntStrict(o.depth, '--depth', 1, 8),
+    };
+  } catch (e) {
+    if (e instanceof TunnelConfigError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+export function register(program: Command): void {
+  program.command('decap')
+    .description('decapsulate VXLAN, GENEVE and NVGRE frames of a capture (outer IPv4/IPv6, any VLAN tags)')
+    .argument('<in>', 'input capture (pcap or pcapng, Ethernet)')
+    .argument('<out>', 'output pcap of the inner frames (timestamps kept)')
+    .option('--vni <n>', 'accept only this VNI/VSID (repeatable; default all)', collect, [])
+    .option('--vxlan-port <port>', 'VXLAN UDP port (repeatable; default 4789)', collect, [])
+    .option('--geneve-port <port>', 'GENEVE UDP port (repeatable; default 6081)', collect, [])
+    .option('--no-nvgre', 'do not recognise NVGRE (GRE 0x6558)')
+    .option('--keep-other', 'pass non-tunnel frames through untouched (default: drop them)')
+    .option('--verify-udp-csum', 'verify non-zero outer UDP checksums (off by default: veth leaves them unfinished)')
+    .option('--zero-csum6-rx', 'accept outer IPv6 UDP checksum 0 (RFC 6935)')
+    .option('--no-ip-csum', 'do not verify the outer IPv4 header checksum')
+    .option('--geneve-known <class:type>', 'a critical GENEVE option this receiver understands (repeatable)', collect, [])
+    .option('--depth <n>', 'tunnel levels to strip per frame, 1..8 (default 1)')
+    .option('--json', 'print the counters as JSON on stdout instead of the summary on stderr')
+    .action((inPath: string, outPath: string, o: DecapOpts) => {
+      const stage = new DecapStage(decapConfigFromFlags(o));
+      const r = runCapture(inPath, outPath, stage);
+      if (o.json) process.stdout.write(JSON.stringify({ command: 'decap', ...r }) + '\n');
+      else process.stderr.write(formatSummary('decap', r));
+    });
+}
