@@ -1,0 +1,117 @@
+/**
+ * Cost report: per-plan figures derived from PlanRuns, compared with a
+ * baseline plan (normally `host`). Inputs that contradict themselves
+ * (delivered > offered, negative CPU, no duration) are refused, so every
+ * figure in a report satisfies: delivered <= offered, CPU >= 0, freed share in
+ * [-1, 1]. Rendering lives in report-render.ts.
+ */
+import os from 'node:os';
+import { coresInUse, coresPer10G, cpuNsPerFrame, freedShare, framesPerSecondAtLineRate, TEN_GBPS } from './derive.js';
+import type { PlanRun } from './plan-run.js';
+
+export interface PlanFigures {
+  plan: string;
+  frameSize: number;
+  durationSeconds: number;
+  offeredFrames: number;
+  deliveredFrames: number;
+  lostFrames: number;
+  /** lost / offered, 0..1 (0 when nothing was offered). */
+  loss: number;
+  offeredFps: number;
+  deliveredFps: number;
+  /** Delivered throughput as a share of 10 Gb/s line rate at this frame size. */
+  lineRateShare10G: number;
+  cpuSeconds: { user: number; system: number; softirq: number; total: number };
+  cores: { user: number; system: number; softirq: number; total: number };
+  /** Host CPU ns per delivered frame, split and total; null when nothing was delivered. */
+  nsPerFrame: { user: number | null; system: number | null; softirq: number | null; total: number | null };
+  coresPer10G: number | null;
+  /** Share of host CPU per delivered frame this plan frees compared with the baseline, -1..1. */
+  freedVsBaseline: number | null;
+  stages: { name: string; nsPerFrame: number | null }[];
+  notes: string[];
+}
+
+export interface CostReport {
+  schema: 'vtepd-cost-report/1';
+  generatedAt: string;
+  host: { kernel: string; cpus: number; cpuModel: string; node: string };
+  baseline: string;
+  formulas: Record<string, string>;
+  plans: PlanFigures[];
+}
+
+export const REPORT_FORMULAS = {
+  nsPerFrame: 'host CPU seconds (user + system + softirq) * 1e9 / delivered frames',
+  cores: 'host CPU seconds / run duration seconds',
+  coresPer10G: 'nsPerFrame * 1e-9 * 10e9 / ((frameSize + 20) * 8); frameSize includes FCS, 20 B = preamble + SFD + inter-frame gap',
+  freedVsBaseline: '(baseline nsPerFrame - plan nsPerFrame) / max(both); 0 when equal; in [-1, 1]',
+  loss: '(offered - delivered) / offered',
+} as const;
+
+function check(r: PlanRun): void {
+  const bad = (m: string) => new RangeError(`plan ${r.plan}: ${m}`);
+  for (const [k, v] of Object.entries({ offeredFrames: r.offeredFrames, deliveredFrames: r.deliveredFrames, frameSize: r.frameSize, ...r.cpu })) {
+    if (!Number.isFinite(v) || v < 0) throw bad(`${k} must be a finite number >= 0, got ${v}`);
+  }
+  if (!(r.durationSeconds > 0)) throw bad(`duration must be > 0 s, got ${r.durationSeconds}`);
+  if (r.deliveredFrames > r.offeredFrames) throw bad(`delivered ${r.deliveredFrames} frames > offered ${r.offeredFrames}: the counters are inconsistent`);
+  if (r.frameSize < 64 || r.frameSize > 16384) throw bad(`frame size ${r.frameSize} B outside 64..16384 (FCS included)`);
+}
+
+function figures(r: PlanRun): Omit<PlanFigures, 'freedVsBaseline'> {
+  check(r);
+  const total = r.cpu.user + r.cpu.system + r.cpu.softirq;
+  const d = r.durationSeconds;
+  const per = (s: number) => cpuNsPerFrame(s, r.deliveredFrames);
+  const nsTotal = per(total);
+  const lost = r.offeredFrames - r.deliveredFrames;
+  return {
+    plan: r.plan,
+    frameSize: r.frameSize,
+    durationSeconds: d,
+    offeredFrames: r.offeredFrames,
+    deliveredFrames: r.deliveredFrames,
+    lostFrames: lost,
+    loss: r.offeredFrames > 0 ? lost / r.offeredFrames : 0,
+    offeredFps: r.offeredFrames / d,
+    deliveredFps: r.deliveredFrames / d,
+    lineRateShare10G: r.deliveredFrames / d / framesPerSecondAtLineRate(TEN_GBPS, r.frameSize),
+    cpuSeconds: { ...r.cpu, total },
+    cores: { user: coresInUse(r.cpu.user, d)!, system: coresInUse(r.cpu.system, d)!, softirq: coresInUse(r.cpu.softirq, d)!, total: coresInUse(total, d)! },
+    nsPerFrame: { user: per(r.cpu.user), system: per(r.cpu.system), softirq: per(r.cpu.softirq), total: nsTotal },
+    coresPer10G: coresPer10G(nsTotal, r.frameSize),
+    stages: r.stages ?? [],
+    notes: r.notes ?? [],
+  };
+}
+
+/**
+ * Build the report. Runs are keyed by (plan, frame size); each is compared with
+ * the baseline plan's run at the same frame size (`baseline` default: `host`
+ * when present, else the first run's plan).
+ */
+export function buildCostReport(runs: readonly PlanRun[], opts: { baseline?: string; now?: Date } = {}): CostReport {
+  if (runs.length === 0) throw new RangeError('a cost report needs at least one plan run');
+  const key = (r: PlanRun) => `${r.plan}@${r.frameSize}`;
+  const keys = runs.map(key);
+  const dup = keys.find((k, i) => keys.indexOf(k) !== i);
+  if (dup) throw new RangeError(`two runs of plan ${dup.replace('@', ' at ')} B: each (plan, frame size) once`);
+  const names = [...new Set(runs.map((r) => r.plan))];
+  const baseline = opts.baseline ?? (names.includes('host') ? 'host' : names[0]);
+  if (!names.includes(baseline)) throw new RangeError(`baseline plan "${baseline}" is not among the runs (${names.join(', ')})`);
+  const all = runs.map(figures);
+  const plans = all.map((f) => {
+    const base = all.find((b) => b.plan === baseline && b.frameSize === f.frameSize);
+    return { ...f, freedVsBaseline: base ? freedShare(base.nsPerFrame.total, f.nsPerFrame.total) : null };
+  });
+  return {
+    schema: 'vtepd-cost-report/1',
+    generatedAt: (opts.now ?? new Date()).toISOString(),
+    host: { kernel: os.release(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version },
+    baseline,
+    formulas: { ...REPORT_FORMULAS },
+    plans,
+  };
+}
