@@ -48,7 +48,8 @@ export class PcapReader extends CaptureReader {
     else if (le === PCAP_MAGIC_MODIFIED || be === PCAP_MAGIC_MODIFIED) {
       throw new CaptureFormatError(0, 'modified (Kuznetzov) pcap format is not supported');
     } else {
-      throw new CaptureFormatError(0, `bad pcap magic 0x${be.toString(16).padStart(8, '0')}`);
+      const bytes = be.toString(16).padStart(8, '0').replace(/(..)(?!$)/g, '$1 ');
+      throw new CaptureFormatError(0, `bad magic: file starts with bytes ${bytes}, not a pcap (a1b2c3d4, a1b23c4d) or pcapng file`);
     }
     const l = this.littleEndian;
     this.nanos = v.getUint32(0, l) === PCAP_MAGIC_NS;

@@ -21,7 +21,7 @@ export const BT_OPB = 2;
 export const BT_SPB = 3;
 export const BT_EPB = 6;
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
-/** Largest block held in memory at once; larger unknown blocks are skipped by seeking. */
+/** Largest SHB/IDB/packet block held in memory; other blocks are skipped by seeking, never loaded. */
 const MAX_LOADED_BLOCK = 1 << 20;
 
 const OPT_TSRESOL = 9;
@@ -100,11 +100,11 @@ export class PcapngReader extends CaptureReader {
     if (blen < 12 || (blen & 3) !== 0) {
       throw new CaptureFormatError(at, `bad block total length ${blen} (must be a multiple of 4 and at least 12)`);
     }
+    if (type !== BT_EPB && type !== BT_SPB && type !== BT_OPB && type !== BT_SHB && type !== BT_IDB) {
+      return this.skipBlock(at, type, blen);
+    }
     if (blen > MAX_LOADED_BLOCK) {
-      if (type === BT_EPB || type === BT_SPB || type === BT_OPB || type === BT_SHB || type === BT_IDB) {
-        throw new CaptureFormatError(at, `block total length ${blen} is too large (limit ${MAX_LOADED_BLOCK})`);
-      }
-      return this.skipBig(at, blen);
+      throw new CaptureFormatError(at, `block total length ${blen} is too large (limit ${MAX_LOADED_BLOCK})`);
     }
     if (src.end - p < blen) {
       if (!src.ensure(blen)) throw this.truncated(at, blockName(type), blen);
@@ -268,11 +268,11 @@ export class PcapngReader extends CaptureReader {
     this.ifTsoffset.push(tsoffset);
   }
 
-  /** Unknown block larger than the buffer: seek past it and check its trailing length. */
-  private skipBig(at: number, blen: number): boolean {
+  /** Blocks vtepd does not read: seek past the body (never loaded), then check the trailing length. */
+  private skipBlock(at: number, type: number, blen: number): boolean {
     const src = this.src;
     src.skip(blen - 4);
-    if (!src.ensure(4)) throw this.truncated(at, 'block', blen);
+    if (!src.ensure(4)) throw this.truncated(at, blockName(type), blen);
     const trail = src.view.getUint32(src.pos, this.le);
     if (trail !== blen) throw new CaptureFormatError(at, `block total length mismatch: leading ${blen}, trailing ${trail}`);
     src.pos += 4;
