@@ -73,6 +73,9 @@ export async function probeNic(iface: string, netns?: string): Promise<NicInfo> 
   return { iface, driver, hasDevice, features, featuresError: r.error };
 }
 
+/** Drivers of virtual NICs backed by a hypervisor: their offloads are real but not on this machine's hardware. */
+export const PARAVIRTUAL_DRIVERS: readonly string[] = ['virtio_net', 'vmxnet3', 'hv_netvsc', 'xen-netfront'];
+
 /**
  * Whether `nic` placement may rely on feature(s) of this interface; the reason
  * names the flag and its state when not. `any` = one of them is enough.
@@ -88,7 +91,10 @@ export function nicFeature(nic: NicInfo | null, wanted: readonly string[], what:
     return { f, s, txt: s ? `${s.on ? 'on' : 'off'}${s.fixed ? ' [fixed]' : ''}` : 'not reported' };
   });
   const hit = states.find((x) => x.s?.on);
-  if (hit) return { ok: true, reason: `${nic.iface} (${nic.driver ?? '?'}) reports ${hit.f}: ${hit.txt}` };
+  if (hit) {
+    const pv = PARAVIRTUAL_DRIVERS.includes(nic.driver ?? '') ? ' (paravirtual device: the hypervisor does this work, outside this guest\'s CPU accounting)' : '';
+    return { ok: true, reason: `${nic.iface} (${nic.driver ?? '?'}) reports ${hit.f}: ${hit.txt}${pv}` };
+  }
   const settable = states.find((x) => x.s && !x.s.fixed);
   const hint = settable ? ` (enable with: ethtool -K ${nic.iface} ${settable.f} on)` : '';
   return { ok: false, reason: `${nic.iface} (${nic.driver ?? '?'}) does not offer ${what}: ${states.map((x) => `${x.f} ${x.txt}`).join(', ')}${hint}` };

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { register as dissect } from './dissect.js';
 import { register as encap } from './encap.js';
 import { register as decap } from './decap.js';
+import { register as offload } from './offload.js';
 
 /** Each subcommand lives in its own file and registers itself here. */
 export function registerAll(program: Command): void {
@@ -9,4 +10,5 @@ export function registerAll(program: Command): void {
   dissect(program);
   encap(program);
   decap(program);
+  offload(program);
 }

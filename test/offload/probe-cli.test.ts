@@ -1,0 +1,35 @@
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const main = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+const cli = (...args: string[]) => spawnSync('node', [main, ...args], { encoding: 'utf8', timeout: 60000 });
+
+t.test('vtepd offload probe: table and JSON agree with the kernel', { skip: existsSync(main) ? false : 'run npm run build first' }, async (t) => {
+  const j = cli('offload', 'probe', '--json', '--iface', 'lo');
+  t.equal(j.status, 0, j.stderr);
+  const out = JSON.parse(j.stdout);
+  t.equal(out.availability.length, 8, '2 per-function rows + 2 x 3 per-tunnel rows');
+  const row = (fn: string, tunnel: string | null) => out.availability.find((r: { function: string; tunnel: string | null }) => r.function === fn && r.tunnel === tunnel);
+  for (const r of out.availability) t.equal(r.placements.host.ok, true, `${r.function} always runs on host`);
+  // Independent oracle: the kernel's own answer to creating a geneve device.
+  const ns = `vtcli-${process.pid}`;
+  spawnSync('ip', ['netns', 'add', ns]);
+  const geneve = spawnSync('ip', ['-n', ns, 'link', 'add', 'g0', 'type', 'geneve', 'id', '1', 'remote', '192.0.2.2']).status === 0;
+  spawnSync('ip', ['netns', 'del', ns]);
+  t.equal(row('encap-decap', 'geneve').placements.kernel.ok, geneve);
+  // lo is a software device: no NIC placement anywhere.
+  for (const r of out.availability) t.equal(r.placements.nic.ok, false);
+  t.match(row('checksum', null).placements.nic.reason, /lo is a software device/);
+
+  const txt = cli('offload', 'probe', '--iface', 'lo');
+  t.equal(txt.status, 0);
+  t.match(txt.stdout, /^function\s+tunnel\s+host\s+native\s+kernel\s+nic$/m);
+  t.match(txt.stdout, new RegExp(`^encap-decap\\s+geneve\\s+yes\\s+(yes|no)\\s+${geneve ? 'yes' : 'no'}\\s+no$`, 'm'));
+  if (!geneve) t.match(txt.stdout, /encap-decap \(geneve\) on kernel: the kernel has no geneve devices/);
+
+  const bad = cli('offload', 'probe', '--iface', 'nope0');
+  t.equal(bad.status, 2);
+  t.equal(bad.stderr, 'vtepd: no interface "nope0" in this network namespace\n');
+});
