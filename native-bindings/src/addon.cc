@@ -1,0 +1,28 @@
+#include <napi.h>
+
+#include "errors.h"
+#ifdef __linux__
+#include "af_packet.h"
+#include "tap.h"
+#endif
+
+namespace vtepd {
+void InitNetns(Napi::Env env, Napi::Object exports);
+}
+
+// errnoName(n): lets JS name errnos reported by txBurst (lastTxErrno) the same way.
+static Napi::Value ErrnoNameJs(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), vtepd::ErrnoName(info[0].As<Napi::Number>().Int32Value()));
+}
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+#ifdef __linux__
+  vtepd::AfPacket::Init(env, exports);
+  vtepd::Tap::Init(env, exports);
+  vtepd::InitNetns(env, exports);
+#endif
+  exports.Set("errnoName", Napi::Function::New(env, ErrnoNameJs));
+  return exports;
+}
+
+NODE_API_MODULE(vtepd_native, Init)

@@ -1,0 +1,84 @@
+/**
+ * Shared receive/transmit for the addon-backed ports (AF_PACKET, TAP): one
+ * N-API call per batch each way; counters updated once per batch.
+ */
+import type { PacketBatch } from '../batch/packet-batch.js';
+import { PortCounters, PortDrop } from './counters.js';
+import type { NativeAddon, NativeRxTx } from './native.js';
+import { aliveBytesPrefix, aliveStats, type Port, type PortKind } from './port.js';
+
+export abstract class NativePort implements Port {
+  abstract readonly kind: PortKind;
+  readonly payload = 'ethernet' as const;
+  readonly counters = new PortCounters();
+  protected closed = false;
+
+  constructor(readonly name: string, readonly index: number, protected readonly sock: NativeRxTx,
+    protected readonly native: NativeAddon) {}
+
+  /** Kernel-side name and index of the interface. */
+  get interfaceName(): string { return this.sock.interface; }
+  get ifindex(): number { return this.sock.ifindex; }
+
+  /** Extra per-backend argument to rxBurst/txBurst (TAP vnet header fields). */
+  protected rxExtra(_batch: PacketBatch): Uint16Array | undefined { return undefined; }
+  protected txExtra(_batch: PacketBatch): Uint16Array | undefined { return undefined; }
+
+  receive(batch: PacketBatch): number {
+    const start = batch.count;
+    const room = batch.capacity - start;
+    if (room <= 0 || this.closed) return 0;
+    const n = this.sock.rxBurst(batch.data, batch.offset, batch.length, batch.wireLength, batch.tsSec, batch.tsNsec,
+      start, room, batch.slotSize, batch.headroom, batch.dataRoom, this.rxExtra(batch));
+    const end = start + n;
+    const port = this.index;
+    let bytes = 0;
+    for (let i = start; i < end; i++) {
+      batch.inPort[i] = port;
+      batch.resetMeta(i);
+      bytes += batch.length[i];
+    }
+    batch.count = end;
+    this.counters.rxPackets += n;
+    this.counters.rxBytes += bytes;
+    return n;
+  }
+
+  transmit(batch: PacketBatch, start = 0, count = batch.count - start): number {
+    if (count <= 0) return 0;
+    const alive = aliveStats(batch, start, start + count);
+    if (alive.frames === 0) return 0;
+    if (this.closed) {
+      this.counters.drops[PortDrop['tx-error']] += alive.frames;
+      this.counters.lastTxError = 'EBADF';
+      return 0;
+    }
+    const sent = this.sock.txBurst(batch.data, batch.offset, batch.length, batch.drop, start, count, this.txExtra(batch));
+    const c = this.counters;
+    c.txPackets += sent;
+    if (sent === alive.frames) {
+      c.txBytes += alive.bytes;
+    } else {
+      c.txBytes += aliveBytesPrefix(batch, start, start + count, sent);
+      c.drops[PortDrop['tx-error']] += alive.frames - sent;
+      const e = this.sock.lastTxErrno();
+      if (e !== 0) c.lastTxError = this.native.errnoName(e);
+    }
+    return sent;
+  }
+
+  onReadable(cb: (() => void) | null): void {
+    if (this.closed) return;
+    if (cb === null) this.sock.stopPoll();
+    else this.sock.startPoll(() => cb());
+  }
+
+  abstract pollStats(): void;
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.pollStats();
+    this.closed = true;
+    this.sock.close();
+  }
+}
