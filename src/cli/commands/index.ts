@@ -3,6 +3,7 @@ import { register as dissect } from './dissect.js';
 import { register as encap } from './encap.js';
 import { register as decap } from './decap.js';
 import { register as offload } from './offload.js';
+import { register as learn } from './learn.js';
 
 /** Each subcommand lives in its own file and registers itself here. */
 export function registerAll(program: Command): void {
@@ -11,4 +12,5 @@ export function registerAll(program: Command): void {
   encap(program);
   decap(program);
   offload(program);
+  learn(program);
 }

@@ -1,0 +1,221 @@
+/**
+ * Bridge stage: per frame of a batch, find its bridge domain, learn its source
+ * (local port, or the remote VTEP decap recorded), look up its destination and
+ * decide: unicast to a local port, unicast to a remote VTEP, flood, or drop.
+ * Copies are made afterwards by the Replicator (replicate.ts), so this loop
+ * only writes decisions: `action[i]`, `domainOf[i]`, `batch.outPort[i]`
+ * (local port or global remote index), FLOOD in `batch.flags`, drop codes.
+ *
+ * Split horizon: a frame never goes back where it came from (same port or same
+ * remote: dropped as 'same-port'), and a frame from a remote VTEP never goes to
+ * a remote VTEP ('remote-to-remote' for unicast; flooding skips remotes).
+ *
+ * Time: `process(batch, now)` with `now` in ticks, or without it the stage
+ * uses `clock()` when configured, else each frame's capture timestamp; time
+ * never runs backwards inside the stage (out-of-order captures).
+ */
+import { PacketBatch, PacketFlag, NONE } from '../batch/packet-batch.js';
+import { MacTable, MacFlag, OUT_MASK, PLACE_MASK, localPlace, remotePlace, ticksOf } from './mac-table.js';
+import { BridgeDomains } from './bridge-domain.js';
+import { BRIDGE_COUNTERS, BRIDGE_DROPS, BridgeCtr, Drop, type BridgeCounter, type BridgeDrop } from './counters.js';
+
+export const Action = { DROP: 0, LOCAL: 1, REMOTE: 2, FLOOD: 3 } as const;
+
+export interface BridgeStageOptions {
+  table: MacTable;
+  domains: BridgeDomains;
+  /** Seconds since the epoch; when set, used instead of capture timestamps. */
+  clock?: () => number;
+  /** Table slots the ager examines per batch (0 = leave ageing to the caller). */
+  ageSlotsPerBatch?: number;
+}
+
+const NC = BRIDGE_COUNTERS.length;
+const ND = BRIDGE_DROPS.length;
+
+export class BridgeStage {
+  readonly table: MacTable;
+  readonly domains: BridgeDomains;
+  /** Per packet of the last batch: Action, domain (-1 when dropped before one was known), ingress place, ingress VLAN tag bytes (0/4). */
+  action = new Uint8Array(256);
+  domainOf = new Int32Array(256);
+  srcPlace = new Int32Array(256);
+  tagLen = new Uint8Array(256);
+  /** Per domain: counters[d * BRIDGE_COUNTERS.length + BridgeCtr.x], drops[d * BRIDGE_DROPS.length + code]. */
+  readonly counters: Float64Array;
+  readonly drops: Float64Array;
+  /** Drops with no domain yet (runt, invalid source, no domain), per reason. */
+  readonly dropsNoDomain = new Float64Array(ND);
+  /** Current time, ticks (monotonic). */
+  now = 0;
+  private started = false;
+  private readonly clock: (() => number) | null;
+  private readonly ageSlots: number;
+
+  constructor(o: BridgeStageOptions) {
+    this.table = o.table;
+    this.domains = o.domains;
+    this.clock = o.clock ?? null;
+    this.ageSlots = o.ageSlotsPerBatch ?? 4096;
+    this.counters = new Float64Array(this.domains.maxDomains * NC);
+    this.drops = new Float64Array(this.domains.maxDomains * ND);
+  }
+
+  counter(domain: number, name: BridgeCounter): number {
+    return this.counters[domain * NC + BridgeCtr[name]];
+  }
+
+  dropCount(domain: number, reason: BridgeDrop): number {
+    return domain < 0 ? this.dropsNoDomain[Drop[reason]] : this.drops[domain * ND + Drop[reason]];
+  }
+
+  private advance(t: number): number {
+    if (!this.started || ((t - this.now) | 0) > 0) this.now = t;
+    this.started = true;
+    return this.now;
+  }
+
+  process(batch: PacketBatch, now?: number): void {
+    const n = batch.count;
+    if (this.action.length < n) this.grow(batch.capacity);
+    const fixed = now !== undefined || this.clock !== null;
+    if (now !== undefined) this.advance(now);
+    else if (this.clock !== null) this.advance(ticksOf(this.clock()));
+    const table = this.table;
+    const doms = this.domains;
+    const auto = doms.autoCreate;
+    const d = batch.data;
+    const drop = batch.drop;
+    const flags = batch.flags;
+    const outPort = batch.outPort;
+    const ra = batch.remoteAddr;
+    const action = this.action;
+    const domainOf = this.domainOf;
+    const srcPlace = this.srcPlace;
+    const tagLen = this.tagLen;
+    const ctr = this.counters;
+    for (let i = 0; i < n; i++) {
+      action[i] = Action.DROP;
+      domainOf[i] = -1;
+      if (drop[i] !== 0) continue;
+      const t = fixed ? this.now : this.advance(ticksOf(batch.tsSec[i], batch.tsNsec[i]));
+      const off = batch.offset[i];
+      const len = batch.length[i];
+      if (len < 14) {
+        this.dropFrame(batch, i, -1, Drop.runt);
+        continue;
+      }
+      const srcHi = (d[off + 6] << 8) | d[off + 7];
+      const srcLo = (d[off + 8] << 24) | (d[off + 9] << 16) | (d[off + 10] << 8) | d[off + 11];
+      if ((d[off + 6] & 1) !== 0 || (srcHi === 0 && srcLo === 0)) {
+        this.dropFrame(batch, i, -1, Drop['invalid-src']);
+        continue;
+      }
+      let dom: number;
+      let place: number;
+      if ((flags[i] & PacketFlag.DECAPPED) !== 0) {
+        // Inner VLAN tags are tenant payload: the VNI alone picks the domain.
+        tagLen[i] = 0;
+        dom = doms.domainOfVni(batch.vni[i]);
+        if (dom < 0 && auto) dom = doms.addVniDomain(batch.vni[i]);
+        if (dom < 0) {
+          this.dropFrame(batch, i, -1, Drop['no-domain']);
+          continue;
+        }
+        const r4 = i << 2;
+        const v6 = (flags[i] & PacketFlag.REMOTE_V6) !== 0;
+        let r = doms.remoteIndex(ra[r4], ra[r4 + 1], ra[r4 + 2], ra[r4 + 3], v6);
+        if ((r < 0 || doms.remotePosition(dom, r) < 0) && auto) r = doms.addRemote(dom, ra[r4], ra[r4 + 1], ra[r4 + 2], ra[r4 + 3], v6);
+        if (r < 0 || doms.remotePosition(dom, r) < 0) {
+          this.dropFrame(batch, i, dom, Drop['unknown-remote']);
+          continue;
+        }
+        place = remotePlace(r);
+      } else {
+        const et = (d[off + 12] << 8) | d[off + 13];
+        let vlan = 0;
+        if (et === 0x8100) {
+          if (len < 18) {
+            this.dropFrame(batch, i, -1, Drop.runt);
+            continue;
+          }
+          vlan = ((d[off + 14] & 0x0f) << 8) | d[off + 15];
+        }
+        // A priority tag (VID 0) is still a tag to strip; the frame is untagged traffic.
+        tagLen[i] = et === 0x8100 ? 4 : 0;
+        const port = batch.inPort[i];
+        dom = doms.domainOfPort(port, vlan);
+        if (dom < 0 && auto) {
+          dom = doms.addVlanDomain(vlan);
+          doms.addPort(dom, port, vlan);
+        }
+        if (dom < 0) {
+          this.dropFrame(batch, i, -1, Drop['no-domain']);
+          continue;
+        }
+        place = localPlace(port);
+      }
+      domainOf[i] = dom;
+      srcPlace[i] = place;
+      ctr[dom * NC + BridgeCtr.in]++;
+      table.learn(dom, srcHi, srcLo, place, t);
+      // Destination: group bit set = broadcast/multicast = flood.
+      let dst = -1;
+      if ((d[off] & 1) === 0) {
+        dst = table.lookup(dom, (d[off] << 8) | d[off + 1], (d[off + 2] << 24) | (d[off + 3] << 16) | (d[off + 4] << 8) | d[off + 5], t);
+      }
+      if (dst >= 0) {
+        if ((dst & PLACE_MASK) === place) {
+          this.dropFrame(batch, i, dom, Drop['same-port']);
+        } else if ((dst & MacFlag.REMOTE) !== 0 && (place & MacFlag.REMOTE) !== 0) {
+          this.dropFrame(batch, i, dom, Drop['remote-to-remote']);
+        } else {
+          action[i] = (dst & MacFlag.REMOTE) !== 0 ? Action.REMOTE : Action.LOCAL;
+          outPort[i] = dst & OUT_MASK;
+          ctr[dom * NC + BridgeCtr.unicast]++;
+        }
+        continue;
+      }
+      const copies = this.floodCopies(dom, place);
+      if (copies === 0) {
+        this.dropFrame(batch, i, dom, Drop['no-flood-target']);
+        continue;
+      }
+      action[i] = Action.FLOOD;
+      outPort[i] = NONE;
+      flags[i] |= PacketFlag.FLOOD;
+      ctr[dom * NC + BridgeCtr.flooded]++;
+      ctr[dom * NC + BridgeCtr['flood-copies']] += copies;
+    }
+    if (this.ageSlots > 0) table.ageStep(this.now, this.ageSlots);
+  }
+
+  /** Copies a flood of a frame from `place` in `dom` makes (split horizon applied). */
+  floodCopies(dom: number, place: number): number {
+    const ports = this.domains.ports[dom];
+    let n = ports.length;
+    if ((place & MacFlag.LOCAL) !== 0) {
+      const inPort = place & OUT_MASK;
+      for (let k = 0; k < ports.length; k++) if (ports[k] === inPort) n--;
+      n += this.domains.remotes[dom].length;
+    }
+    return n;
+  }
+
+  private dropFrame(batch: PacketBatch, i: number, dom: number, code: number): void {
+    batch.drop[i] = code;
+    if (dom < 0) {
+      this.dropsNoDomain[code]++;
+      return;
+    }
+    this.drops[dom * ND + code]++;
+    this.counters[dom * NC + BridgeCtr.dropped]++;
+  }
+
+  private grow(n: number): void {
+    this.action = new Uint8Array(n);
+    this.domainOf = new Int32Array(n);
+    this.srcPlace = new Int32Array(n);
+    this.tagLen = new Uint8Array(n);
+  }
+}
