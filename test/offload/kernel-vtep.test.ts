@@ -1,5 +1,5 @@
 import t from 'tap';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { KernelVtep } from '../../src/offload/kernel-vtep.js';
 import { IprouteError } from '../../src/offload/iproute.js';
 import { diffFdb } from '../../src/offload/fdb-sync.js';
@@ -106,4 +106,62 @@ t.test('a failed create undoes what it made', async (t) => {
   t.same(ipj('link', 'show', 'type', 'bridge'), [], 'bridge removed again');
   t.same(ipj('link', 'show', 'type', 'vxlan'), [], 'vxlan removed again');
   t.throws(() => new KernelVtep({ vni: 1 << 24, local: '1.1.1.1', ports: [] }), /VNI must be/);
+});
+
+const ECHO_SERVER = `import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("192.168.77.2", 9999)); s.settimeout(20)
+print("ready", flush=True)
+for _ in range(3):
+    d, a = s.recvfrom(2048); s.sendto(d, a)`;
+const ECHO_CLIENT = `import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1)
+ok = 0
+for i in range(3):
+    for attempt in range(5):
+        try:
+            s.sendto(b"vtepd-%d" % i, ("192.168.77.2", 9999)); d, _ = s.recvfrom(2048)
+            if d == b"vtepd-%d" % i: ok += 1; break
+        except socket.timeout: pass
+print("echo %d/3" % ok)`;
+
+t.test('two kernel VTEPs built by KernelVtep carry traffic over the underlay (ping through VXLAN)', async (t) => {
+  const A = `vtkva-${process.pid}`;
+  const B = `vtkvb-${process.pid}`;
+  const sh = (ns: string, ...a: string[]) => execFileSync('ip', ['-n', ns, ...a]);
+  for (const ns of [A, B]) {
+    execFileSync('ip', ['netns', 'add', ns]);
+    t.teardown(() => void spawnSync('ip', ['netns', 'del', ns]));
+  }
+  // Underlay: uA (A) <-> uB (B).
+  sh(A, 'link', 'add', 'uA', 'type', 'veth', 'peer', 'name', 'uB', 'netns', B);
+  sh(A, 'addr', 'add', '10.77.0.1/24', 'dev', 'uA');
+  sh(B, 'addr', 'add', '10.77.0.2/24', 'dev', 'uB');
+  sh(A, 'link', 'set', 'uA', 'up');
+  sh(B, 'link', 'set', 'uB', 'up');
+  // Overlay hosts: hX carries the address, pX is the bridge port.
+  const vteps: KernelVtep[] = [];
+  for (const [ns, x, local, remote, host] of [[A, 'a', '10.77.0.1', '10.77.0.2', '192.168.77.1'], [B, 'b', '10.77.0.2', '10.77.0.1', '192.168.77.2']]) {
+    sh(ns, 'link', 'add', `h${x}`, 'type', 'veth', 'peer', 'name', `p${x}`);
+    sh(ns, 'addr', 'add', `${host}/24`, 'dev', `h${x}`);
+    sh(ns, 'link', 'set', `h${x}`, 'up');
+    const v = new KernelVtep({ netns: ns, vni: 4242, local, dstPort: 4789, underlayDev: `u${x.toUpperCase()}`, ports: [`p${x}`], mtu: 1450 });
+    t.teardown(() => v.destroy().catch(() => undefined));
+    await v.create();
+    await v.sync({ floodRemotes: [remote], entries: [] });
+    vteps.push(v);
+  }
+  // UDP echo (no ping binary here): server in B, client in A, 3 round trips.
+  const server = spawn('ip', ['netns', 'exec', B, '/usr/bin/python3', '-c', ECHO_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => void server.kill());
+  await new Promise<void>((resolve) => server.stdout!.once('data', () => resolve()));
+  const client = spawnSync('ip', ['netns', 'exec', A, '/usr/bin/python3', '-c', ECHO_CLIENT], { encoding: 'utf8', timeout: 20000 });
+  t.equal(client.stdout.trim(), 'echo 3/3', `UDP echo over VXLAN (${client.stderr.trim()})`);
+  const c = await vteps[0].counters();
+  t.ok(c.txPackets >= 4 && c.rxPackets >= 4, `vxlan device moved the frames (tx ${c.txPackets}, rx ${c.rxPackets})`);
+  // Kernel learning: A learned hb's MAC behind VTEP 10.77.0.2.
+  const hbMac = JSON.parse(execFileSync('ip', ['-n', B, '-j', 'link', 'show', 'dev', 'hb'], { encoding: 'utf8' }))[0].address;
+  const learned = (JSON.parse(execFileSync('bridge', ['-n', A, '-j', 'fdb', 'show', 'dev', 'vtx4242'], { encoding: 'utf8' })) as { mac: string; dst?: string; state: string }[]).find((e) => e.mac === hbMac && e.dst !== undefined);
+  t.equal(learned?.dst, '10.77.0.2', `remote MAC learned by the kernel: ${execFileSync('bridge', ['-n', A, 'fdb', 'show', 'dev', 'vtx4242'], { encoding: 'utf8' })} hb ${hbMac}`);
+  t.not(learned?.state, 'permanent', 'learned, not one of ours');
+  t.same((await vteps[0].readFdb()).remote, [{ mac: '00:00:00:00:00:00', dst: '10.77.0.2' }], 'readFdb lists only the managed entries');
 });
