@@ -77,6 +77,23 @@ export class PcapngReader extends CaptureReader {
   protected read(): CaptureRecord | null {
     for (;;) {
       const src = this.src;
+      // Fast path: a whole, well-formed EPB already in the buffer (nearly every record).
+      const p = src.pos;
+      if (src.end - p >= 32) {
+        const v = src.view;
+        const le = this.le;
+        const blen = v.getUint32(p + 4, le);
+        if (v.getUint32(p, le) === BT_EPB && blen >= 32 && blen <= src.end - p && (blen & 3) === 0 && v.getUint32(p + blen - 4, le) === blen) {
+          const ifc = v.getUint32(p + 8, le);
+          const caplen = v.getUint32(p + 20, le);
+          const len = v.getUint32(p + 24, le);
+          if (ifc < this.ifLinkType.length && caplen <= blen - 32 && caplen <= len && caplen <= MAX_CAPLEN) {
+            this.fill(src.base + p, ifc, p + 28, caplen, len, v.getUint32(p + 12, le), v.getUint32(p + 16, le));
+            src.pos = p + blen;
+            return this.rec;
+          }
+        }
+      }
       if (src.end - src.pos < 12 && !src.ensure(12)) {
         if (src.end === src.pos) return null;
         throw this.truncated(src.fileOffset, 'block header', 12);
@@ -194,7 +211,13 @@ export class PcapngReader extends CaptureReader {
     r.caplen = caplen;
     r.len = len;
     const div = this.ifUnits[ifc];
-    if (div !== 0) {
+    if (hi < 0x200000 && div !== 0) {
+      // ticks < 2^53: exact as one double (microsecond stamps until the year 2255).
+      const ticks = hi * 4294967296 + lo;
+      const sec = Math.floor(ticks / div);
+      r.tsSec = sec + this.ifTsoffset[ifc];
+      r.tsNsec = (ticks - sec * div) * (1e9 / div);
+    } else if (div !== 0) {
       // 64-bit ticks / div by 16-bit long division: exact in doubles for div <= 1e9.
       const q1 = Math.floor(hi / div);
       let t = (hi - q1 * div) * 65536 + (lo >>> 16);
