@@ -2,13 +2,13 @@
   "targets": [
     {
       "target_name": "vtepd_native",
-      "sources": ["src/addon.cc", "src/errors.cc", "src/poller.cc", "src/af_packet.cc", "src/tap.cc", "src/netns.cc"],
+      "sources": ["src/addon.cc", "src/errors.cc", "src/poller.cc", "src/af_packet.cc", "src/tap.cc", "src/netns.cc", "src/sink.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "conditions": [["OS!='linux'", {"sources!": ["src/af_packet.cc", "src/tap.cc", "src/netns.cc"]}]]
+      "conditions": [["OS!='linux'", {"sources!": ["src/af_packet.cc", "src/tap.cc", "src/netns.cc", "src/sink.cc"]}]]
     }
   ]
 }

@@ -8,6 +8,7 @@
 
 namespace vtepd {
 void InitNetns(Napi::Env env, Napi::Object exports);
+void InitSink(Napi::Env env, Napi::Object exports);
 }
 
 // errnoName(n): lets JS name errnos reported by txBurst (lastTxErrno) the same way.
@@ -20,6 +21,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   vtepd::AfPacket::Init(env, exports);
   vtepd::Tap::Init(env, exports);
   vtepd::InitNetns(env, exports);
+  vtepd::InitSink(env, exports);
 #endif
   exports.Set("errnoName", Napi::Function::New(env, ErrnoNameJs));
   return exports;

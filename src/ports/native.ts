@@ -61,6 +61,8 @@ export interface NativeAddon {
   netnsEnter(path: string): number;
   netnsRestore(fd: number): void;
   errnoName(errno: number): string;
+  udpSink(address: string, port: number, ifname?: string): number;
+  closeFd(fd: number): void;
 }
 
 const ADDON_REL = join('native-bindings', 'build', 'Release', 'vtepd_native.node');
