@@ -161,7 +161,7 @@ t.test('two kernel VTEPs built by KernelVtep carry traffic over the underlay (pi
   // Kernel learning: A learned hb's MAC behind VTEP 10.77.0.2.
   const hbMac = JSON.parse(execFileSync('ip', ['-n', B, '-j', 'link', 'show', 'dev', 'hb'], { encoding: 'utf8' }))[0].address;
   const learned = (JSON.parse(execFileSync('bridge', ['-n', A, '-j', 'fdb', 'show', 'dev', 'vtx4242'], { encoding: 'utf8' })) as { mac: string; dst?: string; state: string }[]).find((e) => e.mac === hbMac && e.dst !== undefined);
-  t.equal(learned?.dst, '10.77.0.2', `remote MAC learned by the kernel: ${execFileSync('bridge', ['-n', A, 'fdb', 'show', 'dev', 'vtx4242'], { encoding: 'utf8' })} hb ${hbMac}`);
+  t.equal(learned?.dst, '10.77.0.2', 'remote MAC learned by the kernel behind the remote VTEP');
   t.not(learned?.state, 'permanent', 'learned, not one of ours');
   t.same((await vteps[0].readFdb()).remote, [{ mac: '00:00:00:00:00:00', dst: '10.77.0.2' }], 'readFdb lists only the managed entries');
 });
