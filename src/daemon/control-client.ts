@@ -51,7 +51,7 @@ function connectError(path: string, err: NodeJS.ErrnoException): string {
   switch (err.code) {
     case 'ENOENT':
     case 'ECONNREFUSED':
-      return `vtepd is not running (no daemon listening on ${path}); start it with "vtepd run --config FILE", or pass --socket PATH`;
+      return `no daemon is listening on ${path} (is vtepd running?); start it with "vtepd run --config FILE", or pass --socket PATH`;
     case 'EACCES':
     case 'EPERM':
       return `permission denied on ${path}: the control socket is mode 0600, run this as the daemon's user (usually root)`;

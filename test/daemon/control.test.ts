@@ -89,7 +89,7 @@ t.test('a second server on a live socket refuses; a stale socket is replaced', a
   await t.rejects(b.listen(), /another vtepd is already listening/);
   t.equal(await callDaemon(path, 'who'), 'a');
   await a.close();
-  await t.rejects(callDaemon(path, 'who'), /vtepd is not running/);
+  await t.rejects(callDaemon(path, 'who'), /no daemon is listening/);
   // A daemon killed with SIGKILL leaves its socket file behind: the next one takes over.
   const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`]);
   await new Promise((r) => child.stdout.once('data', r));
@@ -106,5 +106,5 @@ t.test('a second server on a live socket refuses; a stale socket is replaced', a
 });
 
 t.test('client errors when no daemon runs', async (t) => {
-  await t.rejects(callDaemon('/nonexistent-dir/vtepd.sock', 'stats'), /vtepd is not running \(no daemon listening on \/nonexistent-dir\/vtepd.sock\)/);
+  await t.rejects(callDaemon('/nonexistent-dir/vtepd.sock', 'stats'), /no daemon is listening on \/nonexistent-dir\/vtepd.sock \(is vtepd running\?\)/);
 });

@@ -4,6 +4,10 @@ import { register as encap } from './encap.js';
 import { register as decap } from './decap.js';
 import { register as offload } from './offload.js';
 import { register as learn } from './learn.js';
+import { register as run } from './run.js';
+import { register as fdb } from './fdb.js';
+import { register as stats } from './stats.js';
+import { register as ports } from './ports.js';
 
 /** Each subcommand lives in its own file and registers itself here. */
 export function registerAll(program: Command): void {
@@ -13,4 +17,8 @@ export function registerAll(program: Command): void {
   decap(program);
   offload(program);
   learn(program);
+  run(program);
+  fdb(program);
+  stats(program);
+  ports(program);
 }

@@ -1,0 +1,89 @@
+/**
+ * Reading the data path's counters into plain data (stats.ts shapes) and the
+ * FDB into `fdb show` entries. Control path: allocates freely, runs on demand.
+ */
+import { formatMac } from '../l2/mac-text.js';
+import { TICKS_PER_SECOND } from '../l2/mac-table.js';
+import { BRIDGE_DROPS } from '../l2/counters.js';
+import { PORT_DROP_REASONS } from '../ports/counters.js';
+import { dropReason } from '../tunnel/drop-reasons.js';
+import type { Port } from '../ports/port.js';
+import { displayName, type Dataplane } from '../pipeline/dataplane.js';
+import type { FdbEntryJson } from '../cli/commands/fdb.js';
+import type { NetworkStats, PortStats, StatsSnapshot } from './stats.js';
+
+function portStats(p: Port, s: Omit<PortStats, 'rxPackets' | 'rxBytes' | 'txPackets' | 'txBytes' | 'drops' | 'kernelDrops' | 'name' | 'backend'> & { name?: string }): PortStats {
+  p.pollStats();
+  const c = p.counters;
+  return {
+    name: s.name ?? p.name, interface: s.interface, backend: p.kind, role: s.role, vni: s.vni, vlan: s.vlan, up: s.up,
+    rxPackets: c.rxPackets, rxBytes: c.rxBytes, txPackets: c.txPackets, txBytes: c.txBytes, drops: c.totalDrops - c.kernelDrops, kernelDrops: c.kernelDrops,
+  };
+}
+
+export function portsSnapshot(dp: Dataplane): PortStats[] {
+  const out: PortStats[] = [];
+  for (const d of dp.devices) {
+    const nets = dp.cfg.networks.filter((n) => d.members.some((m) => n.ports.includes(m.name)));
+    out.push(portStats(d.port, {
+      name: displayName(d), interface: d.iface, role: 'local',
+      vni: nets.length === 1 ? nets[0].vni : null,
+      vlan: d.members.length === 1 && d.members[0].vlan > 0 ? d.members[0].vlan : null, up: true,
+    }));
+  }
+  for (const p of dp.underlay.ports) out.push(portStats(p, { interface: dp.cfg.underlay.interface, role: 'underlay', vni: null, vlan: null, up: true }));
+  return out;
+}
+
+export function statsSnapshot(dp: Dataplane, startedAt: number): StatsSnapshot {
+  const perDomain = new Int32Array(dp.domains.count);
+  for (const e of dp.table.dump()) perDomain[e.domain]++;
+  const networks: NetworkStats[] = dp.cfg.networks.map((n) => {
+    const d = dp.domains.domainOfVni(n.vni);
+    return {
+      vni: n.vni, name: n.name ?? null, type: n.type, remotes: n.remotes,
+      flooded: dp.bridge.counter(d, 'flooded'), unicast: dp.bridge.counter(d, 'unicast'),
+      learned: dp.table.counter(d, 'learned'), moved: dp.table.counter(d, 'moved'), aged: dp.table.counter(d, 'aged'),
+      dropped: dp.bridge.counter(d, 'dropped'), fdbEntries: perDomain[d],
+    };
+  });
+  const meter = dp.meter.snapshot();
+  const drops: Record<string, number> = {};
+  const add = (k: string, v: number): void => { if (v > 0) drops[k] = (drops[k] ?? 0) + v; };
+  for (let c = 1; c < dp.decap.counters.drops.length; c++) add(`decap/${dropReason(c) ?? c}`, dp.decap.counters.drops[c]);
+  for (const e of dp.encap) {
+    if (e === null || e === undefined) continue;
+    for (let c = 1; c < e.counters.drops.length; c++) add(`encap/${dropReason(c) ?? c}`, e.counters.drops[c]);
+  }
+  for (let r = 1; r < BRIDGE_DROPS.length; r++) {
+    let v = dp.bridge.dropCount(-1, BRIDGE_DROPS[r]);
+    for (let d = 0; d < dp.domains.count; d++) v += dp.bridge.dropCount(d, BRIDGE_DROPS[r]);
+    add(`bridge/${BRIDGE_DROPS[r]}`, v);
+  }
+  const ports = portsSnapshot(dp);
+  for (const p of [...dp.devices.map((d) => d.port), ...dp.underlay.ports]) {
+    for (let r = 0; r < PORT_DROP_REASONS.length; r++) add(`port/${PORT_DROP_REASONS[r]}`, p.counters.drops[r + 1]);
+  }
+  return {
+    uptimeSeconds: (Date.now() - startedAt) / 1000,
+    ports,
+    networks,
+    stages: meter.stages.map((s) => ({ stage: s.name, batches: s.batches, packets: s.frames, seconds: s.ns / 1e9 })),
+    drops,
+  };
+}
+
+export function fdbEntries(dp: Dataplane, vni?: number): FdbEntryJson[] {
+  const dom = vni === undefined ? undefined : dp.domainOf(vni);
+  const now = dp.bridge.now;
+  const names = new Map(dp.devices.map((d) => [d.port.index, displayName(d)]));
+  return dp.table.dump(dom).map((e) => ({
+    vni: dp.domains.vni[e.domain],
+    vlan: null,
+    mac: formatMac(e.macHi, e.macLo),
+    port: e.remote ? null : names.get(e.out) ?? `port${e.out}`,
+    remote: e.remote ? dp.domains.remoteIp(e.out) : null,
+    static: e.static,
+    ageSeconds: e.static ? 0 : Math.max(0, (now - e.stamp) | 0) / TICKS_PER_SECOND,
+  }));
+}

@@ -1,0 +1,141 @@
+/**
+ * Config → Port objects. Local ports are grouped by device: two config ports on
+ * one interface (different VLANs) share one socket, and the bridge tells them
+ * apart by (port index, VLAN). The underlay is one AF_PACKET port, or one
+ * kernel UDP socket per tunnel UDP port, or one raw protocol-47 socket.
+ * Ports are keyed by a signature of their config so a reload keeps the ones
+ * whose config did not change (their rings keep filling meanwhile).
+ */
+import type { Port } from '../ports/port.js';
+import { AfPacketPort } from '../ports/af-packet-port.js';
+import { TapPort } from '../ports/tap-port.js';
+import { CapPort } from '../ports/cap-port.js';
+import { PcapFilePort } from '../ports/pcap-file-port.js';
+import { UdpUnderlay } from '../ports/udp-underlay.js';
+import { RawIpUnderlay } from '../ports/raw-ip-underlay.js';
+import { TunnelPortGuard } from '../ports/tunnel-port-guard.js';
+import type { PortConfig, VtepdConfig } from '../daemon/config-schema.js';
+
+/** Bridge port indices: local devices count up from 0; underlay sockets sit at the top. */
+export const UNDERLAY_INDEX_BASE = 1000;
+
+/** One opened device and the config ports (name, VLAN) it carries. */
+export interface LocalDevice {
+  key: string;
+  port: Port;
+  iface: string;
+  backend: string;
+  members: { name: string; vlan: number }[];
+}
+
+export interface Underlay {
+  key: string;
+  ports: Port[];
+  /** Underlay port to transmit a network's frames on, by UDP port (0 = NVGRE / afpacket: ports[0]). */
+  txFor(udpPort: number): Port;
+  guards: TunnelPortGuard[];
+}
+
+/** Signature of a device: what must be equal for a reload to keep it open. */
+export function deviceKey(p: PortConfig): string {
+  return JSON.stringify([p.backend, p.interface ?? '', p.filter ?? '', p.readFile ?? '', p.writeFile ?? '']);
+}
+
+export function underlayKey(cfg: VtepdConfig): string {
+  const u = cfg.underlay;
+  const udpPorts = [...new Set(cfg.networks.filter((n) => n.type !== 'nvgre').map((n) => n.udpPort))].sort();
+  return JSON.stringify([u.interface, u.address, u.transport, u.ttl, u.transport === 'afpacket' ? [] : udpPorts]);
+}
+
+/** Group config ports by device; existing devices (by key) are reused, new ones opened at free indices. */
+export function openLocalDevices(cfg: VtepdConfig, keep: Map<string, LocalDevice>): LocalDevice[] {
+  const byKey = new Map<string, PortConfig[]>();
+  for (const p of cfg.ports) {
+    const k = deviceKey(p);
+    byKey.set(k, [...(byKey.get(k) ?? []), p]);
+  }
+  const used = new Set<number>();
+  for (const [k, d] of keep) if (byKey.has(k)) used.add(d.port.index);
+  let next = 0;
+  const out: LocalDevice[] = [];
+  try {
+    for (const [k, ps] of byKey) {
+      const members = ps.map((p) => ({ name: p.name, vlan: p.vlan ?? 0 }));
+      const old = keep.get(k);
+      if (old) {
+        out.push({ ...old, members });
+        continue;
+      }
+      while (used.has(next)) next++;
+      used.add(next);
+      const p = ps[0];
+      out.push({ key: k, port: openLocal(p, next), iface: p.interface ?? p.name, backend: p.backend, members });
+    }
+  } catch (err) {
+    // Do not leak what we opened before the failure (kept devices belong to the caller).
+    for (const d of out) if (!keep.has(d.key)) void d.port.close();
+    throw err;
+  }
+  return out;
+}
+
+function openLocal(p: PortConfig, index: number): Port {
+  const name = p.interface ?? p.name;
+  try {
+    switch (p.backend) {
+      case 'afpacket':
+        return new AfPacketPort({ interface: p.interface!, name, index });
+      case 'tap':
+        return new TapPort({ interface: p.interface, name, index });
+      case 'cap':
+        return new CapPort({ interface: p.interface!, name, index, filter: p.filter ?? '' });
+      case 'pcap':
+        return new PcapFilePort({ name: p.name, index, readFile: p.readFile, writeFile: p.writeFile });
+    }
+  } catch (err) {
+    throw new Error(`port ${p.name} (${p.backend} ${name}): ${(err as Error).message}`);
+  }
+}
+
+export async function openUnderlay(cfg: VtepdConfig): Promise<Underlay> {
+  const u = cfg.underlay;
+  const key = underlayKey(cfg);
+  const udpPorts = [...new Set(cfg.networks.filter((n) => n.type !== 'nvgre').map((n) => n.udpPort))].sort();
+  const what = `underlay ${u.transport} on ${u.interface}`;
+  try {
+    if (u.transport === 'afpacket') {
+      // Not promiscuous: only frames for this host (unicast to our MAC, broadcast) are tunnel candidates.
+      const port = new AfPacketPort({ interface: u.interface, name: u.interface, index: UNDERLAY_INDEX_BASE, promiscuous: false });
+      const guards: TunnelPortGuard[] = [];
+      try {
+        for (const up of udpPorts) guards.push(new TunnelPortGuard(u.address, up, { interface: u.interface }));
+      } catch (err) {
+        for (const g of guards) g.close();
+        await port.close();
+        throw err;
+      }
+      return { key, ports: [port], txFor: () => port, guards };
+    }
+    if (u.transport === 'raw') {
+      const port = new RawIpUnderlay({ localAddress: u.address, name: `${u.interface}:gre`, index: UNDERLAY_INDEX_BASE });
+      return { key, ports: [port], txFor: () => port, guards: [] };
+    }
+    const ports: UdpUnderlay[] = [];
+    try {
+      for (let k = 0; k < udpPorts.length; k++) {
+        ports.push(await UdpUnderlay.open({ localAddress: u.address, port: udpPorts[k], name: `${u.interface}:udp${udpPorts[k]}`, index: UNDERLAY_INDEX_BASE + k, ttl: u.ttl }));
+      }
+    } catch (err) {
+      for (const p of ports) await p.close();
+      throw err;
+    }
+    return { key, ports, txFor: (up) => ports.find((p) => p.port === up) ?? ports[0], guards: [] };
+  } catch (err) {
+    throw new Error(`${what}: ${(err as Error).message}`);
+  }
+}
+
+export async function closeUnderlay(u: Underlay): Promise<void> {
+  for (const g of u.guards) g.close();
+  for (const p of u.ports) await p.close();
+}
