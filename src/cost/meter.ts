@@ -5,7 +5,7 @@
  *   let t = meter.begin();  ...stage 0...  t = meter.stage(0, t, n);  ...
  * Frame and batch counts are added on every batch. The clock (~40 ns per read
  * on this VM's kvm-clock, 5 stages on 32-frame batches would be ~7%) is read
- * only on one batch in `sampleEvery` (default 8): begin() returns -1 on the
+ * only on one batch in `sampleEvery` (default 16): begin() returns -1 on the
  * others and stage() then skips the clock. Stage ns per frame comes from the
  * sampled batches, totals are scaled to all frames. Nothing allocates.
  *
@@ -73,7 +73,7 @@ export interface CostMeterOptions {
   perThread?: boolean;
   /** Read /proc/stat in snapshots (default true). */
   host?: boolean;
-  /** Time one batch in this many (power of two; 1 = every batch). Default 8. */
+  /** Time one batch in this many (power of two; 1 = every batch). Default 16. */
   sampleEvery?: number;
 }
 
@@ -98,7 +98,7 @@ export class CostMeter {
     this.stageFrames = new Float64Array(stageNames.length);
     this.stageBatches = new Float64Array(stageNames.length);
     this.stageSampled = new Float64Array(stageNames.length);
-    const every = opts.sampleEvery ?? 8;
+    const every = opts.sampleEvery ?? 16;
     if (!Number.isInteger(every) || every < 1 || (every & (every - 1)) !== 0) throw new RangeError(`sampleEvery must be a power of two >= 1, got ${every}`);
     this.sampleMask = every - 1;
     this.perThread = opts.perThread ?? false;
