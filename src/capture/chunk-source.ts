@@ -19,7 +19,12 @@ export class ChunkSource {
   end = 0;
   /** File offset of `buf[0]`. */
   base = 0;
+  /** File size, or -1 for pipes and other unseekable inputs. */
   readonly size: number;
+  /** Regular file: reads are positional and big skips seek. Pipes are read in order. */
+  readonly seekable: boolean;
+  /** File offset where a read returned end of file (-1 until then). */
+  eofAt = -1;
   private fd: number;
   private readonly maxChunk: number;
 
@@ -28,13 +33,16 @@ export class ChunkSource {
     this.maxChunk = Math.max(maxChunk, chunkSize);
     this.fd = openSync(path, 'r');
     try {
-      this.size = fstatSync(this.fd).size;
+      const st = fstatSync(this.fd);
+      if (st.isDirectory()) throw new Error(`${path} is a directory, not a capture file`);
+      this.seekable = st.isFile();
+      this.size = this.seekable ? st.size : -1;
     } catch (e) {
       closeSync(this.fd);
       throw e;
     }
     // Never allocate more than the file needs: small fixtures get a small buffer.
-    const n = Math.max(4096, Math.min(chunkSize, this.size + 64));
+    const n = this.seekable ? Math.max(4096, Math.min(chunkSize, this.size + 64)) : chunkSize;
     this.buf = new Uint8Array(n);
     this.view = new DataView(this.buf.buffer);
   }
@@ -44,9 +52,10 @@ export class ChunkSource {
     return this.base + this.pos;
   }
 
-  /** Bytes left in the file from `pos` (buffered or not). */
-  get remaining(): number {
-    return this.size - (this.base + this.pos);
+  /** Bytes present in the input from file offset `at` (for end-of-file messages). */
+  presentFrom(at: number): number {
+    const end = this.seekable ? this.size : this.eofAt >= 0 ? this.eofAt : this.base + this.end;
+    return Math.max(0, end - at);
   }
 
   /**
@@ -73,8 +82,11 @@ export class ChunkSource {
     this.end = have;
     while (this.end < n) {
       if (this.fd < 0) return false;
-      const got = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, this.base + this.end);
-      if (got <= 0) return false;
+      const got = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, this.seekable ? this.base + this.end : null);
+      if (got <= 0) {
+        this.eofAt = this.base + this.end;
+        return false;
+      }
       this.end += got;
     }
     return true;
@@ -87,9 +99,19 @@ export class ChunkSource {
       this.pos += n;
       return;
     }
-    this.base += this.pos + n;
-    this.pos = 0;
-    this.end = 0;
+    if (this.seekable) {
+      this.base += this.pos + n;
+      this.pos = 0;
+      this.end = 0;
+      return;
+    }
+    // A pipe cannot seek: read and drop, one buffer at a time.
+    let left = n;
+    while (left > 0 && this.ensure(1)) {
+      const take = Math.min(left, this.end - this.pos);
+      this.pos += take;
+      left -= take;
+    }
   }
 
   close(): void {

@@ -12,7 +12,7 @@ export function openCapture(path: string, opts: OpenCaptureOptions = {}): Captur
   const src = new ChunkSource(path, opts.chunkSize ?? DEFAULT_CHUNK);
   try {
     if (!src.ensure(4)) {
-      throw new CaptureFormatError(0, `short file: ${src.size} bytes, too small for any capture header`);
+      throw new CaptureFormatError(0, `short file: ${src.presentFrom(0)} bytes, too small for any capture header`);
     }
     const magic = src.view.getUint32(0, true);
     const any = opts.allowAnyLinkType === true;

@@ -37,7 +37,7 @@ export class PcapReader extends CaptureReader {
     if (!src.ensure(PCAP_GLOBAL_HEADER)) {
       throw new CaptureFormatError(
         0,
-        `short pcap global header: file has ${src.size} bytes, the header needs ${PCAP_GLOBAL_HEADER}`,
+        `short pcap global header: file has ${src.presentFrom(0)} bytes, the header needs ${PCAP_GLOBAL_HEADER}`,
       );
     }
     const v = src.view;

@@ -101,7 +101,7 @@ export abstract class CaptureReader {
 
   /** Error for a record/block that runs past the end of the file. */
   protected truncated(at: number, what: string, need: number): CaptureFormatError {
-    const have = this.src.size - at;
+    const have = this.src.presentFrom(at);
     return new CaptureFormatError(
       at,
       `unexpected end of file in ${what}: needs ${need} bytes, ${have} present (${need - have} missing)`,
