@@ -20,6 +20,13 @@ interface CapHandle {
   removeAllListeners(ev?: string): void;
 }
 
+/**
+ * Closed or failed `cap` handles and their Buffers, kept until exit: `cap`'s
+ * native side can still touch both after close()/a failed open() (a GC of
+ * either crashed the process in our tests), and ports are not opened often.
+ */
+const retired: Array<{ cap: CapHandle; buf: Buffer }> = [];
+
 export interface CapPortOptions {
   interface: string;
   name?: string;
@@ -27,7 +34,11 @@ export interface CapPortOptions {
   netns?: string;
   /** BPF filter in pcap-filter syntax ('' = everything). */
   filter?: string;
-  /** libpcap kernel buffer in bytes (default 4 MiB). */
+  /**
+   * libpcap kernel buffer in bytes (default 32 MiB). `cap` fixes the snap length
+   * at 65535, so each ring slot is ~64 KiB: 32 MiB holds only ~500 frames, and
+   * bursts beyond that are dropped by the kernel (not visible: `cap` has no stats).
+   */
   bufferSize?: number;
   /** Frames staged between receive() calls (default 1024). */
   staging?: number;
@@ -55,13 +66,15 @@ export class CapPort implements Port {
     this.staging = new Staging(opts.staging ?? 1024, opts.dataRoom ?? 2048);
     const cap = new Cap();
     try {
-      this.linkType = withNetns(opts.netns, () => cap.open(opts.interface, opts.filter ?? '', opts.bufferSize ?? 4 << 20, this.rxBuf));
+      this.linkType = withNetns(opts.netns, () => cap.open(opts.interface, opts.filter ?? '', opts.bufferSize ?? 32 << 20, this.rxBuf));
     } catch (e) {
+      retired.push({ cap, buf: this.rxBuf });
       throw new Error(`cap (libpcap) open '${opts.interface}'${opts.filter ? ` with filter '${opts.filter}'` : ''}: ${(e as Error).message}` +
         (/permission|not permitted/i.test((e as Error).message) ? ': needs root or CAP_NET_RAW/CAP_NET_ADMIN' : ''));
     }
     if (this.linkType !== 'ETHERNET') {
       cap.close();
+      retired.push({ cap, buf: this.rxBuf });
       throw new Error(`cap port '${this.name}': link type ${this.linkType}, only Ethernet is supported`);
     }
     cap.on('packet', this.onPacket);
@@ -114,6 +127,7 @@ export class CapPort implements Port {
     if (this.cap === null) return;
     this.cap.removeAllListeners('packet');
     this.cap.close();
+    retired.push({ cap: this.cap, buf: this.rxBuf });
     this.cap = null;
     this.staging.setCallback(null);
   }
