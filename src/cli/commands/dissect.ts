@@ -9,10 +9,9 @@
  * (`| head`) ends the run quietly.
  */
 import type { Command } from 'commander';
-import { openCapture, CaptureFormatError, type CaptureReader } from '../../capture/index.js';
-import { WalkState, walkFrame, DEFAULT_MAX_TUNNELS } from '../../dissect/walk.js';
-import { frameJson } from '../../dissect/format-json.js';
-import { frameText } from '../../dissect/format-text.js';
+import { CaptureFormatError } from '../../capture/index.js';
+import { DEFAULT_MAX_TUNNELS } from '../../dissect/walk.js';
+import { dissectFile } from '../../dissect/run.js';
 import { UsageError } from '../fatal.js';
 
 interface DissectOptions {
@@ -70,35 +69,16 @@ class Out {
 }
 
 export async function runDissect(file: string, o: DissectOptions): Promise<void> {
-  const st = new WalkState({ vxlanPorts: o.vxlanPort, genevePorts: o.genevePort, maxTunnels: o.maxTunnels });
-  let reader: CaptureReader;
+  const opts = { json: o.json, vxlanPorts: o.vxlanPort, genevePorts: o.genevePort, maxTunnels: o.maxTunnels };
+  const out = new Out(process.stdout);
+  let res;
   try {
-    reader = openCapture(file);
+    res = await dissectFile(file, opts, (line) => (out.line(line) ? out.flush().then(() => !out.closed) : true));
   } catch (e) {
     throw asUserError(file, e);
   }
-  const out = new Out(process.stdout);
-  const fmt = o.json ? frameJson : frameText;
-  let frame = 0;
-  let fault: unknown = null;
-  try {
-    for (;;) {
-      const r = reader.next();
-      if (r === null) break;
-      frame++;
-      walkFrame(r.data, r.offset, r.caplen, st);
-      if (out.line(fmt(r.data, st, frame, r.tsSec, r.tsNsec, r.caplen, r.len))) {
-        await out.flush();
-        if (out.closed) break;
-      }
-    }
-  } catch (e) {
-    fault = e;
-  } finally {
-    reader.close();
-  }
   await out.flush();
-  if (fault !== null) throw asUserError(file, fault);
+  if (res.fault !== null) throw asUserError(file, res.fault);
 }
 
 function asUserError(file: string, e: unknown): Error {
