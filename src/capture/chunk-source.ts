@@ -29,8 +29,10 @@ export class ChunkSource {
   private readonly maxChunk: number;
 
   constructor(path: string, chunkSize = DEFAULT_CHUNK, maxChunk = 1 << 24) {
+    // Bounded both ways: a silly chunkSize must not allocate gigabytes or loop on bytes.
     if (!Number.isInteger(chunkSize) || chunkSize < 4096) chunkSize = 4096;
-    this.maxChunk = Math.max(maxChunk, chunkSize);
+    if (chunkSize > maxChunk) chunkSize = maxChunk;
+    this.maxChunk = maxChunk;
     this.fd = openSync(path, 'r');
     try {
       const st = fstatSync(this.fd);

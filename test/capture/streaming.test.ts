@@ -4,12 +4,12 @@
  * (seeked on files, read and dropped on pipes) and their trailing length checked.
  */
 import t from 'tap';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CaptureFormatError, openCapture } from '../../src/capture/index.js';
+import { CaptureFormatError, PcapWriter, openCapture } from '../../src/capture/index.js';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), `vtepd-stream-${process.pid}-`));
@@ -120,5 +120,32 @@ t.test('an unknown block bigger than the buffer is skipped, file or pipe', (t) =
 
 t.test('a directory is refused with a plain message', (t) => {
   t.throws(() => openCapture(dir), /is a directory, not a capture file/);
+  t.end();
+});
+
+t.test('a 20 MB file streams through a 1 MiB buffer and one reused record', (t) => {
+  const path = join(dir, 'big.pcap');
+  const w = new PcapWriter(path, { nanos: true });
+  const f = new Uint8Array(1500).map((_, i) => i);
+  const n = 13000;
+  for (let i = 0; i < n; i++) w.write(f, 0, 1500, 1500, i, i);
+  w.close();
+  t.ok(statSync(path).size > 19e6);
+  const r = openCapture(path);
+  const src = (r as unknown as { src: { buf: Uint8Array } }).src;
+  const first = r.next();
+  let count = first === null ? 0 : 1;
+  let maxBuf = src.buf.length;
+  let same = true;
+  for (let rec = r.next(); rec !== null; rec = r.next()) {
+    if (rec !== first) same = false;
+    if (rec.tsNsec !== count || rec.data[rec.offset + 1499] !== 1499 % 256) same = false;
+    count++;
+    if (src.buf.length > maxBuf) maxBuf = src.buf.length;
+  }
+  r.close();
+  t.equal(count, n);
+  t.ok(same, 'next() returns the same record object, with the right bytes each time');
+  t.ok(maxBuf <= 1 << 20, `read buffer stayed at ${maxBuf} bytes`);
   t.end();
 });
