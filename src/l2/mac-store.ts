@@ -66,11 +66,20 @@ export class MacStore {
     return macHash(keyHi, keyLo, this.s0, this.s1);
   }
 
+  /** Word index of a hash's home slot. */
+  homeBase(h: number): number {
+    // h < 2^32 and homeSlots < 2^26: the product is exact enough that the floor stays < homeSlots.
+    return ((h * this.scale) | 0) << 2;
+  }
+
   /** Word index of the key's slot, or -1. */
   protected findBase(kh: number, kl: number, h: number): number {
+    return this.probeFrom(((h * this.scale) | 0) << 2, kh, kl);
+  }
+
+  /** Probe from home word index b for the key: its word index, or -1. */
+  protected probeFrom(b: number, kh: number, kl: number): number {
     const w = this.words;
-    // h < 2^32 and homeSlots < 2^26: the product is exact enough that the floor stays < homeSlots.
-    let b = ((h * this.scale) | 0) << 2;
     for (let d = 0; ; d++, b += 4) {
       const m = w[b + 2];
       if (m === 0 || ((m >>> DIST_SHIFT) & DIST_MASK) < d) return -1;

@@ -202,7 +202,7 @@ function run(t: Tap.Test, name: string, seed: number, ops: number, cfg: { cap: n
 const seed = Number(process.env.L2_DIFF_SEED ?? Date.now() % 1_000_000);
 t.comment(`seed ${seed} (replay with L2_DIFF_SEED=${seed})`);
 
-t.test('roomy table, no limits reached often', async (t) => run(t, 'roomy', seed, 400_000, { cap: 20_000, full: 'stop', perPort: 0, perRemote: 0, macs: 6000 }));
-t.test('full table, stop learning', async (t) => run(t, 'stop', seed + 1, 400_000, { cap: 1500, full: 'stop', perPort: 400, perRemote: 250, macs: 3000 }));
-t.test('full table, evict oldest', async (t) => run(t, 'evict', seed + 2, 400_000, { cap: 1500, full: 'evict-oldest', perPort: 0, perRemote: 300, macs: 3000 }));
-t.test('high load (0.95) keeps the probe bound', async (t) => run(t, 'dense', seed + 3, 400_000, { cap: 4000, full: 'stop', perPort: 0, perRemote: 0, macs: 5000, load: 0.95 }));
+t.test('roomy table, no limits reached often', async (t) => run(t, 'roomy', seed, 300_000, { cap: 20_000, full: 'stop', perPort: 0, perRemote: 0, macs: 6000 }));
+t.test('full table, stop learning', async (t) => run(t, 'stop', seed + 1, 300_000, { cap: 1500, full: 'stop', perPort: 400, perRemote: 250, macs: 3000 }));
+t.test('full table, evict oldest', async (t) => run(t, 'evict', seed + 2, 300_000, { cap: 1500, full: 'evict-oldest', perPort: 0, perRemote: 300, macs: 3000 }));
+t.test('high load (0.95) keeps the probe bound', async (t) => run(t, 'dense', seed + 3, 300_000, { cap: 4000, full: 'stop', perPort: 0, perRemote: 0, macs: 5000, load: 0.95 }));
