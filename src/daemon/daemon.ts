@@ -209,6 +209,8 @@ export class Daemon {
     dp.stop();
     const drained = dp.drain();
     const counters = statsSnapshot(dp, this.startedAt);
+    // The final counters are always logged (unless logging is off entirely).
+    if (this.log.level !== 'silent' && !this.log.isLevelEnabled('info')) this.log.level = 'info';
     this.log.info({ event: 'stopped', signal, drained, counters }, 'final counters');
     await this.control?.close();
     await this.metrics?.close();

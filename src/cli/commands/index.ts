@@ -8,6 +8,7 @@ import { register as run } from './run.js';
 import { register as fdb } from './fdb.js';
 import { register as stats } from './stats.js';
 import { register as ports } from './ports.js';
+import { register as demo } from './demo.js';
 
 /** Each subcommand lives in its own file and registers itself here. */
 export function registerAll(program: Command): void {
@@ -21,4 +22,5 @@ export function registerAll(program: Command): void {
   fdb(program);
   stats(program);
   ports(program);
+  demo(program);
 }
