@@ -7,7 +7,10 @@
  * CPU is taken host-wide from /proc/stat (user+nice, system, softirq), because
  * in the kernel and NIC plans the work leaves vtepd's process; whatever the
  * driver can attribute to something else (the traffic generator's own CPU, read
- * from /proc/PID/stat) is passed as `exclude` and subtracted.
+ * from /proc/PID/stat) is passed as `exclude` and subtracted. Careful with
+ * system time: with tick accounting (this kernel), softirq work run inside the
+ * generator's syscalls counts as its stime AND as host softirq, so excluding
+ * its stime removes datapath work; see docs/cost-report.md.
  */
 import { performance } from 'node:perf_hooks';
 import { readHostCpu, type HostCpuTimes, type TaskCpuTimes } from './proc-stat.js';
