@@ -218,14 +218,18 @@ export class PcapngReader extends CaptureReader {
       r.tsSec = sec + this.ifTsoffset[ifc];
       r.tsNsec = (ticks - sec * div) * (1e9 / div);
     } else if (div !== 0) {
-      // 64-bit ticks / div by 16-bit long division: exact in doubles for div <= 1e9.
-      const q1 = Math.floor(hi / div);
-      let t = (hi - q1 * div) * 65536 + (lo >>> 16);
-      const q2 = Math.floor(t / div);
-      t = (t - q2 * div) * 65536 + (lo & 0xffff);
-      const q3 = Math.floor(t / div);
-      r.tsSec = q1 * 4294967296 + q2 * 65536 + q3 + this.ifTsoffset[ifc];
-      r.tsNsec = (t - q3 * div) * (1e9 / div);
+      // Larger tick counts (ns stamps): estimate with one rounded division, then
+      // take the exact remainder with products split so each stays below 2^53.
+      let sec = Math.floor((hi * 4294967296 + lo) / div);
+      const sh = Math.floor(sec * (1 / 65536));
+      let rem = hi * 4294967296 - sh * div * 65536 + lo - (sec - sh * 65536) * div;
+      if (rem < 0 || rem >= div) {
+        const k = Math.floor(rem / div);
+        sec += k;
+        rem -= k * div;
+      }
+      r.tsSec = sec + this.ifTsoffset[ifc];
+      r.tsNsec = rem * (1e9 / div);
     } else {
       this.slowTime(ifc, hi, lo);
     }
