@@ -46,6 +46,12 @@ export class BridgeStage {
   readonly drops: Float64Array;
   /** Drops with no domain yet (runt, invalid source, no domain), per reason. */
   readonly dropsNoDomain = new Float64Array(ND);
+  /** Per packet scratch: time (ticks), MAC words (src hi/lo, dst hi/lo), table home slots to touch. */
+  private stamp = new Int32Array(256);
+  private keys = new Int32Array(1024);
+  private homes = new Int32Array(512);
+  /** Sink for the touch loads. */
+  touched = 0;
   /** Current time, ticks (monotonic). */
   now = 0;
   private started = false;
@@ -75,6 +81,12 @@ export class BridgeStage {
     return this.now;
   }
 
+  /**
+   * Three passes over the batch (the Snabb idea of simple loops per phase):
+   * classify (domain, source place, MAC words), touch the MAC table slots every
+   * learn and lookup will need (their cache misses overlap instead of being
+   * paid one by one), then learn, look up and decide.
+   */
   process(batch: PacketBatch, now?: number): void {
     const n = batch.count;
     if (this.action.length < n) this.grow(batch.capacity);
@@ -82,88 +94,45 @@ export class BridgeStage {
     if (now !== undefined) this.advance(now);
     else if (this.clock !== null) this.advance(ticksOf(this.clock()));
     const table = this.table;
-    const doms = this.domains;
-    const auto = doms.autoCreate;
     const d = batch.data;
     const drop = batch.drop;
-    const flags = batch.flags;
-    const outPort = batch.outPort;
-    const ra = batch.remoteAddr;
     const action = this.action;
     const domainOf = this.domainOf;
     const srcPlace = this.srcPlace;
-    const tagLen = this.tagLen;
-    const ctr = this.counters;
+    const stamp = this.stamp;
+    const keys = this.keys;
+    const homes = this.homes;
+    let nh = 0;
     for (let i = 0; i < n; i++) {
       action[i] = Action.DROP;
       domainOf[i] = -1;
       if (drop[i] !== 0) continue;
-      const t = fixed ? this.now : this.advance(ticksOf(batch.tsSec[i], batch.tsNsec[i]));
+      stamp[i] = fixed ? this.now : this.advance(ticksOf(batch.tsSec[i], batch.tsNsec[i]));
+      const dom = this.classify(batch, i);
+      if (dom < 0) continue;
       const off = batch.offset[i];
-      const len = batch.length[i];
-      if (len < 14) {
-        this.dropFrame(batch, i, -1, Drop.runt);
-        continue;
-      }
-      const srcHi = (d[off + 6] << 8) | d[off + 7];
-      const srcLo = (d[off + 8] << 24) | (d[off + 9] << 16) | (d[off + 10] << 8) | d[off + 11];
-      if ((d[off + 6] & 1) !== 0 || (srcHi === 0 && srcLo === 0)) {
-        this.dropFrame(batch, i, -1, Drop['invalid-src']);
-        continue;
-      }
-      let dom: number;
-      let place: number;
-      if ((flags[i] & PacketFlag.DECAPPED) !== 0) {
-        // Inner VLAN tags are tenant payload: the VNI alone picks the domain.
-        tagLen[i] = 0;
-        dom = doms.domainOfVni(batch.vni[i]);
-        if (dom < 0 && auto) dom = doms.addVniDomain(batch.vni[i]);
-        if (dom < 0) {
-          this.dropFrame(batch, i, -1, Drop['no-domain']);
-          continue;
-        }
-        const r4 = i << 2;
-        const v6 = (flags[i] & PacketFlag.REMOTE_V6) !== 0;
-        let r = doms.remoteIndex(ra[r4], ra[r4 + 1], ra[r4 + 2], ra[r4 + 3], v6);
-        if ((r < 0 || doms.remotePosition(dom, r) < 0) && auto) r = doms.addRemote(dom, ra[r4], ra[r4 + 1], ra[r4 + 2], ra[r4 + 3], v6);
-        if (r < 0 || doms.remotePosition(dom, r) < 0) {
-          this.dropFrame(batch, i, dom, Drop['unknown-remote']);
-          continue;
-        }
-        place = remotePlace(r);
-      } else {
-        const et = (d[off + 12] << 8) | d[off + 13];
-        let vlan = 0;
-        if (et === 0x8100) {
-          if (len < 18) {
-            this.dropFrame(batch, i, -1, Drop.runt);
-            continue;
-          }
-          vlan = ((d[off + 14] & 0x0f) << 8) | d[off + 15];
-        }
-        // A priority tag (VID 0) is still a tag to strip; the frame is untagged traffic.
-        tagLen[i] = et === 0x8100 ? 4 : 0;
-        const port = batch.inPort[i];
-        dom = doms.domainOfPort(port, vlan);
-        if (dom < 0 && auto) {
-          dom = doms.addVlanDomain(vlan);
-          doms.addPort(dom, port, vlan);
-        }
-        if (dom < 0) {
-          this.dropFrame(batch, i, -1, Drop['no-domain']);
-          continue;
-        }
-        place = localPlace(port);
-      }
-      domainOf[i] = dom;
-      srcPlace[i] = place;
+      const k = i << 2;
+      keys[k] = (d[off + 6] << 8) | d[off + 7];
+      keys[k + 1] = (d[off + 8] << 24) | (d[off + 9] << 16) | (d[off + 10] << 8) | d[off + 11];
+      keys[k + 2] = (d[off] << 8) | d[off + 1];
+      keys[k + 3] = (d[off + 2] << 24) | (d[off + 3] << 16) | (d[off + 4] << 8) | d[off + 5];
+      homes[nh++] = table.homeOf(dom, keys[k], keys[k + 1]);
+      if ((d[off] & 1) === 0) homes[nh++] = table.homeOf(dom, keys[k + 2], keys[k + 3]);
+    }
+    this.touched = table.touch(homes, nh);
+    const flags = batch.flags;
+    const outPort = batch.outPort;
+    const ctr = this.counters;
+    for (let i = 0; i < n; i++) {
+      const dom = domainOf[i];
+      if (dom < 0) continue;
+      const place = srcPlace[i];
+      const t = stamp[i];
+      const k = i << 2;
       ctr[dom * NC + BridgeCtr.in]++;
-      table.learn(dom, srcHi, srcLo, place, t);
+      table.learn(dom, keys[k], keys[k + 1], place, t);
       // Destination: group bit set = broadcast/multicast = flood.
-      let dst = -1;
-      if ((d[off] & 1) === 0) {
-        dst = table.lookup(dom, (d[off] << 8) | d[off + 1], (d[off + 2] << 24) | (d[off + 3] << 16) | (d[off + 4] << 8) | d[off + 5], t);
-      }
+      const dst = (keys[k + 2] & 0x100) === 0 ? table.lookup(dom, keys[k + 2], keys[k + 3], t) : -1;
       if (dst >= 0) {
         if ((dst & PLACE_MASK) === place) {
           this.dropFrame(batch, i, dom, Drop['same-port']);
@@ -190,6 +159,57 @@ export class BridgeStage {
     if (this.ageSlots > 0) table.ageStep(this.now, this.ageSlots);
   }
 
+  /**
+   * Find frame i's domain and source place (domainOf/srcPlace/tagLen); on
+   * failure drop it and return -1. Creates domains/remotes in autoCreate mode.
+   */
+  private classify(batch: PacketBatch, i: number): number {
+    const doms = this.domains;
+    const auto = doms.autoCreate;
+    const d = batch.data;
+    const off = batch.offset[i];
+    const len = batch.length[i];
+    if (len < 14) return this.dropFrame(batch, i, -1, Drop.runt);
+    const srcHi = (d[off + 6] << 8) | d[off + 7];
+    if ((d[off + 6] & 1) !== 0 || (srcHi === 0 && (d[off + 8] | d[off + 9] | d[off + 10] | d[off + 11]) === 0)) {
+      return this.dropFrame(batch, i, -1, Drop['invalid-src']);
+    }
+    let dom: number;
+    if ((batch.flags[i] & PacketFlag.DECAPPED) !== 0) {
+      // Inner VLAN tags are tenant payload: the VNI alone picks the domain.
+      this.tagLen[i] = 0;
+      dom = doms.domainOfVni(batch.vni[i]);
+      if (dom < 0 && auto) dom = doms.addVniDomain(batch.vni[i]);
+      if (dom < 0) return this.dropFrame(batch, i, -1, Drop['no-domain']);
+      const ra = batch.remoteAddr;
+      const r4 = i << 2;
+      const v6 = (batch.flags[i] & PacketFlag.REMOTE_V6) !== 0;
+      let r = doms.remoteIndex(ra[r4], ra[r4 + 1], ra[r4 + 2], ra[r4 + 3], v6);
+      if ((r < 0 || doms.remotePosition(dom, r) < 0) && auto) r = doms.addRemote(dom, ra[r4], ra[r4 + 1], ra[r4 + 2], ra[r4 + 3], v6);
+      if (r < 0 || doms.remotePosition(dom, r) < 0) return this.dropFrame(batch, i, dom, Drop['unknown-remote']);
+      this.srcPlace[i] = remotePlace(r);
+    } else {
+      const et = (d[off + 12] << 8) | d[off + 13];
+      let vlan = 0;
+      if (et === 0x8100) {
+        if (len < 18) return this.dropFrame(batch, i, -1, Drop.runt);
+        vlan = ((d[off + 14] & 0x0f) << 8) | d[off + 15];
+      }
+      // A priority tag (VID 0) is still a tag to strip; the frame is untagged traffic.
+      this.tagLen[i] = et === 0x8100 ? 4 : 0;
+      const port = batch.inPort[i];
+      dom = doms.domainOfPort(port, vlan);
+      if (dom < 0 && auto) {
+        dom = doms.addVlanDomain(vlan);
+        doms.addPort(dom, port, vlan);
+      }
+      if (dom < 0) return this.dropFrame(batch, i, -1, Drop['no-domain']);
+      this.srcPlace[i] = localPlace(port);
+    }
+    this.domainOf[i] = dom;
+    return dom;
+  }
+
   /** Copies a flood of a frame from `place` in `dom` makes (split horizon applied). */
   floodCopies(dom: number, place: number): number {
     const ports = this.domains.ports[dom];
@@ -202,17 +222,23 @@ export class BridgeStage {
     return n;
   }
 
-  private dropFrame(batch: PacketBatch, i: number, dom: number, code: number): void {
+  /** Drop frame i with a reason; returns -1 (so classify can `return this.dropFrame(...)`). */
+  private dropFrame(batch: PacketBatch, i: number, dom: number, code: number): number {
     batch.drop[i] = code;
+    this.domainOf[i] = -1;
     if (dom < 0) {
       this.dropsNoDomain[code]++;
-      return;
+      return -1;
     }
     this.drops[dom * ND + code]++;
     this.counters[dom * NC + BridgeCtr.dropped]++;
+    return -1;
   }
 
   private grow(n: number): void {
+    this.stamp = new Int32Array(n);
+    this.keys = new Int32Array(n * 4);
+    this.homes = new Int32Array(n * 2);
     this.action = new Uint8Array(n);
     this.domainOf = new Int32Array(n);
     this.srcPlace = new Int32Array(n);

@@ -187,9 +187,21 @@ export class MacTable extends MacStore {
     }
   }
 
-  /** Load the home slot of a key (warm the cache before a batch's real work); returns a word so it is not optimised away. */
-  prefetch(domain: number, macHi: number, macLo: number): number {
-    return this.words[this.homeBase(this.hash((domain << 16) | macHi, macLo | 0)) + 3];
+  /** Word index of a key's home slot (for `touch`). */
+  homeOf(domain: number, macHi: number, macLo: number): number {
+    return this.homeBase(this.hash((domain << 16) | macHi, macLo | 0));
+  }
+
+  /**
+   * Load the home slots homes[0..n) (from `homeOf`): a tight loop with no
+   * branches on the loaded values, so their cache misses overlap and the
+   * learns/lookups that follow hit the cache. Returns a word to keep the loads.
+   */
+  touch(homes: Int32Array, n: number): number {
+    const w = this.words;
+    let acc = 0;
+    for (let k = 0; k < n; k++) acc ^= w[homes[k] + 2];
+    return acc;
   }
 
   /** Learn that (domain, MAC) was seen at `place` at time `now`. Returns a `Learn` code. */
