@@ -139,7 +139,8 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
       break;
     }
     if (p >= end) {
-      if (p < claimed) { r = TRUNCATED; stop = S_ERROR; st.errorKind = k; }
+      // Cut where a length field says more follows, or nothing captured at all.
+      if (p < claimed || n === 0) { r = TRUNCATED; stop = S_ERROR; st.errorKind = k; }
       break;
     }
     if (n === MAX_LAYERS) { stop = S_LAYER_LIMIT; break; }
