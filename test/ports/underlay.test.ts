@@ -190,3 +190,50 @@ t.test('raw IP underlay: NVGRE (protocol 47) between namespaces', { skip }, asyn
   t.equal(rows.length, 10);
   t.same(rows[2], [A, B, '47', '0x6558', '0x00123402', '0x0800', '0x88b5'], 'tshark: IPv4/GRE TEB with the NVGRE key, inner frame');
 });
+
+t.test('UDP and raw underlays over IPv6: synthetic IPv6 outer headers pass tshark checks', { skip }, async (t) => {
+  const v = makeVethPair(t);
+  const A6 = 'fd00:88::1';
+  const B6 = 'fd00:88::2';
+  for (const [ns, ifn] of [[v.nsA, v.ifA], [v.nsB, v.ifB]]) nsExec(ns, 'sysctl', ['-qw', `net.ipv6.conf.${ifn}.disable_ipv6=0`]);
+  nsExec(v.nsA, 'ip', ['addr', 'add', `${A6}/64`, 'dev', v.ifA, 'nodad']);
+  nsExec(v.nsB, 'ip', ['addr', 'add', `${B6}/64`, 'dev', v.ifB, 'nodad']);
+  const dir = mkdtempSync(join(tmpdir(), 'vtepd-udp6-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const ua = await inNetnsAsync(v.nsA, () => UdpUnderlay.open({ localAddress: A6, port: 6081 }));
+  const ub = await inNetnsAsync(v.nsB, () => UdpUnderlay.open({ localAddress: B6, port: 6081 }));
+  const ra = new RawIpUnderlay({ localAddress: A6, netns: v.nsA });
+  const rb = new RawIpUnderlay({ localAddress: B6, netns: v.nsB });
+  t.teardown(() => Promise.all([ua.close(), ub.close(), ra.close(), rb.close()]));
+  const rx = new PacketBatch({ capacity: 64 });
+  const rxRaw = new PacketBatch({ capacity: 64 });
+  ub.onReadable(() => { ub.receive(rx); });
+  rb.onReadable(() => { rb.receive(rxRaw); });
+  const out = new PacketBatch({ capacity: 8 });
+  const words = new Uint32Array([0xfd000088, 0, 0, 2]);
+  for (let s = 0; s < 4; s++) {
+    const p = new Uint8Array(8 + 60); // GENEVE base header (no options), protocol TEB, VNI s+1
+    p.set([0x00, 0x00, 0x65, 0x58, 0, 0, s + 1, 0]);
+    p.set(testFrame(s * 2).subarray(0, 60), 8);
+    const i = out.append(p, 0, p.length, p.length, 0, 0);
+    out.remoteAddr.set(words, i << 2);
+    out.flags[i] = 2; // PacketFlag.REMOTE_V6
+  }
+  t.equal(ua.transmit(out), 4);
+  t.equal(ra.transmit(out), 4);
+  await until(() => rx.count >= 4 && rxRaw.count >= 4, 3000, 'IPv6 datagrams and GRE packets on B');
+  t.equal(rx.flags[0] & 2, 2, 'REMOTE_V6 set');
+  t.same([...rx.remoteAddr.subarray(0, 4)], [0xfd000088, 0, 0, 1], 'sender address recorded');
+  const file = join(dir, 'rx6.pcap');
+  const w = new PcapWriter(file);
+  w.writeBatch(rx);
+  w.writeBatch(rxRaw);
+  w.close();
+  const rows = execFileSync('tshark', ['-r', file, '-o', 'udp.check_checksum:TRUE', '-T', 'fields', '-E', 'separator=,',
+    '-e', 'ipv6.src', '-e', 'ipv6.dst', '-e', 'udp.dstport', '-e', 'udp.checksum.status', '-e', 'ipv6.nxt', '-e', 'geneve.vni'],
+  { encoding: 'utf8' }).trim().split('\n');
+  t.equal(rows.length, 8);
+  t.equal(rows[1], `${A6},${B6},6081,1,17,0x000002`, 'UDP/IPv6: checksum good, GENEVE VNI');
+  t.equal(rows[4].split(',').slice(0, 2).join(','), `${A6},${B6}`, 'raw IPv6: addresses rebuilt');
+  t.equal(rows[4].split(',')[4], '47', 'raw IPv6: next header GRE');
+});
