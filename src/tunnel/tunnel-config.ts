@@ -216,8 +216,9 @@ export function resolveEncapConfig(c: EncapConfig): ResolvedEncap {
   const ttl = c.ttl ?? 64;
   checkRange(ttl, 'TTL', 1, 255);
   const mtu = c.mtu ?? 1500;
-  // The smallest outer packet: IP + UDP/GRE + tunnel header + a 14-byte inner Ethernet header.
-  const minMtu = (local.v6 ? 40 : 20) + (c.type === 'nvgre' ? 8 : 16) + optBytes + 14;
+  // Must carry a minimum-size inner Ethernet frame (60 B without FCS), and be a legal
+  // link MTU for the family (IPv4 68, IPv6 1280: RFC 791, RFC 8200 section 5).
+  const minMtu = Math.max(local.v6 ? 1280 : 68, (local.v6 ? 40 : 20) + (c.type === 'nvgre' ? 8 : 16) + optBytes + 60);
   checkRange(mtu, `MTU (at least ${minMtu} for this tunnel)`, minMtu, 65535);
   return {
     type: c.type,

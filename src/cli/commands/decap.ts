@@ -45,6 +45,16 @@ export function decapConfigFromFlags(o: DecapOpts): DecapConfig {
   }
 }
 
+/** Configuration problems found while building the stage are user errors too. */
+function build<T>(make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    if (e instanceof TunnelConfigError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
 export function register(program: Command): void {
   program.command('decap')
     .description('decapsulate VXLAN, GENEVE and NVGRE frames of a capture (outer IPv4/IPv6, any VLAN tags)')
@@ -62,7 +72,7 @@ export function register(program: Command): void {
     .option('--depth <n>', 'tunnel levels to strip per frame, 1..8 (default 1)')
     .option('--json', 'print the counters as JSON on stdout instead of the summary on stderr')
     .action((inPath: string, outPath: string, o: DecapOpts) => {
-      const stage = new DecapStage(decapConfigFromFlags(o));
+      const stage = build(() => new DecapStage(decapConfigFromFlags(o)));
       const r = runCapture(inPath, outPath, stage);
       if (o.json) process.stdout.write(JSON.stringify({ command: 'decap', ...r }) + '\n');
       else process.stderr.write(formatSummary('decap', r));

@@ -78,6 +78,16 @@ export function encapConfigFromFlags(o: EncapOpts): EncapConfig {
   }
 }
 
+/** Configuration problems found while building the stage are user errors too. */
+function build<T>(make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    if (e instanceof TunnelConfigError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
 export function register(program: Command): void {
   program.command('encap')
     .description('encapsulate every frame of a capture into VXLAN, GENEVE or NVGRE (IPv4/IPv6 outer from the address family)')
@@ -101,7 +111,7 @@ export function register(program: Command): void {
     .option('--copy-dscp', 'copy DSCP and ECN from the inner IP header')
     .option('--json', 'print the counters as JSON on stdout instead of the summary on stderr')
     .action((inPath: string, outPath: string, o: EncapOpts) => {
-      const stage = new EncapStage(encapConfigFromFlags(o));
+      const stage = build(() => new EncapStage(encapConfigFromFlags(o)));
       const r = runCapture(inPath, outPath, stage, { headroom: Math.max(128, (stage.overhead + 63) & ~63) });
       if (o.json) process.stdout.write(JSON.stringify({ command: 'encap', ...r }) + '\n');
       else process.stderr.write(formatSummary('encap', r));
