@@ -44,6 +44,8 @@ export abstract class CaptureReader {
   oversize = 0;
   /** Records returned so far. */
   records = 0;
+  /** True once the clean end of the file was reached (readBatch's 0 is ambiguous when the batch was full). */
+  ended = false;
 
   protected readonly rec = new CaptureRecord();
   protected failed: CaptureFormatError | null = null;
@@ -56,6 +58,7 @@ export abstract class CaptureReader {
     try {
       const r = this.read();
       if (r !== null) this.records++;
+      else this.ended = true;
       return r;
     } catch (e) {
       if (e instanceof CaptureFormatError) this.failed = e;
@@ -65,7 +68,8 @@ export abstract class CaptureReader {
 
   /**
    * Append up to the batch's free slots; returns how many were appended (0 at end
-   * of file). Frames larger than a slot are counted in `oversize` and skipped.
+   * of file, or when the batch was already full: see `ended`). Frames larger than
+   * a slot are counted in `oversize` and skipped.
    * A fault after some frames were appended is thrown by the following call.
    */
   readBatch(batch: PacketBatch, inPort = 0): number {
@@ -75,7 +79,10 @@ export abstract class CaptureReader {
     try {
       while (batch.count < batch.capacity) {
         const r = this.read();
-        if (r === null) break;
+        if (r === null) {
+          this.ended = true;
+          break;
+        }
         this.records++;
         if (r.caplen > room) {
           this.oversize++;

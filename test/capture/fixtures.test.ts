@@ -117,6 +117,8 @@ t.test('a small chunk size and readBatch give the same records', (t) => {
       }
       b.clear();
     }
+    t.ok(r.ended, 'ended after the last batch');
+    t.equal(r.readBatch(b), 0);
     r.close();
     t.same(got, want, `${f} readBatch`);
     t.equal(r.oversize, 0);
@@ -128,8 +130,24 @@ t.test('frames larger than a batch slot are counted in oversize, not lost silent
   const r = openCapture(fixtures + 'nested.pcap'); // 232, 134 and 234 bytes
   const b = new PacketBatch({ capacity: 8, headroom: 0, dataRoom: 200 });
   t.equal(r.readBatch(b), 1);
+  t.ok(r.ended);
   t.equal(b.length[0], 134);
   t.equal(r.oversize, 2);
   t.equal(r.records, 3);
+  t.end();
+});
+
+t.test('a full batch returns 0 without being the end', (t) => {
+  const r = openCapture(fixtures + 'vxlan-ipv4.pcap');
+  const b = new PacketBatch({ capacity: 2 });
+  t.equal(r.readBatch(b), 2);
+  t.equal(r.readBatch(b), 0);
+  t.notOk(r.ended);
+  b.clear();
+  t.equal(r.readBatch(b), 2);
+  b.clear();
+  t.equal(r.readBatch(b), 0);
+  t.ok(r.ended);
+  r.close();
   t.end();
 });
