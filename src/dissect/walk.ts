@@ -120,6 +120,7 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
   let end = off + len;
   // Bytes the enclosing length fields claim exist (> end when the capture cut the frame).
   let claimed = end;
+  let bounded = false;
   // Kind of the next header; L_NONE = payload we do not decode, -1 = behind a later fragment.
   let next = L_ETH;
   let n = 0;
@@ -139,8 +140,9 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
       break;
     }
     if (p >= end) {
-      // Cut where a length field says more follows, or nothing captured at all.
-      if (p < claimed || n === 0) { r = TRUNCATED; stop = S_ERROR; st.errorKind = k; }
+      // Cut where a length field says more follows, or where a header was announced
+      // before any length field bounded the frame (capture end = only bound).
+      if (p < claimed || !bounded) { r = TRUNCATED; stop = S_ERROR; st.errorKind = k; }
       break;
     }
     if (n === MAX_LAYERS) { stop = S_LAYER_LIMIT; break; }
@@ -158,6 +160,7 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
         if (r > 0) {
           const ipEnd = p + st.ip4.totalLength;
           claimed = ipEnd;
+          bounded = true;
           if (ipEnd < end) end = ipEnd;
           next = st.ip4.fragOffset !== 0 ? -1 : ipNext(st.ip4.proto);
         }
@@ -169,6 +172,7 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
           if (st.ip6.payloadLength !== 0) {
             const ipEnd = p + 40 + st.ip6.payloadLength;
             claimed = ipEnd;
+            bounded = true;
             if (ipEnd < end) end = ipEnd;
           }
           next = st.ip6.fragment === 2 ? -1 : ipNext(st.ip6.upper);
@@ -179,6 +183,7 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
         if (r > 0) {
           const uEnd = p + st.udp.length;
           claimed = uEnd;
+          bounded = true;
           if (uEnd < end) end = uEnd;
           const t = st.udpTunnel[st.udp.dport];
           next = t === UDP_VXLAN ? L_VXLAN : t === UDP_GENEVE ? L_GENEVE : L_NONE;
