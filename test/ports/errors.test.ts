@@ -8,7 +8,7 @@ import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { AfPacketPort } from '../../src/ports/af-packet-port.js';
 import { TapPort } from '../../src/ports/tap-port.js';
-import { loadNative, nativeAvailable } from '../../src/ports/native.js';
+import { nativeAvailable } from '../../src/ports/native.js';
 import { makeNetns, nsExec } from './fixtures/netns.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (namespaces)' : !nativeAvailable() ? 'native addon not built' : false;
@@ -57,5 +57,4 @@ t.test('addon missing: the loader says how to build it', async (t) => {
     `import('${process.cwd()}/src/ports/native.ts').then((m) => m.loadNative()).catch((e) => { console.log(e.message); })`],
   { encoding: 'utf8', env: { ...process.env, VTEPD_NATIVE: '/nonexistent/vtepd_native.node' } });
   t.match(r.stdout, /vtepd native addon is not built \(\/nonexistent\/vtepd_native.node is missing\): run `npm run build:native`/);
-  void loadNative;
 });

@@ -19,7 +19,7 @@ import { resolveNextHop } from '../../src/ports/neighbour.js';
 import { RawIpUnderlay } from '../../src/ports/raw-ip-underlay.js';
 import { TunnelPortGuard } from '../../src/ports/tunnel-port-guard.js';
 import { UdpUnderlay } from '../../src/ports/udp-underlay.js';
-import { inNetnsAsync, makeVethPair, nsExec, until, type VethPair } from './fixtures/netns.js';
+import { inNetnsAsync, makeVethPair, nsExec, until, type Teardown, type VethPair } from './fixtures/netns.js';
 import { testFrame, testSeq } from './fixtures/frames.js';
 import { ip4, macBytes } from './fixtures/responder.js';
 
@@ -27,7 +27,7 @@ const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces)' : !nat
 const A = '10.88.0.1';
 const B = '10.88.0.2';
 
-function underlayPair(t: Parameters<Parameters<typeof t.test>[1]>[0]): VethPair & { macB: string } {
+function underlayPair(t: Teardown): VethPair & { macB: string } {
   const v = makeVethPair(t);
   nsExec(v.nsA, 'ip', ['addr', 'add', `${A}/24`, 'dev', v.ifA]);
   nsExec(v.nsB, 'ip', ['addr', 'add', `${B}/24`, 'dev', v.ifB]);
