@@ -12,6 +12,12 @@ export abstract class NativePort implements Port {
   readonly payload = 'ethernet' as const;
   readonly counters = new PortCounters();
   protected closed = false;
+  /**
+   * Set when readiness reported an error (e.g. the interface was deleted: the
+   * socket gets ENETDOWN and libuv stops polling). The callback still runs once
+   * so the owner sees it; the port then needs reopening.
+   */
+  pollError: string | null = null;
 
   constructor(readonly name: string, readonly index: number, protected readonly sock: NativeRxTx,
     protected readonly native: NativeAddon) {}
@@ -70,7 +76,12 @@ export abstract class NativePort implements Port {
   onReadable(cb: (() => void) | null): void {
     if (this.closed) return;
     if (cb === null) this.sock.stopPoll();
-    else this.sock.startPoll(() => cb());
+    else {
+      this.sock.startPoll((status) => {
+        if (status < 0) this.pollError = `readiness failed (libuv status ${status}): interface gone or socket error`;
+        cb();
+      });
+    }
   }
 
   abstract pollStats(): void;

@@ -119,3 +119,15 @@ t.test('a fanout group and ring geometry options are accepted; stats are deltas'
   t.equal(seqs.size, 100, 'each frame delivered to exactly one fanout member');
   t.equal(b.count, 100);
 });
+
+t.test('interface deleted under a polled port: callback reports it', { skip }, async (t) => {
+  const v = makeVethPair(t);
+  const p = new AfPacketPort({ interface: v.ifB, netns: v.nsB });
+  t.teardown(() => p.close());
+  let calls = 0;
+  p.onReadable(() => { calls++; });
+  execFileSync('ip', ['netns', 'exec', v.nsA, 'ip', 'link', 'del', v.ifA]); // takes the peer with it
+  await until(() => p.pollError !== null, 3000, 'poll error after link deletion');
+  t.match(p.pollError, /interface gone or socket error/);
+  t.ok(calls >= 1, 'callback ran so the owner notices');
+});
