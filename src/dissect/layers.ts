@@ -18,6 +18,7 @@ export const L_UDP = 6;
 export const L_TCP = 7;
 export const L_ICMP = 8;
 export const L_ICMPV6 = 9;
+// Tunnel kinds must stay the highest codes (walk.ts tests `next >= L_GRE`).
 export const L_GRE = 10;
 export const L_NVGRE = 11;
 export const L_VXLAN = 12;

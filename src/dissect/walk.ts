@@ -30,6 +30,9 @@ import {
 export const MAX_LAYERS = 32;
 export const DEFAULT_MAX_TUNNELS = 8;
 
+/** `next` after a terminal layer (arp, tcp, icmp): stop without looking further. */
+const DONE = -2;
+
 /** Value of `WalkState.udpTunnel[port]`. */
 export const UDP_VXLAN = 1;
 export const UDP_GENEVE = 2;
@@ -121,7 +124,7 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
   // Bytes the enclosing length fields claim exist (> end when the capture cut the frame).
   let claimed = end;
   let bounded = false;
-  // Kind of the next header; L_NONE = payload we do not decode, -1 = behind a later fragment.
+  // Kind of the next header; L_NONE = payload we do not decode, -1 = behind a later fragment, DONE.
   let next = L_ETH;
   let n = 0;
   let tunnels = 0;
@@ -136,7 +139,8 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
   for (;;) {
     const k = next;
     if (k <= 0) {
-      if (p < end) stop = k === 0 ? S_UNKNOWN : S_FRAGMENT;
+      // DONE: a terminal layer was decoded; what follows is its payload.
+      if (k !== DONE && p < end) stop = k === 0 ? S_UNKNOWN : S_FRAGMENT;
       break;
     }
     if (p >= end) {
@@ -207,15 +211,15 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
         break;
       case L_ARP:
         r = decodeArp(b, p, end, st.arp);
-        next = L_NONE;
+        next = DONE;
         break;
       case L_TCP:
         r = decodeTcp(b, p, end, st.tcp);
-        next = L_NONE;
+        next = DONE;
         break;
       default: // L_ICMP, L_ICMPV6
         r = decodeIcmp(b, p, end, st.icmp);
-        next = L_NONE;
+        next = DONE;
         break;
     }
     if (r < 0) { stop = S_ERROR; st.errorKind = k; break; }
@@ -224,11 +228,10 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
     ends[n] = end;
     n++;
     p += r;
-    // Terminal layers: what follows is payload, not another header.
-    if (k === L_ARP || k === L_TCP || k === L_ICMP || k === L_ICMPV6) break;
-    // Tunnel bookkeeping: GRE with the NVGRE shape is NVGRE; count nesting depth.
-    if (next === L_GRE && p + 4 <= end && isNvgre(b, p)) next = L_NVGRE;
-    if (next === L_VXLAN || next === L_GENEVE || next === L_GRE || next === L_NVGRE) {
+    // Tunnel bookkeeping (tunnel kinds are the highest codes: one compare on the
+    // common path): GRE with the NVGRE shape is NVGRE; count nesting depth.
+    if (next >= L_GRE) {
+      if (next === L_GRE && p + 4 <= end && isNvgre(b, p)) next = L_NVGRE;
       if (tunnels === st.maxTunnels) { stop = S_TUNNEL_LIMIT; break; }
       tunnels++;
     }
