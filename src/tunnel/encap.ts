@@ -47,7 +47,7 @@ const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
  * The one's-complement sum is byte-order independent (RFC 1071 2.B): words read
  * little-endian sum to the byte-swapped result, swapped back once at the end.
  */
-function sumWords(d: Uint8Array, w32: Uint32Array, off: number, len: number): number {
+function sumWords(d: Uint8Array, w32: Int32Array, off: number, len: number): number {
   const base = d.byteOffset;
   if (((off | base) & 1) !== 0 || (base & 3) !== 0 || len < 8) return sumBytes(d, off, len);
   let i = off;
@@ -57,14 +57,24 @@ function sumWords(d: Uint8Array, w32: Uint32Array, off: number, len: number): nu
     be = (d[i] << 8) | d[i + 1];
     i += 2;
   }
-  let le = 0;
-  const wEnd = end >>> 2;
+  // Int32 loads and two accumulators: measurably faster in V8 than Uint32 / one chain.
+  let a = 0;
+  let b = 0;
   const shift = base >>> 2;
-  for (let w = i >>> 2; w < wEnd; w++) {
-    const x = w32[w + shift];
-    le += (x & 0xffff) + (x >>> 16);
+  let w = (i >>> 2) + shift;
+  const wEnd = (end >>> 2) + shift;
+  for (; w + 1 < wEnd; w += 2) {
+    const x = w32[w];
+    const y = w32[w + 1];
+    a += (x & 0xffff) + (x >>> 16);
+    b += (y & 0xffff) + (y >>> 16);
   }
-  i = wEnd << 2;
+  if (w < wEnd) {
+    const x = w32[w];
+    a += (x & 0xffff) + (x >>> 16);
+  }
+  i = end & ~3;
+  let le = a + b;
   if (LITTLE_ENDIAN) {
     le = fold(le);
     le = ((le & 0xff) << 8) | (le >>> 8);
@@ -101,10 +111,10 @@ export class EncapStage {
     return this.config.mtu - (this.template.hdrLen - this.template.ethLen);
   }
 
-  /** A Uint32Array over the batch slab (made once per slab, for the checksum loop). */
-  private w32: Uint32Array = new Uint32Array(0);
-  private words(d: Uint8Array): Uint32Array {
-    if (this.w32.buffer !== d.buffer) this.w32 = new Uint32Array(d.buffer, 0, d.buffer.byteLength >>> 2);
+  /** An Int32Array over the batch slab (made once per slab, for the checksum loop). */
+  private w32: Int32Array = new Int32Array(0);
+  private words(d: Uint8Array): Int32Array {
+    if (this.w32.buffer !== d.buffer) this.w32 = new Int32Array(d.buffer, 0, d.buffer.byteLength >>> 2);
     return this.w32;
   }
 

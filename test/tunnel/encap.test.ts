@@ -84,3 +84,24 @@ t.test('NVGRE FlowID: hashed by default, fixed when configured; IPv6 flow label 
   t.equal(hex(a.frame(0).subarray(14 + 8, 14 + 24)), '20010db8000000000000000000000001', 'IPv6 source');
   t.end();
 });
+
+t.test('outer UDP checksum correct at every alignment of the inner frame and for odd lengths', async (t) => {
+  const { pseudoHeaderSum6, pseudoHeaderSum4 } = await import('../../src/packet/checksum.js');
+  for (const v6 of [false, true]) {
+    const st = new EncapStage({ type: 'geneve', vni: 9, local: v6 ? '2001:db8::1' : '192.0.2.1', remotes: [{ ip: v6 ? '2001:db8::2' : '192.0.2.2' }], udpCsum: !v6, mtu: 9000 });
+    for (const headroom of [128, 129, 130, 131]) {
+      for (const size of [14, 15, 61, 64, 1399, 1400, 1401, 1403]) {
+        const f = Uint8Array.from({ length: size }, (_, k) => (k * 37 + size) & 0xff);
+        const b = batchOf([f], headroom);
+        st.process(b);
+        const o = b.frame(0);
+        const ip = 14;
+        const l4 = v6 ? 54 : 34;
+        const ulen = o.length - l4;
+        const pseudo = v6 ? pseudoHeaderSum6(o, ip + 8, ip + 24, 17, ulen) : pseudoHeaderSum4(o, ip + 12, ip + 16, 17, ulen);
+        if (!checksumVerifies(o, l4, ulen, pseudo)) t.fail(`${v6 ? 'v6' : 'v4'} headroom ${headroom} size ${size}: bad UDP checksum`);
+      }
+    }
+  }
+  t.pass('all alignments and lengths verify with the RFC 1071 helper');
+});
