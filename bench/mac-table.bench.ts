@@ -114,35 +114,53 @@ export default async function macTableBench(): Promise<BenchFigure[]> {
   for (let i = 0; i < N && known.length < 65536; i += 8) known.push(i); // domain 0 entries (i & 7 === 0)
   for (let k = 0; k < BATCH; k++) batch.append(frame, 0, 64, 64, 0, 0, 0);
   const FRAMES = 1 << 20;
-  const stageRun = (): number => {
-    let s = 0;
-    for (let f = 0; f < FRAMES; f += BATCH) {
-      for (let k = 0; k < BATCH; k++) {
-        const a = known[r() % known.length];
-        const b2 = known[r() % known.length];
-        const o = batch.offset[k];
-        const dd = batch.data;
-        dd[o] = hi[b2] >> 8; dd[o + 1] = hi[b2]; dd[o + 2] = lo[b2] >>> 24; dd[o + 3] = lo[b2] >>> 16; dd[o + 4] = lo[b2] >>> 8; dd[o + 5] = lo[b2];
-        dd[o + 6] = hi[a] >> 8; dd[o + 7] = hi[a]; dd[o + 8] = lo[a] >>> 24; dd[o + 9] = lo[a] >>> 16; dd[o + 10] = lo[a] >>> 8; dd[o + 11] = lo[a];
-        batch.drop[k] = 0;
-        batch.inPort[k] = a & 1023;
-      }
-      stage.process(batch, now);
-      s += batch.outPort[0];
+  // 16 pre-built batches of (dst, src, port), copied in before each timed process() call.
+  const tpl = Array.from({ length: 16 }, () => {
+    const bytes = new Uint8Array(BATCH * 12);
+    const ports = new Uint16Array(BATCH);
+    for (let k = 0; k < BATCH; k++) {
+      const a = known[r() % known.length];
+      const b2 = known[r() % known.length];
+      const o = k * 12;
+      bytes[o] = hi[b2] >> 8; bytes[o + 1] = hi[b2]; bytes[o + 2] = lo[b2] >>> 24; bytes[o + 3] = lo[b2] >>> 16; bytes[o + 4] = lo[b2] >>> 8; bytes[o + 5] = lo[b2];
+      bytes[o + 6] = hi[a] >> 8; bytes[o + 7] = hi[a]; bytes[o + 8] = lo[a] >>> 24; bytes[o + 9] = lo[a] >>> 16; bytes[o + 10] = lo[a] >>> 8; bytes[o + 11] = lo[a];
+      ports[k] = a & 1023;
     }
-    return s;
-  };
-  const fill = best(() => { let s = 0; for (let f = 0; f < FRAMES; f += BATCH) for (let k = 0; k < BATCH; k++) s += r() % known.length + r() % known.length; return s; });
-  const st = best(stageRun, 3);
+    return { bytes, ports };
+  });
+  let stageBest = Infinity;
+  for (let rep = 0; rep < 3; rep++) {
+    let ns = 0;
+    for (let f = 0, n = 0; f < FRAMES; f += BATCH, n++) {
+      const { bytes, ports } = tpl[n & 15];
+      for (let k = 0; k < BATCH; k++) {
+        batch.data.set(bytes.subarray(k * 12, k * 12 + 12), batch.offset[k]);
+        batch.inPort[k] = ports[k];
+        batch.drop[k] = 0;
+      }
+      const t0 = process.hrtime.bigint();
+      stage.process(batch, now);
+      ns += Number(process.hrtime.bigint() - t0);
+    }
+    stageBest = Math.min(stageBest, ns);
+  }
 
   // Ageing: a pure scan (nothing expires), then every entry expiring, in steps of AGE_BUDGET slots.
+  // Per step: wall time (hrtime) and process CPU time (cpuUsage, µs): on a shared host
+  // the wall maximum includes being preempted; the CPU maximum is the step's own work.
+  const cpuMax: number[] = [];
   const steps = (t: MacTable, at: number): number[] => {
     const out: number[] = [];
+    let cmax = 0;
     for (let k = 0; k < t.slots / AGE_BUDGET + 1 || (t.size > 0 && k < 1e6); k++) {
+      const c0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
       t.ageStep(at, AGE_BUDGET);
       out.push(Number(process.hrtime.bigint() - t0));
+      const c = process.cpuUsage(c0);
+      cmax = Math.max(cmax, (c.user + c.system) / 1000);
     }
+    cpuMax.push(cmax);
     return out.sort((a, b) => a - b);
   };
   const scan = steps(table, now + 100);
@@ -159,10 +177,10 @@ export default async function macTableBench(): Promise<BenchFigure[]> {
     { name: 'lookups/s skewed, one call each', value: rate(Q, hot1), unit: 'lookups/s', note: `${(hot1.wallNs / Q).toFixed(1)} ns each; ${cpuRate(Q, hot1)}` },
     { name: 'learns/s new MACs (empty -> 1M)', value: rate(N, learnNew), unit: 'learns/s', note: cpuRate(N, learnNew) },
     { name: 'learns/s known MACs (refresh, 1 in 16 a move)', value: rate(Q, ref), unit: 'learns/s', note: cpuRate(Q, ref) },
-    { name: 'bridge stage frames/s, 1M entries, 64 B known unicast, batch 256', value: FRAMES / ((st.wallNs - fill.wallNs) / 1e9), unit: 'frames/s', note: `${((st.wallNs - fill.wallNs) / FRAMES).toFixed(1)} ns/frame (frame rewriting time subtracted); 65536 hosts of domain 0` },
+    { name: 'bridge stage frames/s, 1M entries, 64 B known unicast, batch 256', value: FRAMES / (stageBest / 1e9), unit: 'frames/s', note: `${(stageBest / FRAMES).toFixed(1)} ns/frame, only process() timed; learn + lookup among 65536 hosts of a 1M table` },
     { name: 'memory per entry at 1M entries', value: fresh.bytes / N, unit: 'B/entry', note: `${fresh.bytes} bytes: ${fresh.slots} slots x 16 B + limits/counters` },
-    { name: `longest ageing step, all expiring (${AGE_BUDGET} slots)`, value: q(expiring, 1), unit: 'ms', note: `median ${q(expiring, 0.5).toFixed(3)} ms, p99.9 ${q(expiring, 0.999).toFixed(3)} ms, ${expiring.length} steps` },
-    { name: `longest ageing step, scan only (${AGE_BUDGET} slots)`, value: q(scan, 1), unit: 'ms', note: `median ${q(scan, 0.5).toFixed(3)} ms, p99.9 ${q(scan, 0.999).toFixed(3)} ms` },
+    { name: `longest ageing step, all expiring (${AGE_BUDGET} slots)`, value: q(expiring, 1), unit: 'ms', note: `median ${q(expiring, 0.5).toFixed(3)} ms, p99.9 ${q(expiring, 0.999).toFixed(3)} ms, longest by CPU time ${cpuMax[1].toFixed(3)} ms, ${expiring.length} steps` },
+    { name: `longest ageing step, scan only (${AGE_BUDGET} slots)`, value: q(scan, 1), unit: 'ms', note: `median ${q(scan, 0.5).toFixed(3)} ms, p99.9 ${q(scan, 0.999).toFixed(3)} ms, longest by CPU time ${cpuMax[0].toFixed(3)} ms` },
   ];
   const load = (await import('node:os')).loadavg()[0];
   console.log(`  method: one thread, node ${process.version}; table capacity ${N} at load 0.75 (${fresh.slots} slots), 1M random 48-bit MACs in 8 domains;`);

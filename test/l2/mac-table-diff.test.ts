@@ -107,6 +107,8 @@ function run(t: Tap.Test, name: string, seed: number, ops: number, cfg: { cap: n
   let mismatches = 0;
   const fail = (msg: string): void => { if (mismatches++ < 5) t.fail(`${name} seed ${seed}: ${msg}`); };
   let evictedBefore = 0;
+  const manyD = new Int32Array(8), manyHi = new Int32Array(8), manyLo = new Int32Array(8), manyOut = new Int32Array(8);
+  const manyMac: number[] = [];
   const evictedNow = (): number => [0, 1, 2, 3].reduce((s, d) => s + tab.counter(d, 'evicted'), 0);
   for (let i = 0; i < ops && mismatches === 0; i++) {
     T += Math.floor(r() * r() * 40);
@@ -121,6 +123,17 @@ function run(t: Tap.Test, name: string, seed: number, ops: number, cfg: { cap: n
       const got = LEARN_OUTCOMES[tab.learn(d, hi, lo, p, now)];
       const want = model.learn(d, mac, p, T, () => evictedNow() > evictedBefore ? `${tab.lastEvictedHi >>> 16}:${(tab.lastEvictedHi & 0xffff) * 2 ** 32 + (tab.lastEvictedLo >>> 0)}` : null);
       if (got !== want) fail(`op ${i} learn ${d}:${mac.toString(16)} -> ${got}, model ${want}`);
+    } else if (op < 0.53) {
+      // Batched lookups: 8 random keys through lookupMany, each checked against the model.
+      for (let k = 0; k < 8; k++) {
+        const mk = macs[Math.floor(r() * macs.length)];
+        manyD[k] = Math.floor(r() * 4); manyHi[k] = Math.floor(mk / 2 ** 32); manyLo[k] = mk % 2 ** 32; manyMac[k] = mk;
+      }
+      tab.lookupMany(manyD, manyHi, manyLo, 8, now, manyOut);
+      for (let k = 0; k < 8; k++) {
+        const want = model.lookup(manyD[k], manyMac[k], T);
+        if (manyOut[k] !== want) fail(`op ${i} lookupMany[${k}] ${manyD[k]}:${manyMac[k].toString(16)} -> ${manyOut[k]}, model ${want}`);
+      }
     } else if (op < 0.85) {
       const got = tab.lookup(d, hi, lo, now);
       const want = model.lookup(d, mac, T);
