@@ -144,3 +144,15 @@ t.test('bad ports are refused', (t) => {
   t.throws(() => new WalkState({ genevePorts: [65536] }));
   t.end();
 });
+
+t.test('the walk allocates nothing per frame', (t) => {
+  const st = new WalkState();
+  const list = sampleFrames().map((s) => s.bytes);
+  for (let i = 0; i < 100000; i++) walkFrame(list[i & 7], 0, list[i & 7].length, st); // warm up the JIT
+  const h0 = process.memoryUsage().heapUsed;
+  for (let i = 0; i < 1000000; i++) walkFrame(list[i & 7], 0, list[i & 7].length, st);
+  const grown = process.memoryUsage().heapUsed - h0;
+  // Even 16 bytes per frame would be 16 MB; the loop is synchronous, so nothing else runs.
+  t.ok(grown < 2 * 1024 * 1024, `heap grew ${grown} bytes over 1,000,000 walks`);
+  t.end();
+});
