@@ -6,10 +6,10 @@
  */
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { scapyPcap, tmpDir } from './helpers.js';
+import { scapyPcap, tmpDir, tshark } from './helpers.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 const vtepd = (...args: string[]): string => execFileSync('node', [CLI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -85,4 +85,22 @@ t.test('bad input gives one-line errors', async (t) => {
   const flag = spawnSync('node', [CLI, 'learn', bad, '--ageing', '0'], { encoding: 'utf8' });
   t.equal(flag.status, 2);
   t.match(flag.stderr, /--ageing must be an integer 1\.\.86400/);
+});
+
+const external = fileURLToPath(new URL('../../../shared/fixtures/external/tcpdump/vxlan.pcap', import.meta.url));
+t.test('external VXLAN capture: table equals the one derived from tshark fields', { skip: existsSync(external) ? false : 'shared fixtures absent' }, async (t) => {
+  // Oracle: per (VNI, inner source MAC), the outer source of its last frame; age from the last timestamp.
+  const rows = tshark(external, ['frame.time_epoch', 'ip.src', 'vxlan.vni', 'eth.src']);
+  const last = new Map<string, { ip: string; ts: number }>();
+  let end = 0;
+  for (const [ts, ips, vni, macs] of rows) {
+    end = Math.max(end, +ts);
+    if (!vni) continue;
+    last.set(`${vni} ${macs.split(',')[1]}`, { ip: ips.split(',')[0], ts: +ts });
+  }
+  const want = [...last.entries()].map(([k, v]) => ({ vni: +k.split(' ')[0], mac: k.split(' ')[1], remote: v.ip, age: end - v.ts }))
+    .sort((a, b) => a.vni - b.vni || (a.mac < b.mac ? -1 : 1));
+  const got = vtepd('learn', external, '--json').trim().split('\n').map((l) => JSON.parse(l) as { vni: number; mac: string; remote: string; ageSeconds: number });
+  t.same(got.map((g) => [g.vni, g.mac, g.remote]), want.map((w) => [w.vni, w.mac, w.remote]), 'same entries, same places, same order');
+  got.forEach((g, k) => t.ok(Math.abs(g.ageSeconds - want[k].age) <= 0.011, `${g.mac} age ${g.ageSeconds} vs ${want[k].age.toFixed(3)} (1/100 s ticks)`));
 });
