@@ -21,6 +21,7 @@ import { statsSnapshot } from './snapshot.js';
 import { Dataplane } from '../pipeline/dataplane.js';
 import { closeUnderlay, openLocalDevices, openUnderlay, underlayKey, type LocalDevice, type Underlay } from '../pipeline/open-ports.js';
 import { resolveNextHop } from '../ports/neighbour.js';
+import { HostGuards } from '../pipeline/host-guards.js';
 import { parseAddrWords } from '../l2/bridge-domain.js';
 import { localPlace, remotePlace } from '../l2/mac-table.js';
 
@@ -39,6 +40,7 @@ export class Daemon {
   private metricsAddr: string | null = null;
   private timers: NodeJS.Timeout[] = [];
   private remoteMacs = new Map<string, string>();
+  private readonly guards = new HostGuards();
   private busy: Promise<unknown> = Promise.resolve();
   private stopping = false;
   private resolveDone!: (code: number) => void;
@@ -58,6 +60,7 @@ export class Daemon {
     let devices: LocalDevice[] = [];
     try {
       devices = openLocalDevices(cfg, new Map());
+      this.guards.sync(cfg);
       await this.resolveRemotes(cfg);
       this.dp = this.build(cfg, devices, underlay);
       this.control = new ControlServer({
@@ -69,6 +72,7 @@ export class Daemon {
       if (cfg.metrics.enabled) await this.startMetrics(cfg);
     } catch (err) {
       await this.control?.close();
+      this.guards.close();
       for (const d of devices) await d.port.close();
       await closeUnderlay(underlay);
       throw err;
@@ -84,7 +88,7 @@ export class Daemon {
       event: 'started', config: this.opts.configFile, underlay: cfg.underlay,
       ports: this.dp.devices.map((d) => ({ interface: d.iface, backend: d.backend, members: d.members })),
       networks: cfg.networks.map((n) => ({ vni: n.vni, type: n.type, ports: n.ports, remotes: n.remotes })),
-      remoteMacs: Object.fromEntries(this.remoteMacs), control: cfg.control.socket, metrics: this.metricsAddr,
+      remoteMacs: Object.fromEntries(this.remoteMacs), hostGuards: this.guards.keys(), control: cfg.control.socket, metrics: this.metricsAddr,
     }, 'vtepd started');
   }
 
@@ -173,6 +177,11 @@ export class Daemon {
       this.log.error({ event: 'reload-failed', err: (err as Error).message }, 'reload failed: keeping the running config');
       return { reloaded: false, error: (err as Error).message };
     }
+    try {
+      this.guards.sync(cfg);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'host-stack guard failed: the kernel may answer tunnel traffic with ICMP unreachable');
+    }
     // The switch: synchronous, between two batches.
     old.stop();
     const moved = carryOver(old, dp);
@@ -216,6 +225,7 @@ export class Daemon {
     await this.metrics?.close();
     for (const d of dp.devices) await d.port.close();
     await closeUnderlay(dp.underlay);
+    this.guards.close();
     this.resolveDone(0);
   }
 }

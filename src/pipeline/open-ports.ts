@@ -105,16 +105,9 @@ export async function openUnderlay(cfg: VtepdConfig): Promise<Underlay> {
   try {
     if (u.transport === 'afpacket') {
       // Not promiscuous: only frames for this host (unicast to our MAC, broadcast) are tunnel candidates.
+      // Host-stack guards (no ICMP unreachable for tunnel traffic) are kept by HostGuards.
       const port = new AfPacketPort({ interface: u.interface, name: u.interface, index: UNDERLAY_INDEX_BASE, promiscuous: false });
-      const guards: TunnelPortGuard[] = [];
-      try {
-        for (const up of udpPorts) guards.push(new TunnelPortGuard(u.address, up, { interface: u.interface }));
-      } catch (err) {
-        for (const g of guards) g.close();
-        await port.close();
-        throw err;
-      }
-      return { key, ports: [port], txFor: () => port, guards };
+      return { key, ports: [port], txFor: () => port, guards: [] };
     }
     if (u.transport === 'raw') {
       const port = new RawIpUnderlay({ localAddress: u.address, name: `${u.interface}:gre`, index: UNDERLAY_INDEX_BASE });

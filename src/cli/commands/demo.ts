@@ -61,7 +61,7 @@ async function demo(types: Type[], v6: boolean, count: number): Promise<number> 
     const topo = lab.topo;
     say(`namespaces: ${topo.namespaces.join(' ')}`);
     say(`underlay: hv1 ul0 ${topo.underlay[0]}  <->  hv2 ul0 ${topo.underlay[1]}`);
-    for (const vm of topo.vms) say(`  ${vm.name} on hv${vm.hv}: ${vm.mac} ${vm.ip4} ${vm.ip6} (port ${vm.hvIf}, afpacket)`);
+    for (const vm of topo.vms) say(`  ${vm.name} on hv${vm.hv}: ${vm.mac} ${vm.ip4} (port ${vm.hvIf}, afpacket)`);
     for (const [k, type] of types.entries()) {
       if (interrupted) break;
       say();

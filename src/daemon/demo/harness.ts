@@ -5,7 +5,7 @@
  * teardown that is safe to call any number of times, from any failure path.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +13,13 @@ import { controlRequest } from '../control-client.js';
 import type { StatsSnapshot } from '../stats.js';
 import { createTopology, daemonConfig, destroyTopology, type DaemonConfigOptions, type Topology, type Vm } from './topology.js';
 
-const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
-const TOOL = fileURLToPath(new URL('./netns-tool.js', import.meta.url));
+/** A compiled script beside this module; from the TypeScript sources (tests), the one in dist/. */
+function built(rel: string): string {
+  const p = fileURLToPath(new URL(rel, import.meta.url));
+  return existsSync(p) ? p : p.replace(/\/src\//, '/dist/src/');
+}
+const MAIN = built('../../cli/main.js');
+const TOOL = built('./netns-tool.js');
 
 export interface DaemonProc { hv: 1 | 2; child: ChildProcess; socket: string; configFile: string; logFile: string; exit: Promise<number | null> }
 export interface PingResult { sent: number; received: number; rttMs: number[] }
@@ -113,9 +118,8 @@ export class OverlayLab {
     });
   }
 
-  async ping(from: string, to: string, count = 3, v6 = false, timeoutMs = 1000): Promise<PingResult> {
-    const dst = v6 ? this.vm(to).ip6 : this.vm(to).ip4;
-    const out = await this.tool(from, ['ping', dst, String(count), String(timeoutMs)]);
+  async ping(from: string, to: string, count = 3, timeoutMs = 1000): Promise<PingResult> {
+    const out = await this.tool(from, ['ping', this.vm(to).ip4, String(count), String(timeoutMs)]);
     return JSON.parse(out.trim().split('\n').pop()!) as PingResult;
   }
 

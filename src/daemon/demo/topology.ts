@@ -7,7 +7,9 @@
  *               [hv1]──ul0══ul0──[hv2]
  *   [vm12]──vm12┘  192.0.2.1     192.0.2.2  └vm22──[vm22]
  *
- * VMs: eth0 with a fixed MAC (02:00:00:00:0H:0V), 10.10.0.HV/24, fd10::HV/64.
+ * VMs: eth0 with a fixed MAC (02:00:00:00:0H:0V) and 10.10.0.HV/24; IPv6 is off inside
+ * the VMs so the overlay is quiet (no router solicitations or MLD reports) and
+ * counters can be compared exactly with what a test sent.
  * VM-facing veths have checksum/segmentation offloads off: frames that cross
  * vtepd must be complete on the wire (veth would otherwise pass partial
  * checksums and 64 KB GSO frames to the AF_PACKET socket).
@@ -15,7 +17,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-export interface Vm { name: string; ns: string; hv: 1 | 2; hvIf: string; mac: string; ip4: string; ip6: string }
+export interface Vm { name: string; ns: string; hv: 1 | 2; hvIf: string; mac: string; ip4: string }
 export interface Topology {
   tag: string;
   hvNs: [string, string];
@@ -44,7 +46,7 @@ export function createTopology(tag: string, opts: { v6?: boolean } = {}): Topolo
   for (const hv of [1, 2] as const) {
     for (const k of [1, 2]) {
       const name = `vm${hv}${k}`;
-      vms.push({ name, ns: `${tag}-${name}`, hv, hvIf: name, mac: `02:00:00:00:0${hv}:0${k}`, ip4: `10.10.0.${hv}${k}`, ip6: `fd10::${hv}${k}` });
+      vms.push({ name, ns: `${tag}-${name}`, hv, hvIf: name, mac: `02:00:00:00:0${hv}:0${k}`, ip4: `10.10.0.${hv}${k}` });
     }
   }
   const t: Topology = { tag, hvNs, vms, v6, underlay, namespaces: [...hvNs, ...vms.map((v) => v.ns)] };
@@ -63,9 +65,9 @@ export function createTopology(tag: string, opts: { v6?: boolean } = {}): Topolo
       ip(['-n', hv, 'link', 'add', vm.hvIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', vm.ns]);
       // The hypervisor kernel must stay off the VM ports: no IPv6 (no RS/MLD/DAD frames), no address.
       tryRun('ip', ['netns', 'exec', hv, 'sysctl', '-qw', `net.ipv6.conf.${vm.hvIf}.disable_ipv6=1`]);
+      tryRun('ip', ['netns', 'exec', vm.ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
       ip(['-n', vm.ns, 'link', 'set', 'eth0', 'address', vm.mac, 'mtu', String(VM_MTU)]);
       ip(['-n', vm.ns, 'addr', 'add', `${vm.ip4}/24`, 'dev', 'eth0']);
-      ip(['-n', vm.ns, 'addr', 'add', `${vm.ip6}/64`, 'dev', 'eth0', 'nodad']);
       tryRun('ip', ['netns', 'exec', vm.ns, 'ethtool', '-K', 'eth0', 'tx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off']);
       tryRun('ip', ['netns', 'exec', hv, 'ethtool', '-K', vm.hvIf, 'tx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off']);
       ip(['-n', hv, 'link', 'set', vm.hvIf, 'up']);
