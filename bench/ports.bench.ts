@@ -4,7 +4,7 @@
  * Method: a sender child (`ip netns exec A node -e ...`, addon used directly)
  * blasts 60-byte or 1400-byte frames for DURATION s with txBurst of 256 frames
  * (sendmmsg, qdisc bypass, 4 MiB send buffer); this process receives on the
- * other end through AfPacketPort (TPACKET_V3 ring 16 x 256 KiB, uv_poll, drain
+ * other end through AfPacketPort (TPACKET_V3 ring 16 or 64 x 256 KiB, uv_poll, drain
  * with receive() into a PacketBatch of 32 or 256). Figures: offered (sent by
  * the child / its wall time), delivered (received here / the same window), ring
  * drops (PACKET_STATISTICS), receiver CPU (process.cpuUsage user+sys over the
@@ -31,8 +31,8 @@ const secs = Number(process.hrtime.bigint() - t0) / 1e9;
 process.stdout.write(JSON.stringify({ sent, secs }));`;
 }
 
-async function runOne(addon: string, nsA: string, nsB: string, size: number, batchSize: number): Promise<{ offered: number; delivered: number; drops: number; cpu: number }> {
-  const port = new AfPacketPort({ interface: 'vbB', netns: nsB });
+async function runOne(addon: string, nsA: string, nsB: string, size: number, batchSize: number, blockCount = 16): Promise<{ offered: number; delivered: number; drops: number; cpu: number }> {
+  const port = new AfPacketPort({ interface: 'vbB', netns: nsB, blockCount });
   const batch = new PacketBatch({ capacity: batchSize });
   let got = 0;
   port.onReadable(() => {
@@ -79,13 +79,14 @@ export default async function (): Promise<BenchFigure[]> {
     }
     const addon = (await import('node:module')).createRequire(import.meta.url).resolve('../../native-bindings/build/Release/vtepd_native.node');
     console.log(`  method: sender child on ${nsA} (txBurst 256, sendmmsg, qdisc bypass) -> veth -> AfPacketPort in ${nsB}, ${DURATION} s per row`);
-    console.log('  size  batch   offered Mpps  delivered Mpps  loss %  ring drops  rx CPU');
-    for (const size of [60, 1400]) {
-      for (const b of [32, 256]) {
-        const r = await runOne(addon, nsA, nsB, size, b);
+    console.log('  size  batch  ring MiB   offered Mpps  delivered Mpps  loss %  ring drops  rx CPU');
+    const rows: Array<[number, number, number]> = [[60, 32, 16], [60, 256, 16], [1400, 32, 16], [1400, 256, 16], [1400, 256, 64]];
+    for (const [size, b, blocks] of rows) {
+      {
+        const r = await runOne(addon, nsA, nsB, size, b, blocks);
         const loss = r.offered > 0 ? 100 * (1 - r.delivered / r.offered) : 0;
-        console.log(`  ${String(size).padStart(4)}  ${String(b).padStart(5)}   ${(r.offered / 1e6).toFixed(3).padStart(12)}  ${(r.delivered / 1e6).toFixed(3).padStart(14)}  ${loss.toFixed(1).padStart(6)}  ${String(r.drops).padStart(10)}  ${(100 * r.cpu).toFixed(0).padStart(5)}%`);
-        figures.push({ name: `afpacket-rx-${size}B-batch${b}`, value: r.delivered, unit: 'frames/s', note: `offered ${Math.round(r.offered)}/s, ring drops ${r.drops}, rx CPU ${(100 * r.cpu).toFixed(0)}%` });
+        console.log(`  ${String(size).padStart(4)}  ${String(b).padStart(5)}  ${String(blocks / 4).padStart(8)}   ${(r.offered / 1e6).toFixed(3).padStart(12)}  ${(r.delivered / 1e6).toFixed(3).padStart(14)}  ${loss.toFixed(1).padStart(6)}  ${String(r.drops).padStart(10)}  ${(100 * r.cpu).toFixed(0).padStart(5)}%`);
+        figures.push({ name: `afpacket-rx-${size}B-batch${b}-ring${blocks / 4}MiB`, value: r.delivered, unit: 'frames/s', note: `offered ${Math.round(r.offered)}/s, ring drops ${r.drops}, rx CPU ${(100 * r.cpu).toFixed(0)}%` });
       }
     }
   } finally {
