@@ -131,3 +131,29 @@ t.test('interface deleted under a polled port: callback reports it', { skip }, a
   t.match(p.pollError, /interface gone or socket error/);
   t.ok(calls >= 1, 'callback ran so the owner notices');
 });
+
+t.test('kernel ring drops are counted exactly: read + dropped = sent', { skip }, async (t) => {
+  const v = makeVethPair(t);
+  // Two 4 KiB blocks hold a handful of frames: a burst without reading must overflow.
+  const rx = new AfPacketPort({ interface: v.ifB, netns: v.nsB, blockSize: 4096, blockCount: 2, frameSize: 2048, blockTimeoutMs: 1 });
+  const tx = new AfPacketPort({ interface: v.ifA, netns: v.nsA });
+  t.teardown(() => Promise.all([rx.close(), tx.close()]));
+  const out = new PacketBatch({ capacity: 250 });
+  let sent = 0;
+  for (let k = 0; k < 2; k++) { fillBatch(out, k * 250, 250); sent += tx.transmit(out); }
+  t.equal(sent, 500);
+  await new Promise((r) => setTimeout(r, 50));
+  const b = new PacketBatch({ capacity: 256 });
+  let read = 0;
+  for (let k = 0; k < 5; k++) {
+    b.clear();
+    read += rx.receive(b);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  rx.pollStats();
+  t.ok(rx.counters.kernelDrops > 0, `ring overflowed (${rx.counters.kernelDrops} drops, ${read} read)`);
+  t.equal(read + rx.counters.kernelDrops, 500, 'every frame either read or counted as a kernel drop');
+  t.equal(rx.counters.rxPackets, read);
+  rx.pollStats();
+  t.equal(rx.counters.kernelDrops + read, 500, 'stats are deltas: a second read adds nothing');
+});
