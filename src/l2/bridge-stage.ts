@@ -179,13 +179,14 @@ export class BridgeStage {
       // Inner VLAN tags are tenant payload: the VNI alone picks the domain.
       this.tagLen[i] = 0;
       dom = doms.domainOfVni(batch.vni[i]);
-      if (dom < 0 && auto) dom = doms.addVniDomain(batch.vni[i]);
+      // autoCreate stops at the configured maxima (then: counted drops, never a throw per packet).
+      if (dom < 0 && auto && doms.count < doms.maxDomains) dom = doms.addVniDomain(batch.vni[i]);
       if (dom < 0) return this.dropFrame(batch, i, -1, Drop['no-domain']);
       const ra = batch.remoteAddr;
       const r4 = i << 2;
       const v6 = (batch.flags[i] & PacketFlag.REMOTE_V6) !== 0;
       let r = doms.remoteIndex(ra[r4], ra[r4 + 1], ra[r4 + 2], ra[r4 + 3], v6);
-      if ((r < 0 || doms.remotePosition(dom, r) < 0) && auto) r = doms.addRemote(dom, ra[r4], ra[r4 + 1], ra[r4 + 2], ra[r4 + 3], v6);
+      if ((r < 0 || doms.remotePosition(dom, r) < 0) && auto && doms.remoteCount < doms.maxRemotes) r = doms.addRemote(dom, ra[r4], ra[r4 + 1], ra[r4 + 2], ra[r4 + 3], v6);
       if (r < 0 || doms.remotePosition(dom, r) < 0) return this.dropFrame(batch, i, dom, Drop['unknown-remote']);
       this.srcPlace[i] = remotePlace(r);
     } else {
@@ -199,7 +200,7 @@ export class BridgeStage {
       this.tagLen[i] = et === 0x8100 ? 4 : 0;
       const port = batch.inPort[i];
       dom = doms.domainOfPort(port, vlan);
-      if (dom < 0 && auto) {
+      if (dom < 0 && auto && doms.count < doms.maxDomains && port < doms.maxPorts) {
         dom = doms.addVlanDomain(vlan);
         doms.addPort(dom, port, vlan);
       }

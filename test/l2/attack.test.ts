@@ -82,3 +82,21 @@ for (const { policy, perPort } of cases) {
     void remotePlace;
   });
 }
+
+t.test('replay mode (autoCreate) stops creating domains and remotes at the maxima: counted drops, no throw', async (t) => {
+  const table = new MacTable({ capacity: 1024, maxDomains: 4, maxRemotes: 3 });
+  const domains = new BridgeDomains({ table, autoCreate: true });
+  const stage = new BridgeStage({ table, domains });
+  const b = new PacketBatch({ capacity: 64 });
+  for (let k = 0; k < 20; k++) {
+    frame(b, 0xffff, 0xffffffff, 0x0200, k + 1, 0, 1);
+    b.flags[k] = 1; // DECAPPED, as decap leaves it
+    b.vni[k] = 1 + (k % 10); // 10 VNIs
+    b.remoteAddr[k << 2] = 0xc0000201 + (k % 5); // 5 remotes
+  }
+  t.doesNotThrow(() => stage.process(b));
+  t.equal(domains.count, 4);
+  t.equal(domains.remoteCount, 3);
+  t.ok(stage.dropCount(-1, 'no-domain') > 0, 'frames of VNIs past the maximum dropped as no-domain');
+  t.ok([0, 1, 2, 3].some((d) => stage.dropCount(d, 'unknown-remote') > 0), 'frames from remotes past the maximum dropped as unknown-remote');
+});
