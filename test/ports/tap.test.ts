@@ -9,9 +9,9 @@ import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { PacketBatch } from '../../src/batch/packet-batch.js';
-import { TapPort } from '../../src/ports/tap-port.js';
+import { TapPort, TUN_OFFLOAD, VNET } from '../../src/ports/tap-port.js';
 import { nativeAvailable } from '../../src/ports/native.js';
 import { makeNetns, nsExec, startTcpdump, stopTcpdump, until } from './fixtures/netns.js';
 import { fillBatch, testFrame } from './fixtures/frames.js';
@@ -95,4 +95,34 @@ t.test('frames written to a TAP are seen by tcpdump on it; close removes the dev
   t.throws(() => nsExec(ns, 'ip', ['link', 'show', name]), 'device gone after close');
   t.equal(port.transmit(b), 0, 'transmit after close sends nothing');
   t.equal(port.counters.lastTxError, 'EBADF');
+});
+
+t.test('vnet header with checksum offload: the kernel hands TCP with NEEDS_CSUM and its offsets', { skip }, async (t) => {
+  const ns = makeNetns(t, 'v');
+  const ifname = `vtv${process.pid % 100000}`;
+  const port = new TapPort({ interface: ifname, netns: ns, vnetHdr: 10, offloads: TUN_OFFLOAD.csum });
+  t.teardown(() => port.close());
+  nsExec(ns, 'sysctl', ['-qw', `net.ipv6.conf.${ifname}.disable_ipv6=1`]);
+  nsExec(ns, 'ip', ['addr', 'add', '10.78.0.1/24', 'dev', ifname]);
+  const r = makeResponder('10.78.0.2', '02:00:00:00:78:02');
+  const b = new PacketBatch({ capacity: 32 });
+  let syn: number[] | null = null;
+  port.onReadable(() => {
+    b.clear();
+    port.receive(b);
+    for (let i = 0; i < b.count && syn === null; i++) {
+      const o = b.offset[i];
+      if (b.view.getUint16(o + 12) === 0x0800 && b.data[o + 23] === 6) syn = Array.from(port.vnet!.subarray(i * 6, i * 6 + 6));
+    }
+    if (respondArp(r, b) > 0) port.transmit(b);
+  });
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e',
+    "const s=require('net').connect(80,'10.78.0.2');s.on('error',()=>{});setTimeout(()=>process.exit(0),3000)"], { stdio: 'ignore' });
+  t.teardown(() => { child.kill(); });
+  await until(() => syn !== null, 5000, 'a TCP SYN from the kernel');
+  const [flags, gsoType, , , csumStart, csumOffset] = syn!;
+  t.equal(flags & VNET.F_NEEDS_CSUM, VNET.F_NEEDS_CSUM, 'NEEDS_CSUM: the checksum is left to us');
+  t.equal(gsoType, VNET.GSO_NONE);
+  t.equal(csumStart, 34, 'checksum starts at the TCP header (14 + 20)');
+  t.equal(csumOffset, 16, 'TCP checksum field offset');
 });
