@@ -41,7 +41,7 @@ export class EthernetState {
   type = 0;
   /** 802.3 length field, or -1 for Ethernet II. */
   length8023 = -1;
-  /** LLC fields of an 802.3 frame (-1 when absent). */
+  /** LLC fields of an 802.3 frame: valid only when length8023 >= 0 (not reset for Ethernet II, to keep the common path short). */
   dsap = -1;
   ssap = -1;
   control = -1;
