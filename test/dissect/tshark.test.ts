@@ -164,3 +164,18 @@ t.test('--vxlan-port / --geneve-port add ports (tshark told the same with -d)', 
     t.ok(c.frames[0].layers.some((l) => l.proto === 'vxlan'), 'with --vxlan-port 65530 it is');
   }
 });
+
+t.test('text output: one line per frame on every good capture, numbered, errors inline', async (t) => {
+  const { dissectFile } = await import('../../src/dissect/run.js');
+  for (const file of goodCaptures()) {
+    const lines: string[] = [];
+    const json = await dissect(file);
+    const r = await dissectFile(file, { json: false }, (l) => { lines.push(l); return true; });
+    t.equal(r.fault, null, basename(file));
+    t.equal(lines.length, json.frames.length, `${basename(file)}: ${lines.length} lines`);
+    lines.forEach((l, i) => {
+      if (!l.startsWith(`${i + 1} ${json.frames[i].ts} `) && l !== `${i + 1} ${json.frames[i].ts}`) t.fail(`${basename(file)} line ${i + 1}: ${l}`);
+      if (json.frames[i].error !== undefined && !l.includes(`[error: ${json.frames[i].error}]`)) t.fail(`${basename(file)} line ${i + 1} lacks its error`);
+    });
+  }
+});
