@@ -50,6 +50,8 @@ export class BridgeStage {
   private stamp = new Int32Array(256);
   private keys = new Int32Array(1024);
   private homes = new Int32Array(512);
+  /** Per packet: table hash of the source and destination keys (int32 bits of a u32). */
+  private hashes = new Int32Array(512);
   /** Sink for the touch loads. */
   touched = 0;
   /** Current time, ticks (monotonic). */
@@ -102,6 +104,7 @@ export class BridgeStage {
     const stamp = this.stamp;
     const keys = this.keys;
     const homes = this.homes;
+    const hashes = this.hashes;
     let nh = 0;
     for (let i = 0; i < n; i++) {
       action[i] = Action.DROP;
@@ -116,8 +119,14 @@ export class BridgeStage {
       keys[k + 1] = (d[off + 8] << 24) | (d[off + 9] << 16) | (d[off + 10] << 8) | d[off + 11];
       keys[k + 2] = (d[off] << 8) | d[off + 1];
       keys[k + 3] = (d[off + 2] << 24) | (d[off + 3] << 16) | (d[off + 4] << 8) | d[off + 5];
-      homes[nh++] = table.homeOf(dom, keys[k], keys[k + 1]);
-      if ((d[off] & 1) === 0) homes[nh++] = table.homeOf(dom, keys[k + 2], keys[k + 3]);
+      const hs = table.hashOf(dom, keys[k], keys[k + 1]);
+      hashes[i << 1] = hs;
+      homes[nh++] = table.homeBase(hs);
+      if ((d[off] & 1) === 0) {
+        const hd = table.hashOf(dom, keys[k + 2], keys[k + 3]);
+        hashes[(i << 1) + 1] = hd;
+        homes[nh++] = table.homeBase(hd);
+      }
     }
     this.touched = table.touch(homes, nh);
     const flags = batch.flags;
@@ -130,9 +139,9 @@ export class BridgeStage {
       const t = stamp[i];
       const k = i << 2;
       ctr[dom * NC + BridgeCtr.in]++;
-      table.learn(dom, keys[k], keys[k + 1], place, t);
+      table.learnHashed(dom, keys[k], keys[k + 1], hashes[i << 1] >>> 0, place, t);
       // Destination: group bit set = broadcast/multicast = flood.
-      const dst = (keys[k + 2] & 0x100) === 0 ? table.lookup(dom, keys[k + 2], keys[k + 3], t) : -1;
+      const dst = (keys[k + 2] & 0x100) === 0 ? table.lookupHashed(dom, keys[k + 2], keys[k + 3], hashes[(i << 1) + 1] >>> 0, t) : -1;
       if (dst >= 0) {
         if ((dst & PLACE_MASK) === place) {
           this.dropFrame(batch, i, dom, Drop['same-port']);
@@ -240,6 +249,7 @@ export class BridgeStage {
     this.stamp = new Int32Array(n);
     this.keys = new Int32Array(n * 4);
     this.homes = new Int32Array(n * 2);
+    this.hashes = new Int32Array(n * 2);
     this.action = new Uint8Array(n);
     this.domainOf = new Int32Array(n);
     this.srcPlace = new Int32Array(n);

@@ -129,8 +129,14 @@ export class MacLearner extends MacStore {
    */
   lookup(domain: number, macHi: number, macLo: number, now: number): number {
     const kh = (domain << 16) | macHi;
+    return this.lookupHashed(domain, macHi, macLo, this.hash(kh, macLo | 0), now);
+  }
+
+  /** `lookup` with the key's hash already known (`hashOf`): a batch hashes once per key. */
+  lookupHashed(domain: number, macHi: number, macLo: number, h: number, now: number): number {
+    const kh = (domain << 16) | macHi;
     const kl = macLo | 0;
-    const b = this.findBase(kh, kl, this.hash(kh, kl));
+    const b = this.findBase(kh, kl, h);
     if (b < 0) return -1;
     const w = this.words;
     const m = w[b + 2];
@@ -170,6 +176,11 @@ export class MacLearner extends MacStore {
     return this.homeBase(this.hash((domain << 16) | macHi, macLo | 0));
   }
 
+  /** The table's (seeded) hash of a key, for `lookupHashed` / `learnHashed` / `homeBase`. */
+  hashOf(domain: number, macHi: number, macLo: number): number {
+    return this.hash((domain << 16) | macHi, macLo | 0);
+  }
+
   /**
    * Load the home slots homes[0..n) (from `homeOf`): a tight loop with no
    * branches on the loaded values, so their cache misses overlap and the
@@ -184,9 +195,13 @@ export class MacLearner extends MacStore {
 
   /** Learn that (domain, MAC) was seen at `place` at time `now`. Returns a `Learn` code. */
   learn(domain: number, macHi: number, macLo: number, place: number, now: number): number {
+    return this.learnHashed(domain, macHi, macLo, this.hash((domain << 16) | macHi, macLo | 0), place, now);
+  }
+
+  /** `learn` with the key's hash already known (`hashOf`). */
+  learnHashed(domain: number, macHi: number, macLo: number, h: number, place: number, now: number): number {
     const kh = (domain << 16) | macHi;
     const kl = macLo | 0;
-    const h = this.hash(kh, kl);
     const w = this.words;
     const c = domain * NC;
     let b = this.findBase(kh, kl, h);
