@@ -61,6 +61,8 @@ export interface MacFrozenEvent {
 const NC = TABLE_COUNTERS.length;
 const EVICT_SAMPLE = 32; // dynamic entries compared per eviction (sampled LRU)
 const EVICT_SCAN = 1024; // most slots scanned per eviction
+/** Keys whose slots are loaded together before probing (measured here: 16 beats 64 and 256). */
+export const TOUCH_GROUP = 16; // a power of two (the stage masks with it)
 
 export class MacLearner extends MacStore {
   readonly capacity: number;
@@ -155,20 +157,24 @@ export class MacLearner extends MacStore {
     const homes = this.homes;
     const w = this.words;
     for (let k = 0; k < n; k++) homes[k] = this.homeBase(this.hash((dom[k] << 16) | hi[k], lo[k] | 0));
-    let touch = 0;
-    for (let k = 0; k < n; k++) touch ^= w[homes[k] + 2];
-    this.touched = touch;
     const ageing = this.ageing;
-    for (let k = 0; k < n; k++) {
-      const d = dom[k];
-      const b = this.probeFrom(homes[k], (d << 16) | hi[k], lo[k] | 0);
-      if (b < 0) {
-        out[k] = -1;
-        continue;
+    let touch = 0;
+    // Groups of TOUCH_GROUP: enough misses in flight, and the lines are still in L1 when probed.
+    for (let g = 0; g < n; g += TOUCH_GROUP) {
+      const e = g + TOUCH_GROUP < n ? g + TOUCH_GROUP : n;
+      for (let k = g; k < e; k++) touch ^= w[homes[k] + 2];
+      for (let k = g; k < e; k++) {
+        const d = dom[k];
+        const b = this.probeFrom(homes[k], (d << 16) | hi[k], lo[k] | 0);
+        if (b < 0) {
+          out[k] = -1;
+          continue;
+        }
+        const m = w[b + 2];
+        out[k] = (m & MacFlag.STATIC) === 0 && ((now - w[b + 3]) | 0) >= ageing[d] ? -1 : m & 0xffffff;
       }
-      const m = w[b + 2];
-      out[k] = (m & MacFlag.STATIC) === 0 && ((now - w[b + 3]) | 0) >= ageing[d] ? -1 : m & 0xffffff;
     }
+    this.touched = touch;
   }
 
   /** Word index of a key's home slot (for `touch`). */
