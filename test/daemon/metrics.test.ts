@@ -1,0 +1,66 @@
+import t from 'tap';
+import { createRegistry, MetricsServer } from '../../src/daemon/metrics.js';
+import type { StatsSnapshot } from '../../src/daemon/stats.js';
+
+function snap(rx: number): StatsSnapshot {
+  return {
+    uptimeSeconds: 12.5,
+    ports: [
+      { name: 'vm1', interface: 'veth-vm1', backend: 'afpacket', role: 'local', vni: 100, vlan: null, up: true, rxPackets: rx, rxBytes: rx * 64, txPackets: 7, txBytes: 700, drops: 2, kernelDrops: 3 },
+      { name: 'ul0', interface: 'ul0', backend: 'afpacket', role: 'underlay', vni: null, vlan: null, up: true, rxPackets: 11, rxBytes: 1100, txPackets: 13, txBytes: 1300, drops: 0, kernelDrops: 0 },
+    ],
+    networks: [{ vni: 100, name: 'a', type: 'vxlan', remotes: ['192.0.2.2'], flooded: 4, unicast: 40, learned: 5, moved: 1, aged: 2, dropped: 6, fdbEntries: 3 }],
+    stages: [{ stage: 'decap', batches: 10, packets: 320, seconds: 0.25 }],
+    drops: { 'decap/unknown-vni': 9, 'bridge/same-port': 1 },
+  };
+}
+
+/** Parse Prometheus text format into `name{labels} value` → value. */
+function parse(text: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const sp = line.lastIndexOf(' ');
+    m.set(line.slice(0, sp), Number(line.slice(sp + 1)));
+  }
+  return m;
+}
+
+t.test('the metrics endpoint serves the data path counters', async (t) => {
+  let rx = 5;
+  let calls = 0;
+  const reg = createRegistry(() => { calls++; return snap(rx); });
+  const srv = new MetricsServer(reg);
+  const addr = await srv.listen('127.0.0.1', 0);
+  t.teardown(() => srv.close());
+  t.equal(addr.address, '127.0.0.1');
+  const url = `http://127.0.0.1:${addr.port}/metrics`;
+
+  let res = await fetch(url);
+  t.equal(res.status, 200);
+  t.match(res.headers.get('content-type') ?? '', /text\/plain/);
+  let m = parse(await res.text());
+  t.equal(calls, 1, 'one snapshot per scrape, shared by all metrics');
+  t.equal(m.get('vtepd_port_rx_packets_total{port="vm1",interface="veth-vm1",role="local"}'), 5);
+  t.equal(m.get('vtepd_port_tx_bytes_total{port="ul0",interface="ul0",role="underlay"}'), 1300);
+  t.equal(m.get('vtepd_port_drops_total{port="vm1",interface="veth-vm1",role="local"}'), 2);
+  t.equal(m.get('vtepd_port_kernel_drops_total{port="vm1",interface="veth-vm1",role="local"}'), 3);
+  t.equal(m.get('vtepd_network_flooded_total{vni="100",type="vxlan"}'), 4);
+  t.equal(m.get('vtepd_network_unicast_total{vni="100",type="vxlan"}'), 40);
+  t.equal(m.get('vtepd_network_learned_total{vni="100",type="vxlan"}'), 5);
+  t.equal(m.get('vtepd_fdb_entries{vni="100",type="vxlan"}'), 3);
+  t.equal(m.get('vtepd_stage_seconds_total{stage="decap"}'), 0.25);
+  t.equal(m.get('vtepd_stage_packets_total{stage="decap"}'), 320);
+  t.equal(m.get('vtepd_drops_total{stage="decap",reason="unknown-vni"}'), 9);
+  t.equal(m.get('vtepd_uptime_seconds'), 12.5);
+
+  rx = 1234;
+  m = parse(await (await fetch(url)).text());
+  t.equal(m.get('vtepd_port_rx_packets_total{port="vm1",interface="veth-vm1",role="local"}'), 1234, 'values follow the data path (not accumulated twice)');
+  t.equal(calls, 2);
+
+  res = await fetch(`http://127.0.0.1:${addr.port}/other`);
+  t.equal(res.status, 404);
+  res = await fetch(url, { method: 'POST' });
+  t.equal(res.status, 404);
+});
