@@ -12,6 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openCapture } from '../../src/capture/index.js';
+import { DecapStage } from '../../src/tunnel/decap.js';
+import { runCapture, type CaptureRunResult } from '../../src/tunnel/capture-tool.js';
+import { decapConfigFromFlags } from '../../src/cli/commands/decap.js';
 import { PY } from './fixtures/util.js';
 
 const ext = fileURLToPath(new URL('../../../shared/fixtures/external/', import.meta.url));
@@ -32,10 +35,21 @@ function frames(path: string): string[] {
   return out;
 }
 
-function decap(file: string, args: string[] = []): { out: string[]; summary: { framesIn: number; framesOut: number; counters: Record<string, number> } } {
+/** Run the decap command's code in-process (flags -> config -> stage -> files): node start-up per call is slow on a busy host. */
+function decap(file: string, args: string[] = []): { out: string[]; summary: CaptureRunResult } {
+  const opts = { vni: [] as string[], vxlanPort: [] as string[], genevePort: [] as string[], geneveKnown: [] as string[], nvgre: true, ipCsum: true, keepOther: false, depth: undefined as string | undefined };
+  for (let k = 0; k < args.length; k++) {
+    const a = args[k];
+    if (a === '--no-ip-csum') opts.ipCsum = false;
+    else if (a === '--keep-other') opts.keepOther = true;
+    else if (a === '--vxlan-port') opts.vxlanPort.push(args[++k]);
+    else if (a === '--geneve-known') opts.geneveKnown.push(args[++k]);
+    else if (a === '--depth') opts.depth = args[++k];
+    else throw new Error(`test helper does not know ${a}`);
+  }
   const out = join(dir, 'out.pcap');
-  const j = execFileSync('node', [CLI, 'decap', file, out, '--json', ...args], { encoding: 'utf8' });
-  return { out: frames(out), summary: JSON.parse(j) };
+  const summary = runCapture(file, out, new DecapStage(decapConfigFromFlags(opts)));
+  return { out: frames(out), summary };
 }
 
 interface Inner { file: string; n: number; vni: number; inner: string }

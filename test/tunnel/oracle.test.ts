@@ -4,6 +4,7 @@
  * checksums, the configured VNI/VSID, ports, VLAN, TTL and GENEVE options) and
  * scapy (its own checksum recomputation, lengths, tunnel fields, and the inner
  * frame it finds equal to the input frame). Every type, IPv4 and IPv6 outer.
+ * The encap runs the command's own flag parsing and stage in-process.
  */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
@@ -13,8 +14,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openCapture, PcapWriter } from '../../src/capture/index.js';
 import { PY } from './fixtures/util.js';
+import { Command } from 'commander';
+import { register as registerEncap, encapConfigFromFlags, type EncapOpts } from '../../src/cli/commands/encap.js';
+import { EncapStage } from '../../src/tunnel/encap.js';
+import { runCapture } from '../../src/tunnel/capture-tool.js';
 
-const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 const CHECK = fileURLToPath(new URL('./fixtures/scapy_check.py', import.meta.url));
 const repoFixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'vtepd-oracle-'));
@@ -54,6 +58,22 @@ wrpcap('${inner}.scapy', ps)
   w.close();
 }
 
+/**
+ * `vtepd encap` in this process: commander parses the real flags, the command's own
+ * flag -> config code builds the stage, runCapture does the files (node start-up per
+ * case is slow on a busy host; cli.test.ts covers the spawned process).
+ */
+async function encapInProcess(args: string[]): Promise<void> {
+  const program = new Command().exitOverride();
+  registerEncap(program);
+  let got: [string, string, EncapOpts] | null = null;
+  program.commands.find((x) => x.name() === 'encap')!.action((i: string, o: string, opts: EncapOpts) => { got = [i, o, opts]; });
+  await program.parseAsync(['node', 'vtepd', 'encap', ...args]);
+  const [i, o, opts] = got!;
+  const stage = new EncapStage(encapConfigFromFlags(opts));
+  runCapture(i, o, stage, { headroom: 384 });
+}
+
 function tshark(file: string, args: string[]): string[][] {
   const out = execFileSync('tshark', ['-r', file, '-T', 'fields', '-E', 'separator=\t', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 });
   return out.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
@@ -74,9 +94,9 @@ const cases: Case[] = [
 ];
 
 for (const c of cases) {
-  t.test(c.name, (t) => {
+  t.test(c.name, async (t) => {
     const out = join(dir, `${c.name.replace(/ /g, '_')}.pcap`);
-    execFileSync('node', [CLI, 'encap', inner, out, '--type', c.type, '--vni', String(c.vni), '--mtu', '9100', ...c.args], { stdio: 'ignore' });
+    await encapInProcess([inner, out, '--type', c.type, '--vni', String(c.vni), '--mtu', '9100', ...c.args]);
     const expert = expertOf(out);
     t.equal(expert.length, baseline.length, 'one output frame per input frame');
     let diff = 0;
@@ -153,6 +173,5 @@ for (const c of cases) {
       t.equal(rows[2].tos, 0xb9, 'DSCP/ECN copied from inner IPv6 traffic class');
       t.equal(rows[3].tos, 0, 'no inner IP (ARP): 0');
     }
-    t.end();
   });
 }

@@ -5,7 +5,7 @@ import { DecapStage } from '../../tunnel/decap.js';
 import { runCapture, formatSummary } from '../../tunnel/capture-tool.js';
 import { parseIntStrict, TunnelConfigError, type DecapConfig } from '../../tunnel/tunnel-config.js';
 
-interface DecapOpts {
+export interface DecapOpts {
   vni: string[];
   vxlanPort: string[];
   genevePort: string[];

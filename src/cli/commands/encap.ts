@@ -8,7 +8,7 @@ import {
   type EncapConfig, type GeneveOption, type TunnelType,
 } from '../../tunnel/tunnel-config.js';
 
-interface EncapOpts {
+export interface EncapOpts {
   type: string;
   vni?: string;
   local?: string;
