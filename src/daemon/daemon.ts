@@ -17,13 +17,15 @@ import { ControlServer } from './control-server.js';
 import { controlHandlers } from './handlers.js';
 import { createLogger } from './logger.js';
 import { createRegistry, MetricsServer } from './metrics.js';
-import { statsSnapshot } from './snapshot.js';
+import { carry, statsSnapshot, type CarriedStats } from './snapshot.js';
+import type { StatsSnapshot } from './stats.js';
 import { Dataplane } from '../pipeline/dataplane.js';
 import { closeUnderlay, openLocalDevices, openUnderlay, underlayKey, type LocalDevice, type Underlay } from '../pipeline/open-ports.js';
 import { resolveNextHop } from '../ports/neighbour.js';
 import { HostGuards } from '../pipeline/host-guards.js';
 import { parseAddrWords } from '../l2/bridge-domain.js';
 import { localPlace, remotePlace } from '../l2/mac-table.js';
+import { TABLE_COUNTERS, TableCtr } from '../l2/counters.js';
 
 const TICK_MS = 1000;
 const NEIGHBOUR_REFRESH_MS = 15_000;
@@ -41,6 +43,8 @@ export class Daemon {
   private timers: NodeJS.Timeout[] = [];
   private remoteMacs = new Map<string, string>();
   private readonly guards = new HostGuards();
+  /** Network/stage/drop counters of the data planes replaced by reloads. */
+  private carried: CarriedStats | null = null;
   private busy: Promise<unknown> = Promise.resolve();
   private stopping = false;
   private resolveDone!: (code: number) => void;
@@ -54,6 +58,9 @@ export class Daemon {
 
   dataplane(): Dataplane { return this.dp; }
 
+  /** Counters since start (across reloads: ports kept open keep theirs, networks add up by VNI). */
+  stats(): StatsSnapshot { return statsSnapshot(this.dp, this.startedAt, this.carried); }
+
   async start(): Promise<void> {
     const cfg = this.cfg;
     const underlay = await openUnderlay(cfg);
@@ -65,7 +72,7 @@ export class Daemon {
       this.dp = this.build(cfg, devices, underlay);
       this.control = new ControlServer({
         path: cfg.control.socket,
-        handlers: controlHandlers({ dataplane: () => this.dp, startedAt: this.startedAt, status: () => this.status(), reload: () => this.reload() }),
+        handlers: controlHandlers({ dataplane: () => this.dp, startedAt: this.startedAt, status: () => this.status(), stats: () => this.stats(), reload: () => this.reload() }),
         onError: (err, cmd) => this.log.error({ err, cmd }, 'control command failed'),
       });
       await this.control.listen();
@@ -107,7 +114,7 @@ export class Daemon {
 
   private async startMetrics(cfg: VtepdConfig): Promise<void> {
     const l = parseListen(cfg.metrics.listen)!;
-    this.metrics = new MetricsServer(createRegistry(() => statsSnapshot(this.dp, this.startedAt)));
+    this.metrics = new MetricsServer(createRegistry(() => this.stats()));
     const a = await this.metrics.listen(l.host, l.port);
     this.metricsAddr = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
   }
@@ -184,6 +191,7 @@ export class Daemon {
     }
     // The switch: synchronous, between two batches.
     old.stop();
+    this.carried = carry(statsSnapshot(old, this.startedAt, this.carried));
     const moved = carryOver(old, dp);
     dp.start();
     this.dp = dp;
@@ -217,7 +225,7 @@ export class Daemon {
     const dp = this.dp;
     dp.stop();
     const drained = dp.drain();
-    const counters = statsSnapshot(dp, this.startedAt);
+    const counters = this.stats();
     // The final counters are always logged (unless logging is off entirely).
     if (this.log.level !== 'silent' && !this.log.isLevelEnabled('info')) this.log.level = 'info';
     this.log.info({ event: 'stopped', signal, drained, counters }, 'final counters');
@@ -263,5 +271,7 @@ function carryOver(old: Dataplane, dp: Dataplane): number {
     else dp.table.learn(dom, e.macHi, e.macLo, place, e.stamp);
     n++;
   }
+  // Carried entries were learned before: the carried counters already hold them.
+  for (let d = 0; d < dp.domains.count; d++) dp.table.counters[d * TABLE_COUNTERS.length + TableCtr.learned] = 0;
   return n;
 }

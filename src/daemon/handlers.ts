@@ -6,13 +6,15 @@ import { isIP } from 'node:net';
 import { parseAddrWords } from '../l2/bridge-domain.js';
 import { parseMacWords } from '../l2/mac-text.js';
 import { ControlError, type Handlers } from './control-server.js';
-import { fdbEntries, portsSnapshot, statsSnapshot } from './snapshot.js';
+import { fdbEntries, portsSnapshot } from './snapshot.js';
+import type { StatsSnapshot } from './stats.js';
 import type { Dataplane } from '../pipeline/dataplane.js';
 
 export interface DaemonView {
   dataplane(): Dataplane;
   startedAt: number;
   status(): Record<string, unknown>;
+  stats(): StatsSnapshot;
   reload(): Promise<{ reloaded: boolean; error?: string }>;
 }
 
@@ -44,7 +46,7 @@ export function controlHandlers(d: DaemonView): Handlers {
   return {
     ping: () => 'pong',
     status: () => d.status(),
-    stats: () => statsSnapshot(d.dataplane(), d.startedAt),
+    stats: () => d.stats(),
     ports: () => portsSnapshot(d.dataplane()),
     'fdb.show': (a) => { const vni = optVni(a); return user(() => fdbEntries(d.dataplane(), vni)); },
     'fdb.add': (a) => {

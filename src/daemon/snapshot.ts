@@ -35,7 +35,10 @@ export function portsSnapshot(dp: Dataplane): PortStats[] {
   return out;
 }
 
-export function statsSnapshot(dp: Dataplane, startedAt: number): StatsSnapshot {
+/** Counters of earlier data planes (before reloads): networks by VNI, stages by name, drops by key. */
+export type CarriedStats = Pick<StatsSnapshot, 'networks' | 'stages' | 'drops'>;
+
+export function statsSnapshot(dp: Dataplane, startedAt: number, base: CarriedStats | null = null): StatsSnapshot {
   const perDomain = new Int32Array(dp.domains.count);
   for (const e of dp.table.dump()) perDomain[e.domain]++;
   const networks: NetworkStats[] = dp.cfg.networks.map((n) => {
@@ -64,13 +67,25 @@ export function statsSnapshot(dp: Dataplane, startedAt: number): StatsSnapshot {
   for (const p of [...dp.devices.map((d) => d.port), ...dp.underlay.ports]) {
     for (let r = 0; r < PORT_DROP_REASONS.length; r++) add(`port/${PORT_DROP_REASONS[r]}`, p.counters.drops[r + 1]);
   }
-  return {
-    uptimeSeconds: (Date.now() - startedAt) / 1000,
-    ports,
-    networks,
-    stages: meter.stages.map((s) => ({ stage: s.name, batches: s.batches, packets: s.frames, seconds: s.ns / 1e9 })),
-    drops,
-  };
+  const stages = meter.stages.map((s) => ({ stage: s.name, batches: s.batches, packets: s.frames, seconds: s.ns / 1e9 }));
+  if (base !== null) {
+    for (const n of networks) {
+      const b = base.networks.find((x) => x.vni === n.vni);
+      if (!b) continue;
+      n.flooded += b.flooded; n.unicast += b.unicast; n.learned += b.learned; n.moved += b.moved; n.aged += b.aged; n.dropped += b.dropped;
+    }
+    for (const st of stages) {
+      const b = base.stages.find((x) => x.stage === st.stage);
+      if (b) { st.batches += b.batches; st.packets += b.packets; st.seconds += b.seconds; }
+    }
+    for (const [k, v] of Object.entries(base.drops)) add(k, v);
+  }
+  return { uptimeSeconds: (Date.now() - startedAt) / 1000, ports, networks, stages, drops };
+}
+
+/** What a reload carries: counters of networks that still exist keep counting from where they were. */
+export function carry(s: StatsSnapshot): CarriedStats {
+  return { networks: s.networks, stages: s.stages, drops: s.drops };
 }
 
 export function fdbEntries(dp: Dataplane, vni?: number): FdbEntryJson[] {

@@ -145,7 +145,8 @@ for (const v6 of [false, true]) {
       await t.test(type, (t) => exercise(t, lab, type, ul, k === 0 && !v6));
     }
 
-    // SIGHUP with the same config while a ping runs: no loss, ports kept.
+    // SIGHUP with the same config while a ping runs: no loss, ports kept, counters keep counting.
+    const beforeHup = await stats(lab.daemons[0].socket);
     const pinging = lab.ping('vm11', 'vm21', 8, 1000);
     await sleep(1500);
     const hv1 = lab.daemons[0];
@@ -153,6 +154,10 @@ for (const v6 of [false, true]) {
     lab.daemons[1].child.kill('SIGHUP');
     const p = await pinging;
     t.equal(p.received, 8, 'no echo lost across a SIGHUP reload');
+    const afterHup = await stats(lab.daemons[0].socket);
+    t.ok(afterHup.networks[0].unicast >= beforeHup.networks[0].unicast + 16,
+      `network counters survive the reload (${beforeHup.networks[0].unicast} -> ${afterHup.networks[0].unicast})`);
+    t.equal(afterHup.networks[0].learned, beforeHup.networks[0].learned, 'carried MACs are not counted as learned twice');
     await sleep(200);
     const reloadLine = lab.logTail(hv1, 4000).split('\n').map((l) => { try { return JSON.parse(l); } catch { return {}; } }).find((r) => r.event === 'reloaded');
     t.ok(reloadLine, 'reload logged');

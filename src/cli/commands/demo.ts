@@ -90,7 +90,7 @@ async function demo(types: Type[], v6: boolean, count: number): Promise<number> 
         const s = (await callDaemon(d.socket, 'stats')) as StatsSnapshot;
         const ports = s.ports.map((p) => `${p.name} rx ${p.rxPackets} tx ${p.txPackets}${p.drops + p.kernelDrops ? ` drop ${p.drops + p.kernelDrops}` : ''}`).join(', ');
         const n = s.networks[0];
-        say(`  hv${d.hv} counters: ports (since start) ${ports}; ${n.type} vni ${n.vni} (since reload): flooded ${n.flooded} unicast ${n.unicast} learned ${n.learned}`);
+        say(`  hv${d.hv} counters since start: ${ports}; vni ${n.vni}: flooded ${n.flooded} unicast ${n.unicast} learned ${n.learned}`);
         const drops = Object.entries(s.drops).map(([key, v]) => `${key} ${v}`).join(', ');
         if (drops) say(`    drops: ${drops}`);
       }
