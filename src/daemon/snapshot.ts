@@ -2,6 +2,7 @@
  * Reading the data path's counters into plain data (stats.ts shapes) and the
  * FDB into `fdb show` entries. Control path: allocates freely, runs on demand.
  */
+import { readFileSync } from 'node:fs';
 import { formatMac } from '../l2/mac-text.js';
 import { TICKS_PER_SECOND } from '../l2/mac-table.js';
 import { BRIDGE_DROPS } from '../l2/counters.js';
@@ -21,6 +22,17 @@ function portStats(p: Port, s: Omit<PortStats, 'rxPackets' | 'rxBytes' | 'txPack
   };
 }
 
+/** Link state from sysfs of this namespace ('unknown' counts as up: TAP and some virtual devices report it). */
+function linkUp(backend: string, iface: string): boolean {
+  if (backend === 'pcap') return true;
+  try {
+    const s = readFileSync(`/sys/class/net/${iface}/operstate`, 'utf8').trim();
+    return s === 'up' || s === 'unknown';
+  } catch {
+    return false;
+  }
+}
+
 export function portsSnapshot(dp: Dataplane): PortStats[] {
   const out: PortStats[] = [];
   for (const d of dp.devices) {
@@ -28,10 +40,11 @@ export function portsSnapshot(dp: Dataplane): PortStats[] {
     out.push(portStats(d.port, {
       name: displayName(d), interface: d.iface, role: 'local',
       vni: nets.length === 1 ? nets[0].vni : null,
-      vlan: d.members.length === 1 && d.members[0].vlan > 0 ? d.members[0].vlan : null, up: true,
+      vlan: d.members.length === 1 && d.members[0].vlan > 0 ? d.members[0].vlan : null, up: linkUp(d.backend, d.iface),
     }));
   }
-  for (const p of dp.underlay.ports) out.push(portStats(p, { interface: dp.cfg.underlay.interface, role: 'underlay', vni: null, vlan: null, up: true }));
+  const ul = dp.cfg.underlay.interface;
+  for (const p of dp.underlay.ports) out.push(portStats(p, { interface: ul, role: 'underlay', vni: null, vlan: null, up: linkUp('afpacket', ul) }));
   return out;
 }
 
