@@ -98,7 +98,9 @@ export function statsSnapshot(dp: Dataplane, startedAt: number, base: CarriedSta
 
 /** What a reload carries: counters of networks that still exist keep counting from where they were. */
 export function carry(s: StatsSnapshot): CarriedStats {
-  return { networks: s.networks, stages: s.stages, drops: s.drops };
+  // Port drops stay with the ports (kept ports keep counting), so they are not carried.
+  const drops = Object.fromEntries(Object.entries(s.drops).filter(([k]) => !k.startsWith('port/')));
+  return { networks: s.networks, stages: s.stages, drops };
 }
 
 export function fdbEntries(dp: Dataplane, vni?: number): FdbEntryJson[] {
