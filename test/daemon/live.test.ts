@@ -134,6 +134,19 @@ async function exercise(t: Test, lab: OverlayLab, type: string, ul: [string, str
   t.equal(port(b2, 'vm21').txPackets - port(a2, 'vm21').txPackets, n, 'hv2 vm21 tx += n');
   t.equal(b2.networks[0].unicast - a2.networks[0].unicast, n, 'hv2 unicast += n');
   t.equal(port(b2, 'vm22').txPackets - port(a2, 'vm22').txPackets, 0, 'nothing leaked to vm22');
+
+  if (cli) {
+    // The same counters through `vtepd ports --json` and the Prometheus endpoint (inside hv1's namespace).
+    const ports = JSON.parse(execFileSync(process.execPath, [MAIN, 'ports', '--json', '--socket', s1], { encoding: 'utf8' })) as StatsSnapshot['ports'];
+    const vm11 = ports.find((p) => p.name === 'vm11')!;
+    t.match(vm11, { interface: 'vm11', backend: 'afpacket', role: 'local', vni: 100, up: true });
+    t.ok(vm11.rxPackets >= port(b1, 'vm11').rxPackets, 'ports --json shows the counters');
+    const code = "fetch('http://127.0.0.1:9580/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))";
+    const text = execFileSync('ip', ['netns', 'exec', lab.topo.hvNs[0], process.execPath, '-e', code], { encoding: 'utf8' });
+    const m = /^vtepd_port_rx_packets_total\{port="vm11",interface="vm11",role="local"\} (\d+)$/m.exec(text);
+    t.ok(m && Number(m[1]) >= port(b1, 'vm11').rxPackets, `metrics endpoint serves the port counters (${m?.[1]})`);
+    t.match(text, new RegExp(`vtepd_network_unicast_total\\{vni="100",type="${type}"\\} \\d+`));
+  }
 }
 
 for (const v6 of [false, true]) {
@@ -143,8 +156,8 @@ for (const v6 of [false, true]) {
     process.once('exit', () => lab.closeSync()); // even if the runner kills the test mid-way
     const ul = lab.topo.underlay;
     for (const [k, type] of TYPES.entries()) {
-      if (k === 0) await lab.startDaemons({ type });
-      else await lab.reconfigure({ type });
+      if (k === 0) await lab.startDaemons({ type, metricsListen: '127.0.0.1:9580' });
+      else await lab.reconfigure({ type, metricsListen: '127.0.0.1:9580' });
       await t.test(type, (t) => exercise(t, lab, type, ul, k === 0 && !v6));
     }
 
