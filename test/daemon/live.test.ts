@@ -197,3 +197,20 @@ for (const v6 of [false, true]) {
     t.equal(port(fin!, 'ul0').txPackets, port(last, 'ul0').txPackets, 'final underlay tx = last stats');
   });
 }
+
+t.test('kernel UDP (VXLAN, GENEVE) and raw IP (NVGRE) underlay transports, switched by reload', { skip, timeout: 180_000 }, async (t) => {
+  const lab = new OverlayLab(`vtt${process.pid}c`);
+  t.teardown(() => lab.close());
+  process.once('exit', () => lab.closeSync());
+  const cases = [['vxlan', 'udp', 'udp'], ['geneve', 'udp', 'udp'], ['nvgre', 'raw', 'raw-ip']] as const;
+  for (const [k, [type, transport, backend]] of cases.entries()) {
+    if (k === 0) await lab.startDaemons({ type, transport });
+    else await lab.reconfigure({ type, transport });
+    t.equal((await lab.ping('vm11', 'vm21', 3)).received, 3, `${type} over ${transport}: ping 3/3`);
+    const b = await lab.bulk('vm12', 'vm22', 1 << 20);
+    t.equal(b.got.sha, b.sent.sha, `${type} over ${transport}: 1 MiB TCP intact`);
+    const s = await stats(lab.daemons[0].socket);
+    t.equal(s.ports.find((p) => p.role === 'underlay')?.backend, backend, `underlay is the ${backend} backend`);
+  }
+  t.same((await lab.stopDaemons()).map((s) => s.code), [0, 0]);
+});
