@@ -109,7 +109,12 @@ export class Daemon {
   }
 
   private build(cfg: VtepdConfig, devices: LocalDevice[], underlay: Underlay): Dataplane {
-    return new Dataplane({ cfg, devices, underlay, remoteMacs: this.remoteMacs, localMac: underlayMac(cfg) });
+    const dp = new Dataplane({ cfg, devices, underlay, remoteMacs: this.remoteMacs, localMac: underlayMac(cfg) });
+    // Logged with a power-of-two back-off so a persistent fault cannot flood the log.
+    dp.onError = (port, err) => {
+      if ((dp.errors & (dp.errors - 1)) === 0) this.log.error({ event: 'batch-error', port: port.name, errors: dp.errors, err: err.message }, 'batch dropped: a stage or port failed');
+    };
+    return dp;
   }
 
   private async startMetrics(cfg: VtepdConfig): Promise<void> {

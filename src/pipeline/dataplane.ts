@@ -60,7 +60,6 @@ export class Dataplane {
   private readonly remoteOut: PacketBatch;
   private readonly idle: PacketBatch;
   private readonly underlaySet = new Set<Port>();
-  private active = false;
 
   constructor(o: DataplaneOptions) {
     const cfg = o.cfg;
@@ -122,16 +121,27 @@ export class Dataplane {
     for (const s of f.static) this.addStatic(s.vni, s.mac, s.port, s.remote);
   }
 
+  /** Batches abandoned because a stage or port threw (a bug or a vanished device); the daemon logs them. */
+  errors = 0;
+  onError: ((port: Port, err: Error) => void) | null = null;
+
   /** Start taking frames: every port's readiness drives `handle`. */
   start(): void {
-    this.active = true;
-    for (const d of this.devices) d.port.onReadable(() => this.handle(d.port));
-    for (const p of this.underlay.ports) p.onReadable(() => this.handle(p));
+    for (const p of [...this.devices.map((d) => d.port), ...this.underlay.ports]) p.onReadable(() => this.guarded(p));
+  }
+
+  /** One try per wakeup (not per frame): an exception loses that batch, never the daemon. */
+  private guarded(port: Port): void {
+    try {
+      this.handle(port);
+    } catch (err) {
+      this.errors++;
+      this.onError?.(port, err as Error);
+    }
   }
 
   /** Stop taking frames (ports stay open: a reload may hand them to the next dataplane). */
   stop(): void {
-    this.active = false;
     for (const d of this.devices) d.port.onReadable(null);
     for (const p of this.underlay.ports) p.onReadable(null);
   }
