@@ -1,9 +1,10 @@
 /**
  * The data path of `vtepd run`: one batch at a time from a port through
  *
- *   rx → classify (underlay or local) → decap → bridge → replicate → encap → tx
+ *   rx → classify → decap → bridge → replicate → encap → tx
  *
- * Underlay frames are decapsulated first; local frames go straight to the
+ * Underlay frames are classified (which tunnel type arrived) and decapsulated
+ * first, and dropped when the type is not their network's; local frames go straight to the
  * bridge, which learns, looks up and decides; the replicator makes one copy
  * per output (local ports, or one per remote VTEP: head-end replication), each
  * network's encap stage builds the outer headers, and the copies leave in runs
@@ -22,11 +23,12 @@ import { parseMacWords } from '../l2/mac-text.js';
 import { DecapStage } from '../tunnel/decap.js';
 import { EncapStage } from '../tunnel/encap.js';
 import type { Port } from '../ports/port.js';
+import { TunnelClassifier, KIND_GENEVE, KIND_OF_TYPE, KIND_VXLAN } from './classify.js';
 import type { VtepdConfig } from '../daemon/config-schema.js';
 import type { LocalDevice, Underlay } from './open-ports.js';
 
-export const STAGES = ['rx', 'decap', 'bridge', 'replicate', 'encap', 'tx'] as const;
-const S_RX = 0, S_DECAP = 1, S_BRIDGE = 2, S_REPL = 3, S_ENCAP = 4, S_TX = 5;
+export const STAGES = ['rx', 'classify', 'decap', 'bridge', 'replicate', 'encap', 'tx'] as const;
+const S_RX = 0, S_CLASSIFY = 1, S_DECAP = 2, S_BRIDGE = 3, S_REPL = 4, S_ENCAP = 5, S_TX = 6;
 /** Batches taken from one port per readiness callback before yielding to the others. */
 const BATCHES_PER_WAKEUP = 8;
 
@@ -48,6 +50,7 @@ export class Dataplane {
   readonly domains: BridgeDomains;
   readonly bridge: BridgeStage;
   readonly decap: DecapStage;
+  readonly classify: TunnelClassifier;
   readonly meter = new CostMeter(STAGES, { host: false });
   /** Per bridge domain (= network index): its encap stage (null without remotes) and underlay port. */
   readonly encap: (EncapStage | null)[] = [];
@@ -78,6 +81,7 @@ export class Dataplane {
     this.idle = new PacketBatch({ capacity: 1 });
     for (const p of o.underlay.ports) this.underlaySet.add(p);
 
+    this.classify = new TunnelClassifier(this.domains, this.domains.maxDomains);
     const devOf = new Map<string, LocalDevice>();
     for (const d of o.devices) {
       this.portAt[d.port.index] = d.port;
@@ -94,6 +98,7 @@ export class Dataplane {
         this.domains.addPort(dom, dev.port.index, vlan, displayName(dev));
       }
       for (const r of n.remotes) this.domains.addRemoteIp(dom, r);
+      this.classify.domainKind[dom] = KIND_OF_TYPE[n.type];
       if (n.type === 'vxlan') vxlanPorts.add(n.udpPort);
       if (n.type === 'geneve') genevePorts.add(n.udpPort);
       for (const g of n.geneveOptions) known.push({ optClass: g.class, type: g.type });
@@ -111,6 +116,8 @@ export class Dataplane {
       });
       this.txPort[dom] = o.underlay.txFor(n.type === 'nvgre' ? 0 : n.udpPort);
     }
+    for (const p of genevePorts) if (!vxlanPorts.has(p)) this.classify.portKind[p] = KIND_GENEVE;
+    for (const p of vxlanPorts) this.classify.portKind[p] = KIND_VXLAN;
     this.decap = new DecapStage({
       vnis: cfg.networks.map((n) => n.vni),
       vxlanPorts: [...vxlanPorts],
@@ -174,7 +181,10 @@ export class Dataplane {
       t = this.meter.stage(S_RX, t, n);
       this.meter.countIn(n, 0);
       if (isUnderlay) {
+        this.classify.mark(b);
+        t = this.meter.stage(S_CLASSIFY, t, n);
         this.decap.process(b);
+        this.classify.check(b);
         t = this.meter.stage(S_DECAP, t, n);
       }
       this.bridge.process(b);
