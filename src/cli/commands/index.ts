@@ -12,7 +12,6 @@ import { register as demo } from './demo.js';
 
 /** Each subcommand lives in its own file and registers itself here. */
 export function registerAll(program: Command): void {
-  void program;
   dissect(program);
   encap(program);
   decap(program);
