@@ -1,8 +1,8 @@
 /** `vtepd decap IN OUT`: strip VXLAN / GENEVE / NVGRE and write the inner frames. */
 import { Command } from 'commander';
-import { UsageError } from '../fatal.js';
+import { asUsageErrors, printCaptureResult } from '../capture-command.js';
 import { DecapStage } from '../../tunnel/decap.js';
-import { runCapture, formatSummary } from '../../tunnel/capture-tool.js';
+import { runCapture } from '../../tunnel/capture-tool.js';
 import { parseIntStrict, TunnelConfigError, type DecapConfig } from '../../tunnel/tunnel-config.js';
 
 export interface DecapOpts {
@@ -22,7 +22,7 @@ export interface DecapOpts {
 const collect = (v: string, prev: string[]) => prev.concat([v]);
 
 export function decapConfigFromFlags(o: DecapOpts): DecapConfig {
-  try {
+  return asUsageErrors(() => {
     return {
       vnis: o.vni.map((v) => parseIntStrict(v, '--vni', 0, 0xffffff)),
       vxlanPorts: o.vxlanPort.length ? o.vxlanPort.map((p) => parseIntStrict(p, '--vxlan-port', 1, 65535)) : undefined,
@@ -39,20 +39,7 @@ export function decapConfigFromFlags(o: DecapOpts): DecapConfig {
       }),
       maxDepth: o.depth === undefined ? undefined : parseIntStrict(o.depth, '--depth', 1, 8),
     };
-  } catch (e) {
-    if (e instanceof TunnelConfigError) throw new UsageError(e.message);
-    throw e;
-  }
-}
-
-/** Configuration problems found while building the stage are user errors too. */
-function build<T>(make: () => T): T {
-  try {
-    return make();
-  } catch (e) {
-    if (e instanceof TunnelConfigError) throw new UsageError(e.message);
-    throw e;
-  }
+  });
 }
 
 export function register(program: Command): void {
@@ -72,9 +59,8 @@ export function register(program: Command): void {
     .option('--depth <n>', 'tunnel levels to strip per frame, 1..8 (default 1)')
     .option('--json', 'print the counters as JSON on stdout instead of the summary on stderr')
     .action((inPath: string, outPath: string, o: DecapOpts) => {
-      const stage = build(() => new DecapStage(decapConfigFromFlags(o)));
+      const stage = asUsageErrors(() => new DecapStage(decapConfigFromFlags(o)));
       const r = runCapture(inPath, outPath, stage);
-      if (o.json) process.stdout.write(JSON.stringify({ command: 'decap', ...r }) + '\n');
-      else process.stderr.write(formatSummary('decap', r));
+      printCaptureResult('decap', r, o.json);
     });
 }

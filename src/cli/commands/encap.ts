@@ -1,8 +1,8 @@
 /** `vtepd encap IN OUT`: encapsulate every frame of a capture (VXLAN, GENEVE or NVGRE). */
 import { Command, Option } from 'commander';
-import { UsageError } from '../fatal.js';
+import { asUsageErrors, printCaptureResult } from '../capture-command.js';
 import { EncapStage } from '../../tunnel/encap.js';
-import { runCapture, formatSummary } from '../../tunnel/capture-tool.js';
+import { runCapture } from '../../tunnel/capture-tool.js';
 import {
   parseGeneveOption, parseIntStrict, parseIp, TunnelConfigError, TUNNEL_TYPES,
   type EncapConfig, type GeneveOption, type TunnelType,
@@ -32,7 +32,7 @@ const collect = (v: string, prev: string[]) => prev.concat([v]);
 
 /** Flags -> EncapConfig; every problem is a one-line UsageError. */
 export function encapConfigFromFlags(o: EncapOpts): EncapConfig {
-  try {
+  return asUsageErrors(() => {
     if (!TUNNEL_TYPES.includes(o.type as TunnelType)) throw new TunnelConfigError(`--type must be one of ${TUNNEL_TYPES.join(', ')}, got '${o.type}'`);
     if (o.vni === undefined) throw new TunnelConfigError('--vni is required');
     if (o.local === undefined || o.remote === undefined) throw new TunnelConfigError('--local and --remote are required');
@@ -72,20 +72,7 @@ export function encapConfigFromFlags(o: EncapOpts): EncapConfig {
       ttl: o.ttl === undefined ? undefined : parseIntStrict(o.ttl, '--ttl', 1, 255),
       copyDscp: !!o.copyDscp,
     };
-  } catch (e) {
-    if (e instanceof TunnelConfigError) throw new UsageError(e.message);
-    throw e;
-  }
-}
-
-/** Configuration problems found while building the stage are user errors too. */
-function build<T>(make: () => T): T {
-  try {
-    return make();
-  } catch (e) {
-    if (e instanceof TunnelConfigError) throw new UsageError(e.message);
-    throw e;
-  }
+  });
 }
 
 export function register(program: Command): void {
@@ -111,9 +98,8 @@ export function register(program: Command): void {
     .option('--copy-dscp', 'copy DSCP and ECN from the inner IP header')
     .option('--json', 'print the counters as JSON on stdout instead of the summary on stderr')
     .action((inPath: string, outPath: string, o: EncapOpts) => {
-      const stage = build(() => new EncapStage(encapConfigFromFlags(o)));
+      const stage = asUsageErrors(() => new EncapStage(encapConfigFromFlags(o)));
       const r = runCapture(inPath, outPath, stage, { headroom: Math.max(128, (stage.overhead + 63) & ~63) });
-      if (o.json) process.stdout.write(JSON.stringify({ command: 'encap', ...r }) + '\n');
-      else process.stderr.write(formatSummary('encap', r));
+      printCaptureResult('encap', r, o.json);
     });
 }
