@@ -11,11 +11,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openCapture } from '../../src/capture/index.js';
 import { DecapStage } from '../../src/tunnel/decap.js';
 import { runCapture, type CaptureRunResult } from '../../src/tunnel/capture-tool.js';
 import { decapConfigFromFlags } from '../../src/cli/commands/decap.js';
-import { PY } from './fixtures/util.js';
+import { captureFrames as frames, PY } from './fixtures/util.js';
 
 const ext = fileURLToPath(new URL('../../../shared/fixtures/external/', import.meta.url));
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
@@ -23,17 +22,6 @@ const INNER = fileURLToPath(new URL('./fixtures/scapy_inner.py', import.meta.url
 const skip = existsSync(ext) ? false : '../shared/fixtures/external is absent';
 const dir = mkdtempSync(join(tmpdir(), 'vtepd-ext-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-
-function frames(path: string): string[] {
-  const r = openCapture(path);
-  const out: string[] = [];
-  try {
-    for (let rec = r.next(); rec !== null; rec = r.next()) out.push(Buffer.from(rec.data.subarray(rec.offset, rec.offset + rec.caplen)).toString('hex'));
-  } finally {
-    r.close();
-  }
-  return out;
-}
 
 /** Run the decap command's code in-process (flags -> config -> stage -> files): node start-up per call is slow on a busy host. */
 function decap(file: string, args: string[] = []): { out: string[]; summary: CaptureRunResult } {
