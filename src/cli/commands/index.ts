@@ -9,6 +9,7 @@ import { register as fdb } from './fdb.js';
 import { register as stats } from './stats.js';
 import { register as ports } from './ports.js';
 import { register as demo } from './demo.js';
+import { register as cost } from './cost.js';
 
 /** Each subcommand lives in its own file and registers itself here. */
 export function registerAll(program: Command): void {
@@ -22,4 +23,5 @@ export function registerAll(program: Command): void {
   stats(program);
   ports(program);
   demo(program);
+  cost(program);
 }

@@ -1,0 +1,100 @@
+/**
+ * The plans `vtepd cost` can run, each as a data path on the two-hypervisor
+ * namespace topology (src/daemon/demo/topology.ts):
+ *
+ *   [gen = vm11] ─veth─ [hv1: encap + learning] ═ul0═ [hv2: decap + learning] ─veth─ [sink = vm21]
+ *
+ * `host`: one `vtepd run` daemon per hypervisor (TypeScript VXLAN fast path,
+ * AF_PACKET ports). `kernel`: per hypervisor a KernelVtep (kernel vxlan device
+ * + bridge, learning on, the other hypervisor as flood remote) and no daemon:
+ * vtepd only programs it. `native` and `nic` are refused with the host probe's
+ * reason, never simulated.
+ */
+import { execFileSync } from 'node:child_process';
+import { OverlayLab } from '../daemon/demo/harness.js';
+import { KernelVtep } from '../offload/kernel-vtep.js';
+import { probeHost, type HostCapabilities } from '../offload/host-probe.js';
+import { availability } from '../offload/availability.js';
+import type { Placement } from '../offload/plan-schema.js';
+
+export const COST_PLANS = ['host', 'native', 'kernel', 'nic'] as const;
+export type CostPlan = (typeof COST_PLANS)[number];
+export const VNI = 100;
+
+/** The functions every plan must place: VXLAN encap/decap and L2 forwarding/learning. */
+const NEEDED = [['encap-decap', 'vxlan'], ['forwarding-learning', 'vxlan']] as const;
+
+/** Why `plan` cannot run on this host, or null when it can. */
+export function planRefusal(caps: HostCapabilities, plan: CostPlan): string | null {
+  if (plan === 'host') return null;
+  const why = NEEDED.map(([fn, t]) => ({ fn, a: availability(caps, fn, plan as Placement, t) })).filter((x) => !x.a.ok);
+  if (why.length === 0) return plan === 'kernel' ? null : `plan ${plan} is available on this host but vtepd cost cannot drive it yet`;
+  return `plan ${plan} is unavailable on this host: ${why.map((x) => `${x.fn}: ${x.a.reason}`).join('; ')}`;
+}
+
+/** Parse `--plans` and refuse unknown or unavailable plans with every reason at once. */
+export async function checkPlans(list: string[], probe: () => Promise<HostCapabilities> = () => probeHost()): Promise<CostPlan[]> {
+  const unknown = list.filter((p) => !(COST_PLANS as readonly string[]).includes(p));
+  if (unknown.length > 0) throw new RangeError(`unknown plan${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (plans: ${COST_PLANS.join(', ')})`);
+  const plans = [...new Set(list)] as CostPlan[];
+  if (plans.length === 0) throw new RangeError('no plan given (plans: host, native, kernel, nic)');
+  if (plans.every((p) => p === 'host')) return plans;
+  const caps = await probe();
+  const refused = plans.map((p) => planRefusal(caps, p)).filter((r): r is string => r !== null);
+  if (refused.length > 0) throw new RangeError(refused.join('\n'));
+  return plans;
+}
+
+export interface PlanEnv {
+  lab: OverlayLab;
+  /** Notes for the report (what ran, what was watched). */
+  notes(): Promise<string[]>;
+  /** Stop the plan's data path (the namespaces are removed by lab.close()). */
+  stop(): Promise<void>;
+}
+
+function sysctlOffIpv6(ns: string): void {
+  // The bridge/vxlan devices would otherwise send router solicitations and MLD reports to the sink.
+  execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'], { stdio: 'ignore' });
+}
+
+/** Build the topology and start `plan`'s data path on it. On failure everything is torn down. */
+export async function startPlan(plan: CostPlan, tag: string, register: (lab: OverlayLab) => void): Promise<PlanEnv> {
+  const lab = new OverlayLab(tag);
+  register(lab);
+  try {
+    for (const ns of lab.topo.hvNs) sysctlOffIpv6(ns);
+    if (plan === 'host') {
+      await lab.startDaemons({ type: 'vxlan', vni: VNI, logLevel: 'warn' });
+      return {
+        lab,
+        notes: async () => ['2 vtepd run daemons (hv1 encap + learning, hv2 decap + learning), AF_PACKET ports and underlay'],
+        stop: async () => { await lab.stopDaemons(); },
+      };
+    }
+    if (plan !== 'kernel') throw new Error(`plan ${plan} cannot be driven`);
+    const vteps = [0, 1].map((h) => new KernelVtep({
+      netns: lab.topo.hvNs[h], vni: VNI, local: lab.topo.underlay[h], underlayDev: 'ul0', learning: true,
+      ports: lab.topo.vms.filter((v) => v.hv === h + 1).map((v) => v.hvIf),
+    }));
+    for (const [h, v] of vteps.entries()) {
+      await v.create();
+      await v.sync({ floodRemotes: [lab.topo.underlay[1 - h]], entries: [] });
+    }
+    const before = await Promise.all(vteps.map((v) => v.counters()));
+    return {
+      lab,
+      notes: async () => {
+        const after = await Promise.all(vteps.map((v) => v.counters()));
+        return [
+          'kernel vxlan + bridge per hypervisor (KernelVtep, learning on, flood list = the other hypervisor); no daemon in the path',
+          `kernel vxlan device counters since the plan started: hv1 tx ${after[0].txPackets - before[0].txPackets} (encap), hv2 rx ${after[1].rxPackets - before[1].rxPackets} (decap)`,
+        ];
+      },
+      stop: async () => { for (const v of vteps) await v.destroy().catch(() => undefined); },
+    };
+  } catch (e) {
+    await lab.close();
+    throw e;
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * `vtepd cost` driver: for each plan, build the namespace topology, start the
+ * plan's data path, and for each frame size offer the same traffic while
+ * beginPlanRun() samples host CPU; then tear everything down (also on error;
+ * the caller's SIGINT handler uses closeAllSync()).
+ *
+ * Measurement window per (plan, frame size):
+ *   learning frames both ways -> settle -> sink rx baseline -> CPU start
+ *   -> paced send for D s -> DRAIN_MS for in-flight frames -> CPU stop
+ *   -> sink rx delta = delivered.
+ * Excluded from host CPU: this process's USER time over the window (the
+ * generator and the progress bar). Its system time (sendmmsg and the veth
+ * receive softirq it runs inline) is NOT excluded: with tick accounting that
+ * time is also counted as host softirq, and the generator's share is the same
+ * for every plan (see docs/cost-report.md). It is stated in the run's notes.
+ */
+import { iprouteJson } from '../offload/iproute.js';
+import { VM_MTU } from '../daemon/demo/topology.js';
+import type { OverlayLab } from '../daemon/demo/harness.js';
+import { beginPlanRun, type PlanRun } from './plan-run.js';
+import { readHostCpu, readSelfCpu, type HostCpuTimes } from './proc-stat.js';
+import { generatedFrames, pcapFrames, PacedSender, type TrafficFrames } from './cost-traffic.js';
+import { startPlan, type CostPlan } from './cost-plans.js';
+
+const DRAIN_MS = 300;
+const SETTLE_MS = 200;
+export const MIN_FRAME = 64;
+/** Largest frame (FCS included) the generator port's MTU lets through. */
+export const MAX_FRAME = VM_MTU + 14 + 4;
+
+export interface CostRunOptions {
+  plans: CostPlan[];
+  frameSizes: number[];
+  durationSeconds: number;
+  /** Frames per second, or Infinity for as fast as the socket takes them. */
+  rate: number;
+  pcap?: string;
+  /** Called about every 100 ms: finished share of all runs 0..1 and what runs. */
+  onProgress?: (share: number, label: string) => void;
+}
+
+const openLabs = new Set<OverlayLab>();
+let aborted = false;
+
+/** Last-resort teardown (SIGINT, process exit): kill daemons, delete namespaces. */
+export function closeAllSync(): void {
+  aborted = true;
+  for (const lab of openLabs) lab.closeSync();
+  openLabs.clear();
+}
+
+async function sinkRx(lab: OverlayLab, vm: string): Promise<number> {
+  const [l] = await iprouteJson<{ stats64?: { rx: { packets: number } } }>('ip', ['-s', 'link', 'show', 'dev', 'eth0'], { netns: lab.vm(vm).ns });
+  if (!l?.stats64) throw new Error(`no rx counters for eth0 in ${lab.vm(vm).ns}`);
+  return l.stats64.rx.packets;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Run every (plan, frame size) and return the PlanRuns in that order. */
+export async function runCost(o: CostRunOptions): Promise<PlanRun[]> {
+  const sizes = o.pcap ? [0] : o.frameSizes;
+  for (const s of sizes) {
+    if (!o.pcap && (!Number.isInteger(s) || s < MIN_FRAME || s > MAX_FRAME)) throw new RangeError(`frame size ${s} B outside ${MIN_FRAME}..${MAX_FRAME} (FCS included; the generator port's MTU is ${VM_MTU})`);
+  }
+  const total = o.plans.length * sizes.length;
+  const runs: PlanRun[] = [];
+  let done = 0;
+  for (const plan of o.plans) {
+    const tag = `vtc${process.pid}${plan[0]}`;
+    const env = await startPlan(plan, tag, (lab) => openLabs.add(lab));
+    const lab = env.lab;
+    try {
+      const gen = lab.vm('vm11');
+      const sink = lab.vm('vm21');
+      const tx = new PacedSender(gen.ns, 'eth0');
+      const back = new PacedSender(sink.ns, 'eth0');
+      try {
+        for (const size of sizes) {
+          if (aborted) throw new Error('interrupted');
+          const frames: TrafficFrames = o.pcap ? pcapFrames(o.pcap, sink.mac, gen.mac, VM_MTU + 14) : generatedFrames(size, sink.mac, gen.mac);
+          const label = `${plan} @${frames.frameSize} B`;
+          o.onProgress?.(done / total, `${label}: warming up`);
+          // Learning: the sink's MAC behind hv2 (and, by decap, in hv1), the generator's behind hv1.
+          const hello = generatedFrames(64, 'ff:ff:ff:ff:ff:ff', sink.mac);
+          hello.offset = hello.offset.subarray(0, 4);
+          hello.length = hello.length.subarray(0, 4);
+          back.burstOnce(hello);
+          await sleep(SETTLE_MS);
+          await tx.run(frames, 2000, 0.2);
+          await sleep(SETTLE_MS);
+          const rx0 = await sinkRx(lab, sink.name);
+          let stop: HostCpuTimes | null = null;
+          const cpu0 = readSelfCpu();
+          const sampler = beginPlanRun(() => stop ?? readHostCpu());
+          const sent = await tx.run(frames, o.rate, o.durationSeconds, (s) => o.onProgress?.((done + s) / total, label), () => aborted);
+          await sleep(DRAIN_MS);
+          const cpu1 = readSelfCpu();
+          stop = readHostCpu();
+          const rx1 = await sinkRx(lab, sink.name);
+          const notes = [
+            frames.source,
+            `offered rate: ${o.rate === Infinity ? 'max (as fast as the socket takes frames)' : `${o.rate} frames/s`}, ${sent.seconds.toFixed(2)} s of sending + ${DRAIN_MS} ms drain in the CPU window`,
+            `generator (this process) excluded: user ${(cpu1.user - cpu0.user).toFixed(2)} s; its system time ${(cpu1.system - cpu0.system).toFixed(2)} s stays in (sendmmsg + inline veth softirq, same for every plan)`,
+            ...(sent.refused > 0 ? [`${sent.refused} frames refused by the full socket buffer (not offered)`] : []),
+            ...(await env.notes()),
+          ];
+          runs.push(sampler.end({
+            plan, frameSize: frames.frameSize, offeredFrames: sent.sent, deliveredFrames: Math.min(rx1 - rx0, sent.sent),
+            exclude: { user: cpu1.user - cpu0.user, system: 0 }, notes,
+          }));
+          if (rx1 - rx0 > sent.sent) runs[runs.length - 1].notes!.push(`sink counted ${rx1 - rx0 - sent.sent} frames more than offered (other traffic); delivered capped at offered`);
+          done++;
+          o.onProgress?.(done / total, `${label}: done`);
+        }
+      } finally {
+        tx.close();
+        back.close();
+      }
+    } finally {
+      await env.stop().catch(() => undefined);
+      await lab.close();
+      openLabs.delete(lab);
+    }
+  }
+  return runs;
+}

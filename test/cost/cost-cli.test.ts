@@ -1,0 +1,104 @@
+/**
+ * `vtepd cost` end to end (root): plans host and kernel on a short run, the
+ * report's figures consistent across JSON, table and SVG; SVG checked
+ * well-formed by Python's XML parser; native/nic refused with the probe's own
+ * reason (from `vtepd offload probe --json`); namespaces gone afterwards.
+ */
+import t from 'tap';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+const root = process.getuid?.() === 0;
+
+function vtepd(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string; pid: number }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    c.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const timer = setTimeout(() => c.kill('SIGINT'), timeoutMs);
+    c.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, pid: c.pid! }); });
+  });
+}
+
+const namespaces = (prefix: string) => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(prefix));
+
+interface Plan {
+  plan: string; frameSize: number; offeredFrames: number; deliveredFrames: number; deliveredFps: number; offeredFps: number;
+  cpuSeconds: { total: number }; nsPerFrame: { total: number | null }; coresPer10G: number | null; freedVsBaseline: number | null;
+}
+
+t.test('vtepd cost runs host and kernel end to end', { skip: root ? false : 'needs root (namespaces)' }, async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'vtc-test-'));
+  let pid = 0;
+  t.teardown(() => {
+    rmSync(out, { recursive: true, force: true });
+    for (const ns of pid ? namespaces(`vtc${pid}`) : []) execFileSync('ip', ['netns', 'del', ns]);
+  });
+  const r = await vtepd(['cost', '--plans', 'host,kernel', '--frame-size', '64', '--duration', '1.5', '--rate', '20000', '--out', out, '--json'], 50000);
+  pid = r.pid;
+  t.equal(r.code, 0, `exit 0 (stderr: ${r.stderr.slice(-400)})`);
+  const json = JSON.parse(r.stdout) as { schema: string; baseline: string; plans: Plan[] };
+  t.same(JSON.parse(readFileSync(join(out, 'cost-report.json'), 'utf8')), json, 'stdout JSON = cost-report.json');
+  t.equal(json.schema, 'vtepd-cost-report/1');
+  t.same(json.plans.map((p) => [p.plan, p.frameSize]), [['host', 64], ['kernel', 64]]);
+  for (const p of json.plans) {
+    t.ok(p.deliveredFrames > 0, `${p.plan}: delivered ${p.deliveredFrames} > 0`);
+    t.ok(p.deliveredFrames <= p.offeredFrames, `${p.plan}: delivered <= offered (${p.offeredFrames})`);
+    // ~1.5 s at 20,000 f/s (rate pacing): offered within 25% of the asked volume.
+    t.ok(Math.abs(p.offeredFrames - 30000) < 7500, `${p.plan}: offered ${p.offeredFrames} ~ 30,000`);
+    t.ok(p.cpuSeconds.total > 0, `${p.plan}: host CPU ${p.cpuSeconds.total} s > 0`);
+    t.ok(p.freedVsBaseline !== null && p.freedVsBaseline >= -1 && p.freedVsBaseline <= 1, `${p.plan}: freed ${p.freedVsBaseline} in [-1, 1]`);
+    t.ok(Math.abs(p.nsPerFrame.total! - (p.cpuSeconds.total * 1e9) / p.deliveredFrames) < 1e-6 * p.nsPerFrame.total!, 'ns/frame = CPU / delivered');
+  }
+  t.equal(json.plans[0].freedVsBaseline, 0, 'the baseline frees nothing against itself');
+
+  // The table shows the JSON's figures (rounded as printed).
+  const table = readFileSync(join(out, 'cost-report.txt'), 'utf8');
+  const rows = table.split('\n').filter((l) => /^(host|kernel)\s/.test(l)).map((l) => l.trim().split(/\s+/));
+  t.equal(rows.length, 2, 'one table row per run');
+  const n = (s: string) => Number(s.replace(/[,%+]/g, ''));
+  for (const [i, row] of rows.entries()) {
+    const p = json.plans[i];
+    t.equal(row[0], p.plan);
+    t.equal(n(row[1]), p.frameSize);
+    t.ok(Math.abs(n(row[2]) - p.offeredFps) <= 0.5, `${p.plan} offered f/s ${row[2]} ~ ${p.offeredFps}`);
+    t.ok(Math.abs(n(row[3]) - p.deliveredFps) <= 0.5, `${p.plan} delivered f/s ${row[3]} ~ ${p.deliveredFps}`);
+    t.ok(Math.abs(n(row[9]) - p.nsPerFrame.total!) <= 0.5, `${p.plan} ns/frame ${row[9]} ~ ${p.nsPerFrame.total}`);
+    t.ok(Math.abs(n(row[10]) - p.coresPer10G!) <= 0.005, `${p.plan} cores/10G ${row[10]} ~ ${p.coresPer10G}`);
+    t.ok(Math.abs(n(row[11]) - p.freedVsBaseline! * 100) <= 0.05, `${p.plan} freed ${row[11]} ~ ${p.freedVsBaseline}`);
+  }
+
+  // SVG: well-formed for an independent XML parser, one bar label per run.
+  const svgPath = join(out, 'cost-report.svg');
+  const root = execFileSync('/usr/bin/python3', ['-c', 'import sys, xml.etree.ElementTree as E; print(E.parse(sys.argv[1]).getroot().tag)', svgPath], { encoding: 'utf8' }).trim();
+  t.equal(root, '{http://www.w3.org/2000/svg}svg', 'SVG parses, root is <svg>');
+  const svg = readFileSync(svgPath, 'utf8');
+  for (const p of json.plans) t.match(svg, `${p.plan} @${p.frameSize} B`, `chart labels ${p.plan}`);
+
+  t.same(namespaces(`vtc${pid}`), [], 'every namespace of the run was removed');
+});
+
+t.test('native and nic are refused with the probe\'s reason', { skip: root ? false : 'needs root (probe)' }, async (t) => {
+  const probe = JSON.parse(execFileSync(process.execPath, [MAIN, 'offload', 'probe', '--json'], { encoding: 'utf8' })) as {
+    availability: { function: string; tunnel: string | null; placements: Record<string, { ok: boolean; reason: string }> }[];
+  };
+  const row = probe.availability.find((r) => r.function === 'encap-decap' && r.tunnel === 'vxlan')!;
+  for (const plan of ['native', 'nic']) {
+    const a = row.placements[plan];
+    if (a.ok) { t.pass(`${plan} is available on this host: nothing to refuse`); continue; }
+    const r = await vtepd(['cost', '--plans', `host,${plan}`, '--duration', '1'], 20000);
+    t.equal(r.code, 2, `${plan}: usage error exit code`);
+    t.match(r.stderr, `plan ${plan} is unavailable on this host`, `${plan}: says it is unavailable`);
+    t.ok(r.stderr.includes(a.reason), `${plan}: names the probe's reason (${a.reason.slice(0, 80)}...)`);
+    t.equal(r.stdout, '', `${plan}: no report`);
+  }
+  const bad = await vtepd(['cost', '--plans', 'warp'], 10000);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, 'unknown plan warp');
+});
