@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import type { PacketBatch } from '../batch/packet-batch.js';
 import { PortCounters, PortDrop } from './counters.js';
 import { withNetns } from './netns.js';
-import { aliveBytesPrefix, aliveStats, type Port } from './port.js';
+import { aliveBytesPrefix, aliveStats, countReceived, type Port } from './port.js';
 import { Staging, stampNow } from './staging.js';
 
 interface CapHandle {
@@ -94,12 +94,7 @@ export class CapPort implements Port {
 
   receive(batch: PacketBatch): number {
     const start = batch.count;
-    const n = this.staging.pull(batch, this.index);
-    let bytes = 0;
-    for (let i = start; i < start + n; i++) bytes += batch.length[i];
-    this.counters.rxPackets += n;
-    this.counters.rxBytes += bytes;
-    return n;
+    return countReceived(this.counters, batch, start, this.staging.pull(batch, this.index));
   }
 
   transmit(batch: PacketBatch, start = 0, count = batch.count - start): number {

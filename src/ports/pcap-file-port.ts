@@ -9,7 +9,7 @@ import { PcapWriter } from '../capture/pcap-writer.js';
 import type { CaptureReader } from '../capture/record.js';
 import type { PacketBatch } from '../batch/packet-batch.js';
 import { PortCounters, PortDrop } from './counters.js';
-import type { Port } from './port.js';
+import { countReceived, countSent, type Port } from './port.js';
 
 export interface PcapFilePortOptions {
   name: string;
@@ -68,11 +68,7 @@ export class PcapFilePort implements Port {
         this.ended = true;
       }
     }
-    let bytes = 0;
-    for (let i = start; i < start + n; i++) bytes += batch.length[i];
-    this.counters.rxPackets += n;
-    this.counters.rxBytes += bytes;
-    return n;
+    return countReceived(this.counters, batch, start, n);
   }
 
   transmit(batch: PacketBatch, start = 0, count = batch.count - start): number {
@@ -86,9 +82,7 @@ export class PcapFilePort implements Port {
       n++;
       bytes += batch.length[i];
     }
-    this.counters.txPackets += n;
-    this.counters.txBytes += bytes;
-    return n;
+    return countSent(this.counters, n, bytes);
   }
 
   private readonly fire = (): void => {

@@ -4,7 +4,7 @@
  * fires when receive() has something, so an idle port costs no CPU.
  */
 import type { PacketBatch } from '../batch/packet-batch.js';
-import type { PortCounters } from './counters.js';
+import { PortDrop, type PortCounters } from './counters.js';
 
 export const PORT_KINDS = ['afpacket', 'tap', 'cap', 'pcap', 'udp', 'raw-ip'] as const;
 export type PortKind = (typeof PORT_KINDS)[number];
@@ -61,4 +61,27 @@ export function aliveBytesPrefix(batch: PacketBatch, start: number, end: number,
     n--;
   }
   return bytes;
+}
+
+/** Count the `n` frames receive() just appended at [start, start+n) into the rx counters; returns n. */
+export function countReceived(counters: PortCounters, batch: PacketBatch, start: number, n: number): number {
+  let bytes = 0;
+  for (let i = start; i < start + n; i++) bytes += batch.length[i];
+  counters.rxPackets += n;
+  counters.rxBytes += bytes;
+  return n;
+}
+
+/** Count what a transmit() loop sent; returns `frames` (the transmit result). */
+export function countSent(counters: PortCounters, frames: number, bytes: number): number {
+  counters.txPackets += frames;
+  counters.txBytes += bytes;
+  return frames;
+}
+
+/** An asynchronous send already counted as sent failed after all: move it to drop-tx-error. */
+export function countLateSendError(counters: PortCounters, error: string): void {
+  counters.txPackets--;
+  counters.drops[PortDrop['tx-error']]++;
+  counters.lastTxError = error;
 }

@@ -17,7 +17,7 @@ import { NONE, PacketFlag } from '../batch/packet-batch.js';
 import { addressFamily, formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './addr.js';
 import { PortCounters, PortDrop } from './counters.js';
 import { withNetns } from './netns.js';
-import type { Port } from './port.js';
+import { countLateSendError, countReceived, countSent, type Port } from './port.js';
 import { Staging, stampNow } from './staging.js';
 
 interface RawSocket {
@@ -114,12 +114,7 @@ export class RawIpUnderlay implements Port {
 
   receive(batch: PacketBatch): number {
     const start = batch.count;
-    const n = this.staging.pull(batch, this.index);
-    let bytes = 0;
-    for (let i = start; i < start + n; i++) bytes += batch.length[i];
-    this.counters.rxPackets += n;
-    this.counters.rxBytes += bytes;
-    return n;
+    return countReceived(this.counters, batch, start, this.staging.pull(batch, this.index));
   }
 
   transmit(batch: PacketBatch, start = 0, count = batch.count - start): number {
@@ -145,16 +140,11 @@ export class RawIpUnderlay implements Port {
       sent++;
       bytes += len;
     }
-    this.counters.txPackets += sent;
-    this.counters.txBytes += bytes;
-    return sent;
+    return countSent(this.counters, sent, bytes);
   }
 
   private readonly onSent = (err: Error | null): void => {
-    if (err === null) return;
-    this.counters.txPackets--;
-    this.counters.drops[PortDrop['tx-error']]++;
-    this.counters.lastTxError = err.message;
+    if (err !== null) countLateSendError(this.counters, err.message);
   };
 
   onReadable(cb: (() => void) | null): void { this.staging.setCallback(cb); }

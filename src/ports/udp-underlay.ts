@@ -24,7 +24,7 @@ import { NONE, PacketFlag } from '../batch/packet-batch.js';
 import { internetChecksum, pseudoHeaderSum6 } from '../packet/checksum.js';
 import { addressFamily, formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from './addr.js';
 import { PortCounters, PortDrop } from './counters.js';
-import { aliveStats, type Port } from './port.js';
+import { aliveStats, countLateSendError, countReceived, countSent, type Port } from './port.js';
 import { Staging, stampNow } from './staging.js';
 
 export interface UdpUnderlayOptions {
@@ -154,12 +154,7 @@ export class UdpUnderlay implements Port {
 
   receive(batch: PacketBatch): number {
     const start = batch.count;
-    const n = this.staging.pull(batch, this.index);
-    let bytes = 0;
-    for (let i = start; i < start + n; i++) bytes += batch.length[i];
-    this.counters.rxPackets += n;
-    this.counters.rxBytes += bytes;
-    return n;
+    return countReceived(this.counters, batch, start, this.staging.pull(batch, this.index));
   }
 
   transmit(batch: PacketBatch, start = 0, count = batch.count - start): number {
@@ -197,16 +192,11 @@ export class UdpUnderlay implements Port {
       sent++;
       bytes += len;
     }
-    this.counters.txPackets += sent;
-    this.counters.txBytes += bytes;
-    return sent;
+    return countSent(this.counters, sent, bytes);
   }
 
   private readonly onSent = (err: Error | null): void => {
-    if (err === null) return;
-    this.counters.txPackets--;
-    this.counters.drops[PortDrop['tx-error']]++;
-    this.counters.lastTxError = (err as NodeJS.ErrnoException).code ?? err.message;
+    if (err !== null) countLateSendError(this.counters, (err as NodeJS.ErrnoException).code ?? err.message);
   };
 
   private dest4(a: number): string {
