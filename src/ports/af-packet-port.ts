@@ -4,39 +4,21 @@
  * pkttype check). Kernel ring drops come from PACKET_STATISTICS via pollStats().
  */
 import { PortDrop } from './counters.js';
-import { loadNative, type AfPacketNative } from './native.js';
+import { loadNative, type AfPacketNative, type AfPacketNativeOptions } from './native.js';
 import { NativePort } from './native-port.js';
 import { withNetns } from './netns.js';
 
 /** PACKET_FANOUT modes (linux/if_packet.h). */
 export const FANOUT_MODES = { hash: 0, lb: 1, cpu: 2, rollover: 3, rnd: 4, qm: 5 } as const;
 
-export interface AfPacketPortOptions {
-  /** Interface to bind to (must exist, and be up unless allowDown). */
-  interface: string;
+/** The socket options of AfPacketNativeOptions (documented there), plus the port's own. */
+export interface AfPacketPortOptions extends Omit<AfPacketNativeOptions, 'fanoutGroup' | 'fanoutMode'> {
   /** Port name for counters and logs (default: the interface name). */
   name?: string;
   /** Value written to batch.inPort (default 0). */
   index?: number;
   /** Open the socket inside this network namespace (name under /run/netns, or a path). */
   netns?: string;
-  /** RX ring geometry: block size (power of two >= page), block count, frame size, block retire timeout. */
-  blockSize?: number;
-  blockCount?: number;
-  frameSize?: number;
-  blockTimeoutMs?: number;
-  /** On a full socket send buffer, wait up to this long for room before counting tx drops (default 10). */
-  txWaitMs?: number;
-  /** SO_SNDBUF(FORCE) in bytes; 0 keeps the kernel default. */
-  sndbuf?: number;
-  /** Skip the qdisc on transmit (PACKET_QDISC_BYPASS): faster, no traffic shaping. */
-  qdiscBypass?: boolean;
-  /** Promiscuous membership (default true: a VTEP port sees frames for MACs behind it). */
-  promiscuous?: boolean;
-  /** Do not see transmitted frames (default true). */
-  ignoreOutgoing?: boolean;
-  /** Open even if the link is administratively down (default false: ENETDOWN error). */
-  allowDown?: boolean;
   /** Join a PACKET_FANOUT group to spread RX over several sockets/processes. */
   fanout?: { group: number; mode?: keyof typeof FANOUT_MODES };
 }

@@ -23,17 +23,26 @@ export interface NativeRxTx {
 }
 
 export interface AfPacketNativeOptions {
+  /** Interface to bind to (must exist, and be up unless allowDown). */
   interface: string;
+  /** RX ring geometry: block size (power of two >= page), block count, frame size, block retire timeout. */
   blockSize?: number;
   blockCount?: number;
   frameSize?: number;
   blockTimeoutMs?: number;
+  /** On a full socket send buffer, wait up to this long for room before counting tx drops (default 10). */
   txWaitMs?: number;
+  /** SO_SNDBUF(FORCE) in bytes; 0 keeps the kernel default. */
   sndbuf?: number;
+  /** Do not see transmitted frames (default true). */
   ignoreOutgoing?: boolean;
+  /** Promiscuous membership (default true: a VTEP port sees frames for MACs behind it). */
   promiscuous?: boolean;
+  /** Skip the qdisc on transmit (PACKET_QDISC_BYPASS): faster, no traffic shaping. */
   qdiscBypass?: boolean;
+  /** Open even if the link is administratively down (default false: ENETDOWN error). */
   allowDown?: boolean;
+  /** PACKET_FANOUT group id and mode (FANOUT_MODES value). */
   fanoutGroup?: number;
   fanoutMode?: number;
 }
