@@ -9,7 +9,8 @@
  * An entry older than its domain's ageing time is dead at once: lookups miss it
  * and learning replaces it, whether or not the incremental ager reached it yet.
  */
-import { MacStore, MacFlag, PLACE_MASK, OUT_MASK } from './mac-store.js';
+import { MacStore, MacFlag, PLACE_MASK, OUT_MASK, DIST_SHIFT } from './mac-store.js';
+import { macHash } from './mac-hash.js';
 import { FlapDamper, type FlapOptions } from './flap-damper.js';
 import { TABLE_COUNTERS, TableCtr, Learn } from './counters.js';
 
@@ -130,20 +131,33 @@ export class MacLearner extends MacStore {
    * plus STATIC/FROZEN), or -1 when unknown or aged.
    */
   lookup(domain: number, macHi: number, macLo: number, now: number): number {
+    // The hot path, written out in full (hash, home, probe, expiry): no call layers.
     const kh = (domain << 16) | macHi;
-    return this.lookupHashed(domain, macHi, macLo, this.hash(kh, macLo | 0), now);
+    const kl = macLo | 0;
+    const w = this.words;
+    let b = (((macHash(kh, kl, this.s0, this.s1) >>> 0) * this.scale) | 0) << 2;
+    for (let d = 0; ; d++, b += 4) {
+      const m = w[b + 2];
+      if (w[b + 1] === kl && w[b] === kh && m !== 0) {
+        return (m & MacFlag.STATIC) === 0 && ((now - w[b + 3]) | 0) >= this.ageing[domain] ? -1 : m & 0xffffff;
+      }
+      if (m === 0 || (m >> DIST_SHIFT) < d) return -1;
+    }
   }
 
   /** `lookup` with the key's hash already known (`hashOf`): a batch hashes once per key. */
   lookupHashed(domain: number, macHi: number, macLo: number, h: number, now: number): number {
     const kh = (domain << 16) | macHi;
     const kl = macLo | 0;
-    const b = this.findBase(kh, kl, h);
-    if (b < 0) return -1;
     const w = this.words;
-    const m = w[b + 2];
-    if ((m & MacFlag.STATIC) === 0 && ((now - w[b + 3]) | 0) >= this.ageing[domain]) return -1;
-    return m & 0xffffff;
+    let b = (((h >>> 0) * this.scale) | 0) << 2;
+    for (let d = 0; ; d++, b += 4) {
+      const m = w[b + 2];
+      if (w[b + 1] === kl && w[b] === kh && m !== 0) {
+        return (m & MacFlag.STATIC) === 0 && ((now - w[b + 3]) | 0) >= this.ageing[domain] ? -1 : m & 0xffffff;
+      }
+      if (m === 0 || (m >> DIST_SHIFT) < d) return -1;
+    }
   }
 
   /**
@@ -156,7 +170,10 @@ export class MacLearner extends MacStore {
     if (this.homes.length < n) this.homes = new Int32Array(n);
     const homes = this.homes;
     const w = this.words;
-    for (let k = 0; k < n; k++) homes[k] = this.homeBase(this.hash((dom[k] << 16) | hi[k], lo[k] | 0));
+    const s0 = this.s0;
+    const s1 = this.s1;
+    const scale = this.scale;
+    for (let k = 0; k < n; k++) homes[k] = (((macHash((dom[k] << 16) | hi[k], lo[k] | 0, s0, s1) >>> 0) * scale) | 0) << 2;
     const ageing = this.ageing;
     let touch = 0;
     // Groups of TOUCH_GROUP: enough misses in flight, and the lines are still in L1 when probed.
@@ -164,14 +181,19 @@ export class MacLearner extends MacStore {
       const e = g + TOUCH_GROUP < n ? g + TOUCH_GROUP : n;
       for (let k = g; k < e; k++) touch ^= w[homes[k] + 2];
       for (let k = g; k < e; k++) {
-        const d = dom[k];
-        const b = this.probeFrom(homes[k], (d << 16) | hi[k], lo[k] | 0);
-        if (b < 0) {
-          out[k] = -1;
-          continue;
+        const dm = dom[k];
+        const kh = (dm << 16) | hi[k];
+        const kl = lo[k] | 0;
+        let r = -1;
+        for (let d = 0, b = homes[k]; ; d++, b += 4) {
+          const m = w[b + 2];
+          if (w[b + 1] === kl && w[b] === kh && m !== 0) {
+            if ((m & MacFlag.STATIC) !== 0 || ((now - w[b + 3]) | 0) < ageing[dm]) r = m & 0xffffff;
+            break;
+          }
+          if (m === 0 || (m >> DIST_SHIFT) < d) break;
         }
-        const m = w[b + 2];
-        out[k] = (m & MacFlag.STATIC) === 0 && ((now - w[b + 3]) | 0) >= ageing[d] ? -1 : m & 0xffffff;
+        out[k] = r;
       }
     }
     this.touched = touch;
@@ -295,14 +317,14 @@ export class MacLearner extends MacStore {
     else this.remoteCount[place & OUT_MASK] += delta;
   }
 
-  /** Remove the entry at word index b, counting it under counter slot `ctr`. */
-  protected removeAt(b: number, ctr: number): void {
+  /** Remove the entry at word index b, counting it under counter slot `ctr`. Returns entries shifted. */
+  protected removeAt(b: number, ctr: number): number {
     const w = this.words;
     const m = w[b + 2];
     if ((m & MacFlag.STATIC) === 0) this.countPlace(m, -1);
     if (this.damper !== null && (m & MacFlag.FROZEN) !== 0) this.damper.forget(this.hash(w[b], w[b + 1]), w[b], w[b + 1]);
     this.counters[ctr]++;
-    this.removeBase(b);
+    return this.removeBase(b);
   }
 
   /** Evict the oldest of a sample of dynamic entries (sampled LRU, like Redis). */

@@ -25,7 +25,8 @@ export const MacFlag = {
 export const OUT_MASK = 0xfffff;
 /** Bits of `meta` that say where a MAC lives (output index + local/remote). */
 export const PLACE_MASK = OUT_MASK | MacFlag.LOCAL | MacFlag.REMOTE;
-const DIST_SHIFT = 24;
+/** Meta bits 24-29 hold the probe distance; bits 30-31 are always 0, so `meta >> DIST_SHIFT` is it. */
+export const DIST_SHIFT = 24;
 const DIST_ONE = 1 << DIST_SHIFT;
 const DIST_MASK = 63;
 const TWO_POW_MINUS_32 = 2.3283064365386963e-10;
@@ -40,7 +41,7 @@ export class MacStore {
   protected readonly s0: number;
   protected readonly s1: number;
   /** homeSlots / 2^32: maps a 32-bit hash onto [0, homeSlots) with one multiply. */
-  private readonly scale: number;
+  protected readonly scale: number;
 
   constructor(homeSlots: number, maxProbe: number, seed?: [number, number]) {
     if (!Number.isInteger(homeSlots) || homeSlots < 1 || homeSlots > 1 << 26) {
@@ -62,28 +63,34 @@ export class MacStore {
     return this.words.length >> 2;
   }
 
+  /** The key's hash as an unsigned 32-bit number. */
   hash(keyHi: number, keyLo: number): number {
-    return macHash(keyHi, keyLo, this.s0, this.s1);
+    return macHash(keyHi, keyLo, this.s0, this.s1) >>> 0;
   }
 
-  /** Word index of a hash's home slot. */
+  /** Word index of a hash's home slot (h signed or unsigned: same 32 bits). */
   homeBase(h: number): number {
     // h < 2^32 and homeSlots < 2^26: the product is exact enough that the floor stays < homeSlots.
-    return ((h * this.scale) | 0) << 2;
+    return (((h >>> 0) * this.scale) | 0) << 2;
   }
 
   /** Word index of the key's slot, or -1. */
   protected findBase(kh: number, kl: number, h: number): number {
-    return this.probeFrom(((h * this.scale) | 0) << 2, kh, kl);
+    return this.probeFrom((((h >>> 0) * this.scale) | 0) << 2, kh, kl);
   }
 
-  /** Probe from home word index b for the key: its word index, or -1. */
+  /**
+   * Probe from home word index b for the key: its word index, or -1. The low key
+   * word (random MAC bytes) is compared first: most non-matching slots fail on it
+   * and the probe-bound check is then done only for them. An empty slot has all
+   * words 0, so a matching key also needs meta !== 0 (key 0,0 is a valid MAC).
+   */
   protected probeFrom(b: number, kh: number, kl: number): number {
     const w = this.words;
     for (let d = 0; ; d++, b += 4) {
       const m = w[b + 2];
-      if (m === 0 || ((m >>> DIST_SHIFT) & DIST_MASK) < d) return -1;
-      if (w[b] === kh && w[b + 1] === kl) return b;
+      if (w[b + 1] === kl && w[b] === kh && m !== 0) return b;
+      if (m === 0 || (m >> DIST_SHIFT) < d) return -1; // meta bits 30-31 are always 0
     }
   }
 
@@ -112,8 +119,13 @@ export class MacStore {
       e += 4;
     }
     if (e + 4 >= w.length) return -1; // would use the sentinel slot
-    if (e !== p) w.copyWithin(p + 4, p, e);
-    for (let j = p + 6; j <= e + 2; j += 4) w[j] += DIST_ONE;
+    // Move [p, e) one slot on, back to front (clusters are short: a loop beats copyWithin's call).
+    for (let j = e; j > p; j -= 4) {
+      w[j] = w[j - 4];
+      w[j + 1] = w[j - 3];
+      w[j + 2] = w[j - 2] + DIST_ONE;
+      w[j + 3] = w[j - 1];
+    }
     w[p] = kh;
     w[p + 1] = kl;
     w[p + 2] = meta | (d << DIST_SHIFT);
@@ -122,25 +134,29 @@ export class MacStore {
     return p;
   }
 
-  /** Remove the entry at word index b: shift the cluster after it back by one slot. */
-  protected removeBase(b: number): void {
+  /**
+   * Remove the entry at word index b: shift the cluster after it back by one slot.
+   * Returns the number of entries moved (the ager charges them to its budget).
+   */
+  protected removeBase(b: number): number {
     const w = this.words;
-    let j = b + 4;
+    let j = b;
+    // Each following entry away from its home moves one slot nearer it.
     for (;;) {
-      const m = w[j + 2];
-      if (m === 0 || (m >>> DIST_SHIFT) === 0) break;
+      const m = w[j + 6];
+      if (m === 0 || (m >> DIST_SHIFT) === 0) break;
+      w[j] = w[j + 4];
+      w[j + 1] = w[j + 5];
+      w[j + 2] = m - DIST_ONE;
+      w[j + 3] = w[j + 7];
       j += 4;
     }
-    // [b+4, j) move to [b, j-4), each one slot nearer its home.
-    if (j !== b + 4) {
-      w.copyWithin(b, b + 4, j);
-      for (let k = b + 2; k < j - 4; k += 4) w[k] -= DIST_ONE;
-    }
-    w[j - 4] = 0;
-    w[j - 3] = 0;
-    w[j - 2] = 0;
-    w[j - 1] = 0;
+    w[j] = 0;
+    w[j + 1] = 0;
+    w[j + 2] = 0;
+    w[j + 3] = 0;
     this.size--;
+    return (j - b) >> 2;
   }
 
   /** Drop every entry (allocation-free). */
