@@ -35,6 +35,11 @@ export interface CostRunOptions {
   /** Frames per second, or Infinity for as fast as the socket takes them. */
   rate: number;
   pcap?: string;
+  /**
+   * Subtract the host CPU measured on the idle topology just before each run
+   * (other jobs on a shared host), scaled to the run's window, clamped at 0.
+   */
+  subtractIdle?: boolean;
   /** Called about every 100 ms: finished share of all runs 0..1 and what runs. */
   onProgress?: (share: number, label: string) => void;
 }
@@ -56,6 +61,23 @@ async function sinkRx(lab: OverlayLab, vm: string): Promise<number> {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Host CPU in cores over `seconds` of no traffic (background load + idle daemons). */
+async function idleCores(seconds: number): Promise<{ user: number; system: number; softirq: number; seconds: number }> {
+  const a = readHostCpu();
+  const self0 = readSelfCpu();
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  const b = readHostCpu();
+  const self1 = readSelfCpu();
+  const s = (performance.now() - t0) / 1000;
+  return {
+    user: Math.max(0, b.user + b.nice - a.user - a.nice - (self1.user - self0.user)) / s,
+    system: Math.max(0, b.system - a.system) / s,
+    softirq: Math.max(0, b.softirq - a.softirq) / s,
+    seconds: s,
+  };
+}
 
 /** Run every (plan, frame size) and return the PlanRuns in that order. */
 export async function runCost(o: CostRunOptions): Promise<PlanRun[]> {
@@ -89,6 +111,7 @@ export async function runCost(o: CostRunOptions): Promise<PlanRun[]> {
           await sleep(SETTLE_MS);
           await tx.run(frames, 2000, 0.2);
           await sleep(SETTLE_MS);
+          const idle = await idleCores(Math.min(1, o.durationSeconds));
           const rx0 = await sinkRx(lab, sink.name);
           let stop: HostCpuTimes | null = null;
           const cpu0 = readSelfCpu();
@@ -105,10 +128,18 @@ export async function runCost(o: CostRunOptions): Promise<PlanRun[]> {
             ...(sent.refused > 0 ? [`${sent.refused} frames refused by the full socket buffer (not offered)`] : []),
             ...(await env.notes()),
           ];
-          runs.push(sampler.end({
+          const run = sampler.end({
             plan, frameSize: frames.frameSize, offeredFrames: sent.sent, deliveredFrames: Math.min(rx1 - rx0, sent.sent),
             exclude: { user: cpu1.user - cpu0.user, system: 0 }, notes,
-          }));
+          });
+          const bg = `host CPU on the idle topology just before (no traffic, ${idle.seconds.toFixed(1)} s): user ${idle.user.toFixed(2)}, system ${idle.system.toFixed(2)}, softirq ${idle.softirq.toFixed(2)} cores`;
+          if (o.subtractIdle) {
+            for (const k of ['user', 'system', 'softirq'] as const) run.cpu[k] = Math.max(0, run.cpu[k] - idle[k] * run.durationSeconds);
+            notes.push(`${bg}: subtracted (--subtract-idle)`);
+          } else {
+            notes.push(`${bg}: included in the figures`);
+          }
+          runs.push(run);
           if (rx1 - rx0 > sent.sent) runs[runs.length - 1].notes!.push(`sink counted ${rx1 - rx0 - sent.sent} frames more than offered (other traffic); delivered capped at offered`);
           done++;
           o.onProgress?.(done / total, `${label}: done`);

@@ -13,7 +13,7 @@ import { closeAllSync, runCost, MAX_FRAME, MIN_FRAME } from '../../cost/cost-run
 import { buildCostReport } from '../../cost/report.js';
 import { reportJson, reportSvg, reportTable } from '../../cost/report-render.js';
 
-interface CostOpts { plans: string; frameSize: string; duration: string; rate: string; pcap?: string; out?: string; json?: boolean }
+interface CostOpts { plans: string; frameSize: string; duration: string; rate: string; pcap?: string; out?: string; json?: boolean; subtractIdle?: boolean }
 
 interface Bar { start(total: number, v: number, p: object): void; update(v: number, p: object): void; stop(): void }
 
@@ -37,6 +37,7 @@ export function register(program: Command): void {
     .option('--duration <s>', 'seconds of traffic per plan and frame size', '5')
     .option('--rate <pps|max>', 'offered frames per second, or max', '50000')
     .option('--pcap <file>', 'replay this capture (in a loop, addresses rewritten) instead of generated frames')
+    .option('--subtract-idle', 'subtract the host CPU measured on the idle topology just before each run (background load of a shared host)')
     .option('--out <dir>', 'report folder (default ./vtepd-cost-<timestamp>/)')
     .option('--json', 'print the JSON report on stdout instead of the table')
     .action(async (o: CostOpts) => {
@@ -68,7 +69,7 @@ export function register(program: Command): void {
       let runs;
       try {
         runs = await runCost({
-          plans, frameSizes, durationSeconds, rate, pcap: o.pcap,
+          plans, frameSizes, durationSeconds, rate, pcap: o.pcap, subtractIdle: o.subtractIdle === true,
           onProgress: (share, label) => bar?.update(Math.round(share * 1000), { label }),
         });
       } finally {
