@@ -11,6 +11,8 @@
  * reason, never simulated.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { parseTaskStat, type TaskCpuTimes } from './proc-stat.js';
 import { OverlayLab } from '../daemon/demo/harness.js';
 import { KernelVtep } from '../offload/kernel-vtep.js';
 import { probeHost, type HostCapabilities } from '../offload/host-probe.js';
@@ -49,6 +51,8 @@ export interface PlanEnv {
   lab: OverlayLab;
   /** Notes for the report (what ran, what was watched). */
   notes(): Promise<string[]>;
+  /** CPU of vtepd's own data path processes (the daemons), or null when none runs. */
+  processCpu(): TaskCpuTimes | null;
   /** Stop the plan's data path (the namespaces are removed by lab.close()). */
   stop(): Promise<void>;
 }
@@ -69,6 +73,8 @@ export async function startPlan(plan: CostPlan, tag: string, register: (lab: Ove
       return {
         lab,
         notes: async () => ['2 vtepd run daemons (hv1 encap + learning, hv2 decap + learning), AF_PACKET ports and underlay'],
+        processCpu: () => lab.daemons.map((d) => parseTaskStat(readFileSync(`/proc/${d.child.pid}/stat`, 'utf8')))
+          .reduce((a, b) => ({ user: a.user + b.user, system: a.system + b.system }), { user: 0, system: 0 }),
         stop: async () => { await lab.stopDaemons(); },
       };
     }
@@ -91,6 +97,7 @@ export async function startPlan(plan: CostPlan, tag: string, register: (lab: Ove
           `kernel vxlan device counters since the plan started: hv1 tx ${after[0].txPackets - before[0].txPackets} (encap), hv2 rx ${after[1].rxPackets - before[1].rxPackets} (decap)`,
         ];
       },
+      processCpu: () => null,
       stop: async () => { for (const v of vteps) await v.destroy().catch(() => undefined); },
     };
   } catch (e) {

@@ -14,11 +14,12 @@
  * time is also counted as host softirq, and the generator's share is the same
  * for every plan (see docs/cost-report.md). It is stated in the run's notes.
  */
+import { loadavg, cpus } from 'node:os';
 import { iprouteJson } from '../offload/iproute.js';
 import { VM_MTU } from '../daemon/demo/topology.js';
 import type { OverlayLab } from '../daemon/demo/harness.js';
 import { beginPlanRun, type PlanRun } from './plan-run.js';
-import { readHostCpu, readSelfCpu, type HostCpuTimes } from './proc-stat.js';
+import { readHostCpu, readSelfCpu, type HostCpuTimes, type TaskCpuTimes } from './proc-stat.js';
 import { generatedFrames, pcapFrames, PacedSender, type TrafficFrames } from './cost-traffic.js';
 import { startPlan, type CostPlan } from './cost-plans.js';
 
@@ -79,6 +80,14 @@ async function idleCores(seconds: number): Promise<{ user: number; system: numbe
   };
 }
 
+/** The daemons' own CPU: immune to other jobs on the host, but without the kernel work they cause. */
+function daemonNote(a: TaskCpuTimes, b: TaskCpuTimes, delivered: number): string {
+  const u = b.user - a.user;
+  const s = b.system - a.system;
+  const per = delivered > 0 ? `${Math.round(((u + s) * 1e9) / delivered)} ns per delivered frame` : 'n/a per frame';
+  return `vtepd daemons' own CPU (/proc/PID/stat, both hypervisors): user ${u.toFixed(2)} s, system ${s.toFixed(2)} s = ${per}`;
+}
+
 /** Run every (plan, frame size) and return the PlanRuns in that order. */
 export async function runCost(o: CostRunOptions): Promise<PlanRun[]> {
   const sizes = o.pcap ? [0] : o.frameSizes;
@@ -111,22 +120,26 @@ export async function runCost(o: CostRunOptions): Promise<PlanRun[]> {
           await sleep(SETTLE_MS);
           await tx.run(frames, 2000, 0.2);
           await sleep(SETTLE_MS);
-          const idle = await idleCores(Math.min(1, o.durationSeconds));
+          const idle = await idleCores(Math.min(2, o.durationSeconds));
           const rx0 = await sinkRx(lab, sink.name);
           let stop: HostCpuTimes | null = null;
           const cpu0 = readSelfCpu();
+          const dp0 = env.processCpu();
           const sampler = beginPlanRun(() => stop ?? readHostCpu());
           const sent = await tx.run(frames, o.rate, o.durationSeconds, (s) => o.onProgress?.((done + s) / total, label), () => aborted);
           await sleep(DRAIN_MS);
           const cpu1 = readSelfCpu();
+          const dp1 = env.processCpu();
           stop = readHostCpu();
           const rx1 = await sinkRx(lab, sink.name);
           const notes = [
             frames.source,
+            `host load average before the run (1/5/15 min): ${loadavg().map((x) => x.toFixed(2)).join(' / ')} on ${cpus().length} CPUs`,
             `offered rate: ${o.rate === Infinity ? 'max (as fast as the socket takes frames)' : `${o.rate} frames/s`}, ${sent.seconds.toFixed(2)} s of sending + ${DRAIN_MS} ms drain in the CPU window`,
             `generator (this process) excluded: user ${(cpu1.user - cpu0.user).toFixed(2)} s; its system time ${(cpu1.system - cpu0.system).toFixed(2)} s stays in (sendmmsg + inline veth softirq, same for every plan)`,
             ...(sent.refused > 0 ? [`${sent.refused} frames refused by the full socket buffer (not offered)`] : []),
             ...(await env.notes()),
+            ...(dp0 && dp1 ? [daemonNote(dp0, dp1, Math.min(rx1 - rx0, sent.sent))] : []),
           ];
           const run = sampler.end({
             plan, frameSize: frames.frameSize, offeredFrames: sent.sent, deliveredFrames: Math.min(rx1 - rx0, sent.sent),
