@@ -34,18 +34,14 @@ static bool OptB(const Napi::Object& o, const char* k, bool dflt) {
 
 void AfPacket::Init(Napi::Env env, Napi::Object exports) {
   Napi::Function f = DefineClass(env, "AfPacket",
-                                 {InstanceMethod("rxBurst", &AfPacket::RxBurst),
-                                  InstanceMethod("txBurst", &AfPacket::TxBurst),
-                                  InstanceMethod("stats", &AfPacket::Stats),
-                                  InstanceMethod("lastTxErrno", &AfPacket::LastTxErrno),
-                                  InstanceMethod("startPoll", &AfPacket::StartPoll),
-                                  InstanceMethod("stopPoll", &AfPacket::StopPoll),
-                                  InstanceMethod("close", &AfPacket::Close),
-                                  InstanceAccessor("fd", &AfPacket::GetFd, nullptr)});
+                                 Methods({InstanceMethod("rxBurst", &AfPacket::RxBurst),
+                                          InstanceMethod("txBurst", &AfPacket::TxBurst),
+                                          InstanceMethod("stats", &AfPacket::Stats),
+                                          InstanceAccessor("fd", &AfPacket::GetFd, nullptr)}));
   exports.Set("AfPacket", f);
 }
 
-AfPacket::AfPacket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<AfPacket>(info) {
+AfPacket::AfPacket(const Napi::CallbackInfo& info) : BurstPort<AfPacket>(info, "AF_PACKET port") {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "AfPacket(options) needs an options object");
   Napi::Object o = info[0].As<Napi::Object>();
@@ -158,27 +154,12 @@ void AfPacket::Release() {
 // Copies up to `max` ready frames into slots start.. start+max-1; returns how many.
 Napi::Value AfPacket::RxBurst(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (ring_ == nullptr) throw Napi::Error::New(env, "AF_PACKET port '" + ifname_ + "' is closed");
-  size_t dataLen, n1, n2, n3, n4, n5;
-  uint8_t* data = TypedData<uint8_t>(info[0], &dataLen, "data");
-  uint32_t* off = TypedData<uint32_t>(info[1], &n1, "offset");
-  uint32_t* len = TypedData<uint32_t>(info[2], &n2, "length");
-  uint32_t* wire = TypedData<uint32_t>(info[3], &n3, "wireLength");
-  double* tsSec = TypedData<double>(info[4], &n4, "tsSec");
-  uint32_t* tsNsec = TypedData<uint32_t>(info[5], &n5, "tsNsec");
-  uint32_t start = info[6].As<Napi::Number>().Uint32Value();
-  uint32_t max = info[7].As<Napi::Number>().Uint32Value();
-  uint32_t slotSize = info[8].As<Napi::Number>().Uint32Value();
-  uint32_t headroom = info[9].As<Napi::Number>().Uint32Value();
-  uint32_t dataRoom = info[10].As<Napi::Number>().Uint32Value();
-  size_t cap = n1;
-  if (n2 < cap) cap = n2;
-  if (n3 < cap) cap = n3;
-  if (n4 < cap) cap = n4;
-  if (n5 < cap) cap = n5;
-  if ((uint64_t)cap * slotSize > dataLen || headroom + dataRoom > slotSize || start > cap)
-    throw Napi::RangeError::New(env, "rxBurst: batch arrays and slot geometry do not match");
-  if (max > cap - start) max = (uint32_t)(cap - start);
+  if (ring_ == nullptr) throw ClosedError(env);
+  RxBurstArgs a = RxBurstArgsFrom(info, false);
+  uint8_t* data = a.data;
+  uint32_t *off = a.off, *len = a.len, *wire = a.wire, *tsNsec = a.tsNsec;
+  double* tsSec = a.tsSec;
+  uint32_t start = a.start, max = a.max, slotSize = a.slotSize, headroom = a.headroom, dataRoom = a.dataRoom;
 
   uint32_t got = 0;
   while (got < max) {
@@ -239,26 +220,17 @@ Napi::Value AfPacket::RxBurst(const Napi::CallbackInfo& info) {
 // txBurst(data, offset, length, drop, start, count) -> frames sent (alive ones only).
 Napi::Value AfPacket::TxBurst(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (fd_ < 0) throw Napi::Error::New(env, "AF_PACKET port '" + ifname_ + "' is closed");
-  size_t dataLen, n1, n2, n3;
-  uint8_t* data = TypedData<uint8_t>(info[0], &dataLen, "data");
-  uint32_t* off = TypedData<uint32_t>(info[1], &n1, "offset");
-  uint32_t* len = TypedData<uint32_t>(info[2], &n2, "length");
-  uint8_t* drop = TypedData<uint8_t>(info[3], &n3, "drop");
-  uint32_t start = info[4].As<Napi::Number>().Uint32Value();
-  uint32_t count = info[5].As<Napi::Number>().Uint32Value();
-  size_t cap = n1 < n2 ? n1 : n2;
-  if (n3 < cap) cap = n3;
-  if (start > cap || count > cap - start) throw Napi::RangeError::New(env, "txBurst: start/count beyond the batch");
+  if (fd_ < 0) throw ClosedError(env);
+  const TxBurstArgs a = TxBurstArgsFrom(info, false);
   uint32_t sent = 0;
-  uint32_t i = start, end = start + count;
+  uint32_t i = a.start, end = a.start + a.count;
   while (i < end) {
     unsigned k = 0;
     for (; i < end && k < msgs_.size(); i++) {
-      if (drop[i] != 0) continue;
-      if ((uint64_t)off[i] + len[i] > dataLen) continue;  // lying metadata: skip, never read past the slab
-      iovs_[k].iov_base = data + off[i];
-      iovs_[k].iov_len = len[i];
+      if (a.drop[i] != 0) continue;
+      if ((uint64_t)a.off[i] + a.len[i] > a.dataLen) continue;  // lying metadata: skip, never read past the slab
+      iovs_[k].iov_base = a.data + a.off[i];
+      iovs_[k].iov_len = a.len[i];
       std::memset(&msgs_[k], 0, sizeof(struct mmsghdr));
       msgs_[k].msg_hdr.msg_iov = &iovs_[k];
       msgs_[k].msg_hdr.msg_iovlen = 1;
@@ -304,29 +276,6 @@ Napi::Value AfPacket::Stats(const Napi::CallbackInfo& info) {
   oversize_ = 0;
   outgoingSkipped_ = 0;
   return r;
-}
-
-Napi::Value AfPacket::LastTxErrno(const Napi::CallbackInfo& info) {
-  int e = lastTxErrno_;
-  lastTxErrno_ = 0;
-  return Napi::Number::New(info.Env(), e);
-}
-
-Napi::Value AfPacket::StartPoll(const Napi::CallbackInfo& info) {
-  if (fd_ < 0) throw Napi::Error::New(info.Env(), "AF_PACKET port '" + ifname_ + "' is closed");
-  if (!info[0].IsFunction()) throw Napi::TypeError::New(info.Env(), "startPoll(callback) needs a function");
-  poller_.Start(info.Env(), fd_, info[0].As<Napi::Function>(), Value());
-  return info.Env().Undefined();
-}
-
-Napi::Value AfPacket::StopPoll(const Napi::CallbackInfo& info) {
-  poller_.Stop();
-  return info.Env().Undefined();
-}
-
-Napi::Value AfPacket::Close(const Napi::CallbackInfo& info) {
-  Release();
-  return info.Env().Undefined();
 }
 
 Napi::Value AfPacket::GetFd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }

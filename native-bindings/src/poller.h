@@ -25,15 +25,4 @@ class Poller {
   Napi::ObjectReference owner_;
 };
 
-// Shared argument helpers for the batch-facing calls.
-template <typename T>
-T* TypedData(const Napi::Value& v, size_t* len, const char* what) {
-  if (!v.IsTypedArray()) throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a typed array");
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  if (ta.ElementSize() != sizeof(T)) throw Napi::TypeError::New(v.Env(), std::string(what) + " has the wrong element type");
-  Napi::ArrayBuffer ab = ta.ArrayBuffer();
-  *len = ta.ElementLength();
-  return reinterpret_cast<T*>(static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset());
-}
-
 }  // namespace vtepd

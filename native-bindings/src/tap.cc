@@ -31,10 +31,8 @@ struct virtio_net_hdr {
 
 void Tap::Init(Napi::Env env, Napi::Object exports) {
   Napi::Function f = DefineClass(env, "Tap",
-                                 {InstanceMethod("rxBurst", &Tap::RxBurst), InstanceMethod("txBurst", &Tap::TxBurst),
-                                  InstanceMethod("stats", &Tap::Stats), InstanceMethod("lastTxErrno", &Tap::LastTxErrno),
-                                  InstanceMethod("setUp", &Tap::SetUp), InstanceMethod("startPoll", &Tap::StartPoll),
-                                  InstanceMethod("stopPoll", &Tap::StopPoll), InstanceMethod("close", &Tap::Close)});
+                                 Methods({InstanceMethod("rxBurst", &Tap::RxBurst), InstanceMethod("txBurst", &Tap::TxBurst),
+                                          InstanceMethod("stats", &Tap::Stats), InstanceMethod("setUp", &Tap::SetUp)}));
   exports.Set("Tap", f);
 }
 
@@ -61,7 +59,7 @@ static void IfFlags(Napi::Env env, const std::string& name, bool up, int mtu) {
   close(s);
 }
 
-Tap::Tap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tap>(info) {
+Tap::Tap(const Napi::CallbackInfo& info) : BurstPort<Tap>(info, "TAP") {
   Napi::Env env = info.Env();
   Napi::Object o = info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(env);
   Napi::Value nameV = o.Get("name");
@@ -124,25 +122,13 @@ void Tap::Release() {
 // flags, gso_type, hdr_len, gso_size, csum_start, csum_offset.
 Napi::Value Tap::RxBurst(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (fd_ < 0) throw Napi::Error::New(env, "TAP '" + ifname_ + "' is closed");
-  size_t dataLen, n1, n2, n3, n4, n5, nv = 0;
-  uint8_t* data = TypedData<uint8_t>(info[0], &dataLen, "data");
-  uint32_t* off = TypedData<uint32_t>(info[1], &n1, "offset");
-  uint32_t* len = TypedData<uint32_t>(info[2], &n2, "length");
-  uint32_t* wire = TypedData<uint32_t>(info[3], &n3, "wireLength");
-  double* tsSec = TypedData<double>(info[4], &n4, "tsSec");
-  uint32_t* tsNsec = TypedData<uint32_t>(info[5], &n5, "tsNsec");
-  uint32_t start = info[6].As<Napi::Number>().Uint32Value();
-  uint32_t max = info[7].As<Napi::Number>().Uint32Value();
-  uint32_t slotSize = info[8].As<Napi::Number>().Uint32Value();
-  uint32_t headroom = info[9].As<Napi::Number>().Uint32Value();
-  uint32_t dataRoom = info[10].As<Napi::Number>().Uint32Value();
-  uint16_t* vnet = info.Length() > 11 && info[11].IsTypedArray() ? TypedData<uint16_t>(info[11], &nv, "vnet") : nullptr;
-  size_t cap = n1;
-  for (size_t n : {n2, n3, n4, n5}) cap = n < cap ? n : cap;
-  if ((uint64_t)cap * slotSize > dataLen || headroom + dataRoom > slotSize || start > cap || (vnet && nv < cap * 6))
-    throw Napi::RangeError::New(env, "rxBurst: batch arrays and slot geometry do not match");
-  if (max > cap - start) max = (uint32_t)(cap - start);
+  if (fd_ < 0) throw ClosedError(env);
+  RxBurstArgs a = RxBurstArgsFrom(info, true);
+  uint8_t* data = a.data;
+  uint32_t *off = a.off, *len = a.len, *wire = a.wire, *tsNsec = a.tsNsec;
+  double* tsSec = a.tsSec;
+  uint32_t start = a.start, max = a.max, slotSize = a.slotSize, headroom = a.headroom, dataRoom = a.dataRoom;
+  uint16_t* vnet = a.vnet;
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);  // tun has no per-frame timestamp: one per burst
   uint8_t hdr[12];
@@ -190,26 +176,16 @@ Napi::Value Tap::RxBurst(const Napi::CallbackInfo& info) {
 // txBurst(data, offset, length, drop, start, count[, vnet]) -> frames written (alive ones).
 Napi::Value Tap::TxBurst(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (fd_ < 0) throw Napi::Error::New(env, "TAP '" + ifname_ + "' is closed");
-  size_t dataLen, n1, n2, n3, nv = 0;
-  uint8_t* data = TypedData<uint8_t>(info[0], &dataLen, "data");
-  uint32_t* off = TypedData<uint32_t>(info[1], &n1, "offset");
-  uint32_t* len = TypedData<uint32_t>(info[2], &n2, "length");
-  uint8_t* drop = TypedData<uint8_t>(info[3], &n3, "drop");
-  uint32_t start = info[4].As<Napi::Number>().Uint32Value();
-  uint32_t count = info[5].As<Napi::Number>().Uint32Value();
-  uint16_t* vnet = info.Length() > 6 && info[6].IsTypedArray() ? TypedData<uint16_t>(info[6], &nv, "vnet") : nullptr;
-  size_t cap = n1 < n2 ? n1 : n2;
-  if (n3 < cap) cap = n3;
-  if (start > cap || count > cap - start || (vnet && nv < cap * 6)) throw Napi::RangeError::New(env, "txBurst: start/count beyond the batch");
+  if (fd_ < 0) throw ClosedError(env);
+  const TxBurstArgs a = TxBurstArgsFrom(info, true);
   uint32_t sent = 0;
   uint8_t hdr[12];
-  for (uint32_t i = start; i < start + count; i++) {
-    if (drop[i] != 0 || (uint64_t)off[i] + len[i] > dataLen) continue;
+  for (uint32_t i = a.start; i < a.start + a.count; i++) {
+    if (a.drop[i] != 0 || (uint64_t)a.off[i] + a.len[i] > a.dataLen) continue;
     std::memset(hdr, 0, sizeof hdr);
-    if (vnet) {
+    if (a.vnet) {
       struct virtio_net_hdr vh;
-      const uint16_t* v = vnet + (size_t)i * 6;
+      const uint16_t* v = a.vnet + (size_t)i * 6;
       vh.flags = (uint8_t)v[0];
       vh.gso_type = (uint8_t)v[1];
       vh.hdr_len = v[2];
@@ -218,8 +194,8 @@ Napi::Value Tap::TxBurst(const Napi::CallbackInfo& info) {
       vh.csum_offset = v[5];
       std::memcpy(hdr, &vh, sizeof vh);
     }
-    struct iovec iov[2] = {{hdr, vnetHdr_}, {data + off[i], len[i]}};
-    ssize_t r = vnetHdr_ ? writev(fd_, iov, 2) : write(fd_, data + off[i], len[i]);
+    struct iovec iov[2] = {{hdr, vnetHdr_}, {a.data + a.off[i], a.len[i]}};
+    ssize_t r = vnetHdr_ ? writev(fd_, iov, 2) : write(fd_, a.data + a.off[i], a.len[i]);
     if (r < 0) {
       if (errno == EINTR) {
         i--;
@@ -241,32 +217,9 @@ Napi::Value Tap::Stats(const Napi::CallbackInfo& info) {
   return r;
 }
 
-Napi::Value Tap::LastTxErrno(const Napi::CallbackInfo& info) {
-  int e = lastTxErrno_;
-  lastTxErrno_ = 0;
-  return Napi::Number::New(info.Env(), e);
-}
-
 Napi::Value Tap::SetUp(const Napi::CallbackInfo& info) {
   bool up = info.Length() == 0 || info[0].ToBoolean().Value();
   IfFlags(info.Env(), ifname_, up, 0);
-  return info.Env().Undefined();
-}
-
-Napi::Value Tap::StartPoll(const Napi::CallbackInfo& info) {
-  if (fd_ < 0) throw Napi::Error::New(info.Env(), "TAP '" + ifname_ + "' is closed");
-  if (!info[0].IsFunction()) throw Napi::TypeError::New(info.Env(), "startPoll(callback) needs a function");
-  poller_.Start(info.Env(), fd_, info[0].As<Napi::Function>(), Value());
-  return info.Env().Undefined();
-}
-
-Napi::Value Tap::StopPoll(const Napi::CallbackInfo& info) {
-  poller_.Stop();
-  return info.Env().Undefined();
-}
-
-Napi::Value Tap::Close(const Napi::CallbackInfo& info) {
-  Release();
   return info.Env().Undefined();
 }
 
