@@ -127,10 +127,10 @@ export class LiveLab {
     await kv?.destroy();
   }
 
-  /** rx packets of an interface (ip -s -j link). */
-  rxPackets(ns: string, dev: string): number {
-    const [l] = JSON.parse(ip(['-n', ns, '-s', '-j', 'link', 'show', 'dev', dev])) as { stats64: { rx: { packets: number } } }[];
-    return l.stats64.rx.packets;
+  /** rx packets and bytes of an interface (ip -s -j link). */
+  rxCounters(ns: string, dev: string): { packets: number; bytes: number } {
+    const [l] = JSON.parse(ip(['-n', ns, '-s', '-j', 'link', 'show', 'dev', dev])) as { stats64: { rx: { packets: number; bytes: number } } }[];
+    return { packets: l.stats64.rx.packets, bytes: l.stats64.rx.bytes };
   }
 
   async close(): Promise<void> {
