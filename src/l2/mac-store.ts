@@ -8,7 +8,7 @@
  *   word 3  stamp  = last seen, in ticks (wrapping int32, compared by signed difference)
  *
  * The home slot is a multiply-shift of the seeded hash onto `homeSlots` slots (any
- * count, not a power of two, so 1 M entries at load 0.75 cost 21 bytes each).
+ * count, not a power of two, so 1 M entries at the default load 0.6 cost 27 bytes each).
  * `maxProbe` extra slots follow the home range so probing never wraps; every entry
  * sits at most `maxProbe` slots after its home, so a failed lookup stops early
  * (robin hood: meeting an entry closer to its own home than we are to ours).
