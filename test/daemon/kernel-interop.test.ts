@@ -80,7 +80,8 @@ async function interop(t: Test, v6: boolean, udpcsum: boolean): Promise<void> {
   if (!v6) t.equal(Boolean(details.udp_csum), udpcsum, `kernel device has ${udpcsum ? 'udpcsum' : 'noudpcsum'}`);
   const socket = await startVtepd(lab);
 
-  const pairs: [string, string][] = [['vm11', 'vm21'], ['vm21', 'vm12'], ['vm22', 'vm11'], ['vm12', 'vm22']];
+  // One echo run started on each side; the replies teach each side the other's second VM.
+  const pairs: [string, string][] = [['vm11', 'vm21'], ['vm22', 'vm12']];
   for (const [a, b] of pairs) {
     const r = await lab.ping(a, b, 3, 2000);
     t.equal(r.received, r.sent, `${a} -> ${b}: ${r.received}/${r.sent} echo replies (${lab.vm(a).hv === 1 ? 'vtepd -> kernel' : 'kernel -> vtepd'})`);
@@ -117,10 +118,12 @@ async function interop(t: Test, v6: boolean, udpcsum: boolean): Promise<void> {
   t.ok(kc.rxPackets > 0 && kc.txPackets > 0, `kernel vxlan moved frames both ways (rx ${kc.rxPackets}, tx ${kc.txPackets})`);
 }
 
-t.test('vtepd <-> kernel vxlan interop', { skip }, async (t) => {
+// The three labs share nothing (own namespaces, sockets, temp folders): run them side by side,
+// their time is mostly process start-up on a busy host.
+t.test('vtepd <-> kernel vxlan interop', { skip, jobs: 3 }, async (t) => {
   for (const udpcsum of [true, false]) {
-    await t.test(`IPv4 underlay, kernel ${udpcsum ? 'udpcsum' : 'noudpcsum'}`, (tt) => interop(tt, false, udpcsum));
+    t.test(`IPv4 underlay, kernel ${udpcsum ? 'udpcsum' : 'noudpcsum'}`, (tt) => interop(tt, false, udpcsum));
   }
   // Over IPv6 the UDP checksum is mandatory (udpcsum/noudpcsum are IPv4 knobs): one run.
-  await t.test('IPv6 underlay', (tt) => interop(tt, true, true));
+  t.test('IPv6 underlay', (tt) => interop(tt, true, true));
 });
