@@ -9,16 +9,25 @@
  * length / UDP length (so Ethernet padding is never parsed as a header). When
  * a length field claims more bytes than were captured, a header that starts
  * at the captured end is reported as truncated rather than "no more layers".
+ *
+ * Speed: the common shapes of the hot headers (Ethernet II, VLAN, IPv4, IPv6
+ * without extension headers, UDP, VXLAN, GENEVE without options, TCP) are
+ * decoded inline through a DataView (one bounds-checked load per 16/32-bit
+ * field instead of one per byte) into the same codec states, with the same
+ * field values the codecs produce; anything else (errors, 802.3, options,
+ * extension headers, ARP, GRE, NVGRE, ICMP) goes through the codec, so error
+ * codes always come from one place. test/dissect/walk-state.test.ts checks
+ * the inline paths against the codecs.
  */
 import { EthernetState, decodeEthernet } from '../packet/ethernet.js';
-import { VlanState, decodeVlan } from '../packet/vlan.js';
+import { VlanState } from '../packet/vlan.js';
 import { ArpState, decodeArp } from '../packet/arp.js';
 import { Ipv4State, decodeIpv4 } from '../packet/ipv4.js';
 import { Ipv6State, decodeIpv6 } from '../packet/ipv6.js';
 import { UdpState, decodeUdp } from '../packet/udp.js';
 import { GreState, decodeGre } from '../packet/gre.js';
 import { NvgreState, decodeNvgre, isNvgre } from '../packet/nvgre.js';
-import { VxlanState, decodeVxlan, VXLAN_PORT } from '../packet/vxlan.js';
+import { VxlanState, VXLAN_PORT } from '../packet/vxlan.js';
 import { GeneveState, decodeGeneve, GENEVE_PORT } from '../packet/geneve.js';
 import { TcpState, IcmpState, decodeTcp, decodeIcmp } from '../packet/l4.js';
 import { TRUNCATED } from '../packet/decode-error.js';
@@ -61,6 +70,9 @@ export class WalkState {
   maxTunnels: number;
   /** UDP destination port -> UDP_VXLAN / UDP_GENEVE / 0. */
   readonly udpTunnel = new Uint8Array(65536);
+  /** DataView over the last buffer walked: rebuilt only when the buffer changes (a reader reuses its chunk). */
+  view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  viewOf: Uint8Array | null = null;
 
   // One codec state per kind, overwritten by nested layers (last one wins).
   readonly eth = new EthernetState();
@@ -109,6 +121,28 @@ function ipNext(p: number): number {
   return L_NONE;
 }
 
+/** IPv6 next-header values decodeIpv6 walks as extension headers (1) -> take the codec path. */
+const IPV6_EXT = new Uint8Array(256);
+for (const h of [0, 43, 44, 51, 60, 135, 139, 140]) IPV6_EXT[h] = 1;
+
+/**
+ * Views of the buffers walked, so that a caller cycling through a set of
+ * buffers allocates one DataView per buffer, not per frame (readers and
+ * batches reuse one buffer and never get here after their first frame).
+ */
+const views = new WeakMap<Uint8Array, DataView<ArrayBufferLike>>();
+
+function viewFor(b: Uint8Array, st: WalkState): DataView<ArrayBufferLike> {
+  let v = views.get(b);
+  if (v === undefined) {
+    v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    views.set(b, v);
+  }
+  st.viewOf = b;
+  st.view = v;
+  return v;
+}
+
 /** GRE / GENEVE protocol type -> layer. */
 function tunnelNext(t: number): number {
   if (t === 0x6558) return L_ETH;
@@ -133,6 +167,7 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
   const kind = st.kind;
   const offs = st.offset;
   const ends = st.end;
+  const v = st.viewOf === b ? st.view : viewFor(b, st);
   st.base = off;
   st.error = 0;
   st.errorKind = L_NONE;
@@ -151,56 +186,174 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
     }
     if (n === MAX_LAYERS) { stop = S_LAYER_LIMIT; break; }
     switch (k) {
-      case L_ETH:
-        r = decodeEthernet(b, p, end, st.eth);
-        next = etherNext(st.eth.type);
+      case L_ETH: {
+        const t = p + 14 <= end ? v.getUint16(p + 12) : 0;
+        if (t >= 0x0600) {
+          const s = st.eth;
+          s.dstHi = v.getUint16(p);
+          s.dstLo = v.getUint32(p + 2);
+          s.srcHi = v.getUint16(p + 6);
+          s.srcLo = v.getUint32(p + 8);
+          s.type = t;
+          s.length8023 = -1;
+          r = 14;
+          next = etherNext(t);
+        } else {
+          r = decodeEthernet(b, p, end, st.eth);
+          next = etherNext(st.eth.type);
+        }
         break;
-      case L_VLAN:
-        r = decodeVlan(b, p, end, st.vlan);
-        next = etherNext(st.vlan.type);
+      }
+      case L_VLAN: {
+        if (p + 4 > end) { r = TRUNCATED; break; }
+        const s = st.vlan;
+        const tci = v.getUint16(p);
+        s.pcp = tci >>> 13;
+        s.dei = (tci >>> 12) & 1;
+        s.vid = tci & 0xfff;
+        const t = v.getUint16(p + 2);
+        s.type = t;
+        r = 4;
+        next = etherNext(t);
         break;
-      case L_IPV4:
-        r = decodeIpv4(b, p, end, st.ip4);
-        if (r > 0) {
-          const ipEnd = p + st.ip4.totalLength;
+      }
+      case L_IPV4: {
+        // Inline when the header is well formed (version 4, IHL >= 5, captured, total >= IHL).
+        const w0 = p + 20 <= end ? v.getUint32(p) : 0;
+        const hl = (w0 >>> 22) & 0x3c;
+        const total = w0 & 0xffff;
+        const s = st.ip4;
+        if (w0 >>> 28 === 4 && hl >= 20 && p + hl <= end && total >= hl) {
+          s.headerLength = hl;
+          s.tos = (w0 >>> 16) & 0xff;
+          s.totalLength = total;
+          const w1 = v.getUint32(p + 4);
+          s.id = w1 >>> 16;
+          s.df = (w1 >>> 14) & 1;
+          s.mf = (w1 >>> 13) & 1;
+          s.fragOffset = w1 & 0x1fff;
+          const w2 = v.getUint32(p + 8);
+          s.ttl = w2 >>> 24;
+          s.proto = (w2 >>> 16) & 0xff;
+          s.checksum = w2 & 0xffff;
+          s.src = v.getUint32(p + 12);
+          s.dst = v.getUint32(p + 16);
+          r = hl;
+        } else {
+          r = decodeIpv4(b, p, end, s);
+          if (r < 0) break;
+        }
+        const ipEnd = p + total;
+        claimed = ipEnd;
+        bounded = true;
+        if (ipEnd < end) end = ipEnd;
+        next = s.fragOffset !== 0 ? -1 : ipNext(s.proto);
+        break;
+      }
+      case L_IPV6: {
+        const s = st.ip6;
+        const w0 = p + 40 <= end ? v.getUint32(p) : 0;
+        const nh = w0 !== 0 ? b[p + 6] : 0;
+        if (w0 >>> 28 === 6 && IPV6_EXT[nh] === 0) {
+          // No extension headers: the fixed header is the whole layer.
+          s.trafficClass = (w0 >>> 20) & 0xff;
+          s.flowLabel = w0 & 0xfffff;
+          s.payloadLength = v.getUint16(p + 4);
+          s.next = nh;
+          s.hlim = b[p + 7];
+          s.fragment = 0;
+          s.fragOffset = 0;
+          s.fragMore = 0;
+          s.fragId = 0;
+          s.upper = nh;
+          s.extCount = 0;
+          s.extLength = 0;
+          r = 40;
+        } else {
+          r = decodeIpv6(b, p, end, s);
+          if (r < 0) break;
+        }
+        // Payload length 0 is a jumbogram (or a lie): keep the captured end.
+        if (s.payloadLength !== 0) {
+          const ipEnd = p + 40 + s.payloadLength;
           claimed = ipEnd;
           bounded = true;
           if (ipEnd < end) end = ipEnd;
-          next = st.ip4.fragOffset !== 0 ? -1 : ipNext(st.ip4.proto);
         }
+        next = s.fragment === 2 ? -1 : ipNext(s.upper);
         break;
-      case L_IPV6:
-        r = decodeIpv6(b, p, end, st.ip6);
-        if (r > 0) {
-          // Payload length 0 is a jumbogram (or a lie): keep the captured end.
-          if (st.ip6.payloadLength !== 0) {
-            const ipEnd = p + 40 + st.ip6.payloadLength;
-            claimed = ipEnd;
-            bounded = true;
-            if (ipEnd < end) end = ipEnd;
-          }
-          next = st.ip6.fragment === 2 ? -1 : ipNext(st.ip6.upper);
+      }
+      case L_UDP: {
+        const s = st.udp;
+        const len = p + 8 <= end ? v.getUint16(p + 4) : 0;
+        if (len >= 8) {
+          const w = v.getUint32(p);
+          s.sport = w >>> 16;
+          s.dport = w & 0xffff;
+          s.length = len;
+          s.checksum = v.getUint16(p + 6);
+          r = 8;
+        } else {
+          r = decodeUdp(b, p, end, s);
+          if (r < 0) break;
         }
+        const uEnd = p + len;
+        claimed = uEnd;
+        bounded = true;
+        if (uEnd < end) end = uEnd;
+        const t = st.udpTunnel[s.dport];
+        next = t === UDP_VXLAN ? L_VXLAN : t === UDP_GENEVE ? L_GENEVE : L_NONE;
         break;
-      case L_UDP:
-        r = decodeUdp(b, p, end, st.udp);
-        if (r > 0) {
-          const uEnd = p + st.udp.length;
-          claimed = uEnd;
-          bounded = true;
-          if (uEnd < end) end = uEnd;
-          const t = st.udpTunnel[st.udp.dport];
-          next = t === UDP_VXLAN ? L_VXLAN : t === UDP_GENEVE ? L_GENEVE : L_NONE;
-        }
-        break;
-      case L_VXLAN:
-        r = decodeVxlan(b, p, end, st.vxlan);
+      }
+      case L_VXLAN: {
+        if (p + 8 > end) { r = TRUNCATED; break; }
+        const s = st.vxlan;
+        s.flags = b[p];
+        s.vni = v.getUint32(p + 4) >>> 8;
+        r = 8;
         next = L_ETH;
         break;
-      case L_GENEVE:
-        r = decodeGeneve(b, p, end, st.geneve);
-        next = tunnelNext(st.geneve.protocol);
+      }
+      case L_GENEVE: {
+        const s = st.geneve;
+        const w0 = p + 8 <= end ? v.getUint32(p) : -1;
+        if (w0 >>> 24 === 0) {
+          // Version 0 without options; anything else (options included) is the codec's.
+          s.version = 0;
+          s.optLength = 0;
+          s.oam = (w0 >>> 23) & 1;
+          s.critical = (w0 >>> 22) & 1;
+          s.protocol = w0 & 0xffff;
+          s.vni = v.getUint32(p + 4) >>> 8;
+          s.optCount = 0;
+          s.criticalOptCount = 0;
+          r = 8;
+        } else {
+          r = decodeGeneve(b, p, end, s);
+        }
+        next = tunnelNext(s.protocol);
         break;
+      }
+      case L_TCP: {
+        const hl = p + 20 <= end ? (b[p + 12] >>> 4) << 2 : 0;
+        const s = st.tcp;
+        if (hl >= 20 && p + hl <= end) {
+          const w = v.getUint32(p);
+          s.sport = w >>> 16;
+          s.dport = w & 0xffff;
+          s.seq = v.getUint32(p + 4);
+          s.ack = v.getUint32(p + 8);
+          s.headerLength = hl;
+          const w3 = v.getUint32(p + 12);
+          s.flags = (w3 >>> 16) & 0x1ff;
+          s.window = w3 & 0xffff;
+          r = hl;
+        } else {
+          r = decodeTcp(b, p, end, s);
+        }
+        next = DONE;
+        break;
+      }
       case L_GRE:
         r = decodeGre(b, p, end, st.gre);
         next = tunnelNext(st.gre.protocol);
@@ -211,10 +364,6 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
         break;
       case L_ARP:
         r = decodeArp(b, p, end, st.arp);
-        next = DONE;
-        break;
-      case L_TCP:
-        r = decodeTcp(b, p, end, st.tcp);
         next = DONE;
         break;
       default: // L_ICMP, L_ICMPV6
