@@ -8,6 +8,13 @@
  * timed. Each measurement runs 3 times; best and median are printed. The walk
  * is also timed over the same frames held in memory, to show which part of
  * "read + parse" is the reader's.
+ *
+ * What "walk" does (src/dissect/walk.ts): every header of every frame, nested
+ * tunnels included, is bounds-checked and decoded field by field into the
+ * codec states (MACs and IPv4 addresses as numbers, GENEVE options into their
+ * arrays), and the layer stack with offsets and bounds is recorded. Not timed:
+ * what only the formatters do (IPv4 header checksum verification, turning
+ * fields into text), since nothing is printed.
  */
 import { createRequire } from 'node:module';
 import { rmSync, statSync } from 'node:fs';
@@ -120,13 +127,15 @@ export default async function (): Promise<BenchFigure[]> {
   const pp = require('pcap-parser') as PcapParserModule;
   const st = new WalkState();
   console.log(`file: ${FRAMES} frames (${kinds} templates repeated), ${(size / 1e6).toFixed(1)} MB, classic pcap (us), ${path}`);
-  console.log(`method: single thread, one process, ${RUNS} runs each, wall time from hrtime; reader chunk 4 MiB; no output`);
+  console.log(`method: single thread, one process, ${RUNS} runs each, wall time from hrtime and CPU time from process.cpuUsage; reader chunk 4 MiB; no output`);
+  console.log('walk = decode every field of every header (nested tunnels, GENEVE options) into the codec states + record the layer stack; IPv4 checksum verification and text formatting are the formatters\' and not timed');
 
   const ours: number[] = [];
   const readers: number[] = [];
   const walks: number[] = [];
   const theirs: number[] = [];
   const oursCpu: number[] = [];
+  const walksCpu: number[] = [];
   const theirsCpu: number[] = [];
   try {
     walkOnly(st); // warm up the walker's JIT before any timing
@@ -138,13 +147,14 @@ export default async function (): Promise<BenchFigure[]> {
       const [t2, n2] = timeIt(() => readOnly(path));
       if (n2 !== FRAMES) throw new Error(`read ${n2} frames`);
       readers.push(FRAMES / t2);
-      const [t3] = timeIt(() => walkOnly(st));
+      const [t3, , c3] = timeIt(() => walkOnly(st));
       walks.push(FRAMES / t3);
+      walksCpu.push(FRAMES / c3);
       const [t4, n4, c4] = await timeAsync(() => pcapParserRead(pp, path));
       theirsCpu.push(FRAMES / c4);
       if (n4 !== FRAMES) throw new Error(`pcap-parser read ${n4} frames`);
       theirs.push(FRAMES / t4);
-      console.log(`run ${run + 1}: read+walk ${fmt(ours[run])} (${(layers / FRAMES).toFixed(2)} layers/frame), read only ${fmt(readers[run])}, walk only ${fmt(walks[run])}, pcap-parser ${fmt(theirs[run])}; per CPU second: read+walk ${fmt(oursCpu[run])}, pcap-parser ${fmt(theirsCpu[run])}`);
+      console.log(`run ${run + 1}: read+walk ${fmt(ours[run])} (${(layers / FRAMES).toFixed(2)} layers/frame), read only ${fmt(readers[run])}, walk only ${fmt(walks[run])}, pcap-parser ${fmt(theirs[run])}; per CPU second: read+walk ${fmt(oursCpu[run])}, walk only ${fmt(walksCpu[run])}, pcap-parser ${fmt(theirsCpu[run])}`);
     }
   } finally {
     rmSync(path, { force: true });
@@ -156,7 +166,7 @@ export default async function (): Promise<BenchFigure[]> {
   console.log(`walk alone (memory): best ${fmt(Math.max(...walks))}, median ${fmt(median(walks))}`);
   console.log(`pcap-parser read:   best ${fmt(ppBest)}, median ${fmt(ppMed)}`);
   console.log(`ratio (median/median): ${(med / ppMed).toFixed(1)}x  (targets: >= 5x pcap-parser, >= 5 M frames/s)`);
-  console.log(`per CPU second (median): read+walk ${fmt(median(oursCpu))}, pcap-parser ${fmt(median(theirsCpu))}, ratio ${(median(oursCpu) / median(theirsCpu)).toFixed(1)}x`);
+  console.log(`per CPU second (median): walk only ${fmt(median(walksCpu))}, read+walk ${fmt(median(oursCpu))}, pcap-parser ${fmt(median(theirsCpu))}, ratio ${(median(oursCpu) / median(theirsCpu)).toFixed(1)}x`);
   console.log(`host load average at the end: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} (${os.cpus().length} CPUs): wall rates above are shared-host figures when it exceeds the CPU count`);
   return [
     { name: 'read+walk frames/s (median)', value: Math.round(med), unit: 'frames/s', note: `best ${Math.round(best)}` },
@@ -164,6 +174,7 @@ export default async function (): Promise<BenchFigure[]> {
     { name: 'walk only frames/s (median)', value: Math.round(median(walks)), unit: 'frames/s' },
     { name: 'pcap-parser read frames/s (median)', value: Math.round(ppMed), unit: 'frames/s', note: `best ${Math.round(ppBest)}` },
     { name: 'ratio read+walk / pcap-parser', value: +(med / ppMed).toFixed(2), unit: 'x' },
+    { name: 'walk only frames per CPU second (median)', value: Math.round(median(walksCpu)), unit: 'frames/s' },
     { name: 'read+walk frames per CPU second (median)', value: Math.round(median(oursCpu)), unit: 'frames/s' },
     { name: 'pcap-parser frames per CPU second (median)', value: Math.round(median(theirsCpu)), unit: 'frames/s' },
   ];
