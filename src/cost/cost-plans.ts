@@ -53,6 +53,8 @@ export interface PlanEnv {
   notes(): Promise<string[]>;
   /** CPU of vtepd's own data path processes (the daemons), or null when none runs. */
   processCpu(): TaskCpuTimes | null;
+  /** PIDs of the data path's processes (the daemons; none for kernel). */
+  pids(): number[];
   /** Stop the plan's data path (the namespaces are removed by lab.close()). */
   stop(): Promise<void>;
 }
@@ -75,6 +77,7 @@ export async function startPlan(plan: CostPlan, tag: string, register: (lab: Ove
         notes: async () => ['2 vtepd run daemons (hv1 encap + learning, hv2 decap + learning), AF_PACKET ports and underlay'],
         processCpu: () => lab.daemons.map((d) => parseTaskStat(readFileSync(`/proc/${d.child.pid}/stat`, 'utf8')))
           .reduce((a, b) => ({ user: a.user + b.user, system: a.system + b.system }), { user: 0, system: 0 }),
+        pids: () => lab.daemons.map((d) => d.child.pid!),
         stop: async () => { await lab.stopDaemons(); },
       };
     }
@@ -98,6 +101,7 @@ export async function startPlan(plan: CostPlan, tag: string, register: (lab: Ove
         ];
       },
       processCpu: () => null,
+      pids: () => [],
       stop: async () => { for (const v of vteps) await v.destroy().catch(() => undefined); },
     };
   } catch (e) {
