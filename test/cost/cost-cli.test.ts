@@ -81,6 +81,15 @@ t.test('vtepd cost runs host and kernel end to end', { skip: root ? false : 'nee
   const svg = readFileSync(svgPath, 'utf8');
   for (const p of json.plans) t.match(svg, `${p.plan} @${p.frameSize} B`, `chart labels ${p.plan}`);
 
+  // The by-process view: same runs and frame counts, its own CPU, also consistent.
+  const attr = JSON.parse(readFileSync(join(out, 'cost-report-attributed.json'), 'utf8')) as { plans: Plan[] };
+  t.same(attr.plans.map((p) => [p.plan, p.offeredFrames, p.deliveredFrames]), json.plans.map((p) => [p.plan, p.offeredFrames, p.deliveredFrames]), 'attributed view: same runs and counts');
+  for (const p of attr.plans) {
+    t.ok(p.cpuSeconds.total > 0, `attributed ${p.plan}: CPU ${p.cpuSeconds.total} s > 0 (the generator's sendmmsg at least)`);
+    t.ok(p.freedVsBaseline !== null && p.freedVsBaseline >= -1 && p.freedVsBaseline <= 1, `attributed ${p.plan}: freed in [-1, 1]`);
+  }
+  execFileSync('/usr/bin/python3', ['-c', 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])', join(out, 'cost-report-attributed.svg')]);
+
   t.same(namespaces(`vtc${pid}`), [], 'every namespace of the run was removed');
 });
 
