@@ -91,9 +91,10 @@ function walkOnly(st: WalkState): number {
   const l = Int32Array.from(lens);
   let layers = 0;
   const k = samples.length;
-  for (let i = 0; i < FRAMES; i++) {
-    const j = i % k;
+  // A wrapping index rather than i % k: an integer division per frame is not walk work.
+  for (let i = 0, j = 0; i < FRAMES; i++) {
     layers += walkFrame(buf, o[j], l[j], st);
+    if (++j === k) j = 0;
   }
   return layers;
 }

@@ -168,9 +168,8 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
   const offs = st.offset;
   const ends = st.end;
   const v = st.viewOf === b ? st.view : viewFor(b, st);
+  let errKind = L_NONE;
   st.base = off;
-  st.error = 0;
-  st.errorKind = L_NONE;
   for (;;) {
     const k = next;
     if (k <= 0) {
@@ -181,7 +180,7 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
     if (p >= end) {
       // Cut where a length field says more follows, or where a header was announced
       // before any length field bounded the frame (capture end = only bound).
-      if (p < claimed || !bounded) { r = TRUNCATED; stop = S_ERROR; st.errorKind = k; }
+      if (p < claimed || !bounded) { r = TRUNCATED; stop = S_ERROR; errKind = k; }
       break;
     }
     if (n === MAX_LAYERS) { stop = S_LAYER_LIMIT; break; }
@@ -371,7 +370,7 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
         next = DONE;
         break;
     }
-    if (r < 0) { stop = S_ERROR; st.errorKind = k; break; }
+    if (r < 0) { stop = S_ERROR; errKind = k; break; }
     kind[n] = k;
     offs[n] = p;
     ends[n] = end;
@@ -386,6 +385,7 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
     }
   }
   st.error = stop === S_ERROR ? r : 0;
+  st.errorKind = errKind;
   st.count = n;
   st.stop = stop;
   st.stopOffset = p;
