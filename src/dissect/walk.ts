@@ -184,8 +184,10 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
       break;
     }
     if (n === MAX_LAYERS) { stop = S_LAYER_LIMIT; break; }
-    switch (k) {
-      case L_ETH: {
+    // An if chain in frequency order, not a switch: conditional branches follow the
+    // layer sequence better than one indirect jump.
+    sw: {
+      if (k === L_ETH) {
         const t = p + 14 <= end ? v.getUint16(p + 12) : 0;
         if (t >= 0x0600) {
           const s = st.eth;
@@ -201,22 +203,9 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
           r = decodeEthernet(b, p, end, st.eth);
           next = etherNext(st.eth.type);
         }
-        break;
+        break sw;
       }
-      case L_VLAN: {
-        if (p + 4 > end) { r = TRUNCATED; break; }
-        const s = st.vlan;
-        const tci = v.getUint16(p);
-        s.pcp = tci >>> 13;
-        s.dei = (tci >>> 12) & 1;
-        s.vid = tci & 0xfff;
-        const t = v.getUint16(p + 2);
-        s.type = t;
-        r = 4;
-        next = etherNext(t);
-        break;
-      }
-      case L_IPV4: {
+      if (k === L_IPV4) {
         // Inline when the header is well formed (version 4, IHL >= 5, captured, total >= IHL).
         const w0 = p + 20 <= end ? v.getUint32(p) : 0;
         const hl = (w0 >>> 22) & 0x3c;
@@ -240,16 +229,100 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
           r = hl;
         } else {
           r = decodeIpv4(b, p, end, s);
-          if (r < 0) break;
+          if (r < 0) break sw;
         }
         const ipEnd = p + total;
         claimed = ipEnd;
         bounded = true;
         if (ipEnd < end) end = ipEnd;
         next = s.fragOffset !== 0 ? -1 : ipNext(s.proto);
-        break;
+        break sw;
       }
-      case L_IPV6: {
+      if (k === L_UDP) {
+        const s = st.udp;
+        const len = p + 8 <= end ? v.getUint16(p + 4) : 0;
+        if (len >= 8) {
+          const w = v.getUint32(p);
+          s.sport = w >>> 16;
+          s.dport = w & 0xffff;
+          s.length = len;
+          s.checksum = v.getUint16(p + 6);
+          r = 8;
+        } else {
+          r = decodeUdp(b, p, end, s);
+          if (r < 0) break sw;
+        }
+        const uEnd = p + len;
+        claimed = uEnd;
+        bounded = true;
+        if (uEnd < end) end = uEnd;
+        const t = st.udpTunnel[s.dport];
+        next = t === UDP_VXLAN ? L_VXLAN : t === UDP_GENEVE ? L_GENEVE : L_NONE;
+        break sw;
+      }
+      if (k === L_TCP) {
+        const hl = p + 20 <= end ? (b[p + 12] >>> 4) << 2 : 0;
+        const s = st.tcp;
+        if (hl >= 20 && p + hl <= end) {
+          const w = v.getUint32(p);
+          s.sport = w >>> 16;
+          s.dport = w & 0xffff;
+          s.seq = v.getUint32(p + 4);
+          s.ack = v.getUint32(p + 8);
+          s.headerLength = hl;
+          const w3 = v.getUint32(p + 12);
+          s.flags = (w3 >>> 16) & 0x1ff;
+          s.window = w3 & 0xffff;
+          r = hl;
+        } else {
+          r = decodeTcp(b, p, end, s);
+        }
+        next = DONE;
+        break sw;
+      }
+      if (k === L_VXLAN) {
+        if (p + 8 > end) { r = TRUNCATED; break sw; }
+        const s = st.vxlan;
+        s.flags = b[p];
+        s.vni = v.getUint32(p + 4) >>> 8;
+        r = 8;
+        next = L_ETH;
+        break sw;
+      }
+      if (k === L_GENEVE) {
+        const s = st.geneve;
+        const w0 = p + 8 <= end ? v.getUint32(p) : -1;
+        if (w0 >>> 24 === 0) {
+          // Version 0 without options; anything else (options included) is the codec's.
+          s.version = 0;
+          s.optLength = 0;
+          s.oam = (w0 >>> 23) & 1;
+          s.critical = (w0 >>> 22) & 1;
+          s.protocol = w0 & 0xffff;
+          s.vni = v.getUint32(p + 4) >>> 8;
+          s.optCount = 0;
+          s.criticalOptCount = 0;
+          r = 8;
+        } else {
+          r = decodeGeneve(b, p, end, s);
+        }
+        next = tunnelNext(s.protocol);
+        break sw;
+      }
+      if (k === L_VLAN) {
+        if (p + 4 > end) { r = TRUNCATED; break sw; }
+        const s = st.vlan;
+        const tci = v.getUint16(p);
+        s.pcp = tci >>> 13;
+        s.dei = (tci >>> 12) & 1;
+        s.vid = tci & 0xfff;
+        const t = v.getUint16(p + 2);
+        s.type = t;
+        r = 4;
+        next = etherNext(t);
+        break sw;
+      }
+      if (k === L_IPV6) {
         const s = st.ip6;
         const w0 = p + 40 <= end ? v.getUint32(p) : 0;
         const nh = w0 !== 0 ? b[p + 6] : 0;
@@ -270,7 +343,7 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
           r = 40;
         } else {
           r = decodeIpv6(b, p, end, s);
-          if (r < 0) break;
+          if (r < 0) break sw;
         }
         // Payload length 0 is a jumbogram (or a lie): keep the captured end.
         if (s.payloadLength !== 0) {
@@ -280,95 +353,28 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
           if (ipEnd < end) end = ipEnd;
         }
         next = s.fragment === 2 ? -1 : ipNext(s.upper);
-        break;
+        break sw;
       }
-      case L_UDP: {
-        const s = st.udp;
-        const len = p + 8 <= end ? v.getUint16(p + 4) : 0;
-        if (len >= 8) {
-          const w = v.getUint32(p);
-          s.sport = w >>> 16;
-          s.dport = w & 0xffff;
-          s.length = len;
-          s.checksum = v.getUint16(p + 6);
-          r = 8;
-        } else {
-          r = decodeUdp(b, p, end, s);
-          if (r < 0) break;
-        }
-        const uEnd = p + len;
-        claimed = uEnd;
-        bounded = true;
-        if (uEnd < end) end = uEnd;
-        const t = st.udpTunnel[s.dport];
-        next = t === UDP_VXLAN ? L_VXLAN : t === UDP_GENEVE ? L_GENEVE : L_NONE;
-        break;
-      }
-      case L_VXLAN: {
-        if (p + 8 > end) { r = TRUNCATED; break; }
-        const s = st.vxlan;
-        s.flags = b[p];
-        s.vni = v.getUint32(p + 4) >>> 8;
-        r = 8;
-        next = L_ETH;
-        break;
-      }
-      case L_GENEVE: {
-        const s = st.geneve;
-        const w0 = p + 8 <= end ? v.getUint32(p) : -1;
-        if (w0 >>> 24 === 0) {
-          // Version 0 without options; anything else (options included) is the codec's.
-          s.version = 0;
-          s.optLength = 0;
-          s.oam = (w0 >>> 23) & 1;
-          s.critical = (w0 >>> 22) & 1;
-          s.protocol = w0 & 0xffff;
-          s.vni = v.getUint32(p + 4) >>> 8;
-          s.optCount = 0;
-          s.criticalOptCount = 0;
-          r = 8;
-        } else {
-          r = decodeGeneve(b, p, end, s);
-        }
-        next = tunnelNext(s.protocol);
-        break;
-      }
-      case L_TCP: {
-        const hl = p + 20 <= end ? (b[p + 12] >>> 4) << 2 : 0;
-        const s = st.tcp;
-        if (hl >= 20 && p + hl <= end) {
-          const w = v.getUint32(p);
-          s.sport = w >>> 16;
-          s.dport = w & 0xffff;
-          s.seq = v.getUint32(p + 4);
-          s.ack = v.getUint32(p + 8);
-          s.headerLength = hl;
-          const w3 = v.getUint32(p + 12);
-          s.flags = (w3 >>> 16) & 0x1ff;
-          s.window = w3 & 0xffff;
-          r = hl;
-        } else {
-          r = decodeTcp(b, p, end, s);
-        }
-        next = DONE;
-        break;
-      }
-      case L_GRE:
+      if (k === L_GRE) {
         r = decodeGre(b, p, end, st.gre);
         next = tunnelNext(st.gre.protocol);
-        break;
-      case L_NVGRE:
+        break sw;
+      }
+      if (k === L_NVGRE) {
         r = decodeNvgre(b, p, end, st.nvgre);
         next = L_ETH;
-        break;
-      case L_ARP:
+        break sw;
+      }
+      if (k === L_ARP) {
         r = decodeArp(b, p, end, st.arp);
         next = DONE;
-        break;
-      default: // L_ICMP, L_ICMPV6
+        break sw;
+      }
+      { // L_ICMP, L_ICMPV6
         r = decodeIcmp(b, p, end, st.icmp);
         next = DONE;
-        break;
+        break sw;
+      }
     }
     if (r < 0) { stop = S_ERROR; errKind = k; break; }
     kind[n] = k;
