@@ -11,8 +11,9 @@
  * Excluded from host CPU: this process's USER time over the window (the
  * generator and the progress bar). Its system time (sendmmsg and the veth
  * receive softirq it runs inline) is NOT excluded: with tick accounting that
- * time is also counted as host softirq, and the generator's share is the same
- * for every plan (see docs/cost-report.md). It is stated in the run's notes.
+ * time is also counted as host softirq, and in the kernel plan it holds most
+ * of the datapath (softirq run inline in sendmmsg; see docs/cost-report.md).
+ * It is stated in the run's notes; cost-attrib.ts gives the by-process view.
  */
 import { loadavg, cpus } from 'node:os';
 import { iprouteJson } from '../offload/iproute.js';
@@ -143,7 +144,7 @@ export async function runCost(o: CostRunOptions): Promise<{ host: PlanRun[]; att
             frames.source,
             `host load average before the run (1/5/15 min): ${loadavg().map((x) => x.toFixed(2)).join(' / ')} on ${cpus().length} CPUs`,
             `offered rate: ${o.rate === Infinity ? 'max (as fast as the socket takes frames)' : `${o.rate} frames/s`}, ${sent.seconds.toFixed(2)} s of sending + ${DRAIN_MS} ms drain in the CPU window`,
-            `generator (this process) excluded: user ${(cpu1.user - cpu0.user).toFixed(2)} s; its system time ${(cpu1.system - cpu0.system).toFixed(2)} s stays in (sendmmsg + inline veth softirq, same for every plan)`,
+            `generator (this process) excluded: user ${(cpu1.user - cpu0.user).toFixed(2)} s; its system time ${(cpu1.system - cpu0.system).toFixed(2)} s stays in (sendmmsg, plus the datapath softirq the kernel runs inline in it)`,
             ...(sent.refused > 0 ? [`${sent.refused} frames refused by the full socket buffer (not offered)`] : []),
             ...(await env.notes()),
             ...(dp0 && dp1 ? [daemonNote(dp0, dp1, Math.min(rx1 - rx0, sent.sent))] : []),
