@@ -193,8 +193,12 @@ for (const v6 of [false, true]) {
     t.same(stopped.map((s) => s.code), [0, 0], 'both daemons exit 0 on SIGTERM');
     const fin = stopped[0].final?.counters;
     t.ok(fin, 'final counters logged');
-    t.equal(port(fin!, 'vm11').rxPackets, port(last, 'vm11').rxPackets, 'final vm11 rx = last stats (idle since)');
-    t.equal(port(fin!, 'ul0').txPackets, port(last, 'ul0').txPackets, 'final underlay tx = last stats');
+    // The VMs' kernels may still send a delayed neighbour probe (ARP NUD) after the last
+    // ping: allow those few frames, but the final counters must carry on from the last stats.
+    const extraRx = port(fin!, 'vm11').rxPackets - port(last, 'vm11').rxPackets;
+    t.ok(extraRx >= 0 && extraRx <= 2, `final vm11 rx = last stats + at most 2 neighbour probes (+${extraRx})`);
+    const extraTx = port(fin!, 'ul0').txPackets - port(last, 'ul0').txPackets;
+    t.ok(extraTx >= 0 && extraTx <= 4, `final underlay tx = last stats + at most the VMs' probes (+${extraTx})`);
   });
 }
 
