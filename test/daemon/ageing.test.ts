@@ -6,25 +6,13 @@
  */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { OverlayLab, sleep } from '../../src/daemon/demo/harness.js';
 import { callDaemon } from '../../src/daemon/control-client.js';
 import type { StatsSnapshot } from '../../src/daemon/stats.js';
 import type { FdbEntryJson } from '../../src/cli/commands/fdb.js';
-import { loadNative } from '../../src/ports/native.js';
+import { daemonTestSkip, fdbShowCli as fdbShow } from './support.js';
 
-const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
-let skip: string | false = false;
-if (process.getuid?.() !== 0) skip = 'needs root (network namespaces)';
-else {
-  try { loadNative(); } catch (e) { skip = `native addon missing: ${(e as Error).message}`; }
-  try { execFileSync(process.execPath, [MAIN, '--version']); } catch { skip = 'run npm run build first (the daemons run dist/src/cli/main.js)'; }
-}
-
-function fdbShow(socket: string): FdbEntryJson[] {
-  const out = execFileSync(process.execPath, [MAIN, 'fdb', 'show', '--json', '--socket', socket], { encoding: 'utf8' }).trim();
-  return out === '' ? [] : out.split('\n').map((l) => JSON.parse(l) as FdbEntryJson);
-}
+const skip = daemonTestSkip();
 
 t.test('learned MACs age out of a quiet daemon after the configured time', { skip, timeout: 120_000 }, async (t) => {
   const lab = new OverlayLab(`vag${process.pid}`);

@@ -13,22 +13,14 @@ import t, { type Test } from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { OverlayLab, sleep } from '../../src/daemon/demo/harness.js';
 import { daemonConfig } from '../../src/daemon/demo/topology.js';
 import { controlRequest } from '../../src/daemon/control-client.js';
 import { KernelVtep } from '../../src/offload/kernel-vtep.js';
-import type { FdbEntryJson } from '../../src/cli/commands/fdb.js';
-import { loadNative } from '../../src/ports/native.js';
+import { MAIN, daemonTestSkip, fdbShowCli } from './support.js';
 
-const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 const VNI = 100;
-let skip: string | false = false;
-if (process.getuid?.() !== 0) skip = 'needs root (network namespaces)';
-else {
-  try { loadNative(); } catch (e) { skip = `native addon missing: ${(e as Error).message}`; }
-  try { execFileSync(process.execPath, [MAIN, '--version']); } catch { skip = 'run npm run build first (the daemon runs dist/src/cli/main.js)'; }
-}
+const skip = daemonTestSkip();
 
 /** Start `vtepd run` in hv1 only (OverlayLab.startDaemons starts two); the lab stops it on close. */
 async function startVtepd(lab: OverlayLab): Promise<string> {
@@ -53,10 +45,7 @@ async function startVtepd(lab: OverlayLab): Promise<string> {
 }
 
 /** Through the CLI, as a user would. */
-function vtepdFdb(socket: string): FdbEntryJson[] {
-  const out = execFileSync(process.execPath, [MAIN, 'fdb', 'show', '--json', '--socket', socket], { encoding: 'utf8' });
-  return out.trim() === '' ? [] : out.trim().split('\n').map((l) => JSON.parse(l) as FdbEntryJson);
-}
+const vtepdFdb = fdbShowCli;
 
 interface BridgeFdbRow { mac: string; ifname?: string; dst?: string; state?: string; flags?: string[] }
 function kernelFdb(ns: string, dev: string): BridgeFdbRow[] {

@@ -9,22 +9,15 @@
  */
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { OverlayLab, sleep } from '../../src/daemon/demo/harness.js';
 import { callDaemon } from '../../src/daemon/control-client.js';
 import type { StatsSnapshot } from '../../src/daemon/stats.js';
 import type { FdbEntryJson } from '../../src/cli/commands/fdb.js';
 import { PacketBatch } from '../../src/batch/packet-batch.js';
 import { AfPacketPort } from '../../src/ports/af-packet-port.js';
-import { loadNative } from '../../src/ports/native.js';
+import { MAIN, daemonTestSkip, fdbShowCli } from './support.js';
 
-const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
-let skip: string | false = false;
-if (process.getuid?.() !== 0) skip = 'needs root (network namespaces)';
-else {
-  try { loadNative(); } catch (e) { skip = `native addon missing: ${(e as Error).message}`; }
-  try { execFileSync(process.execPath, [MAIN, '--version']); } catch { skip = 'run npm run build first (the daemons run dist/src/cli/main.js)'; }
-}
+const skip = daemonTestSkip();
 
 const TYPES = ['vxlan', 'geneve', 'nvgre'] as const;
 const MARK = 0x88b5; // IEEE local experimental ethertype: nothing else sends it
@@ -32,8 +25,7 @@ const MARK = 0x88b5; // IEEE local experimental ethertype: nothing else sends it
 /** Through the CLI (`vtepd fdb show --json`) or, to save a node start per call, the control API. */
 async function fdbJson(socket: string, cli = false): Promise<FdbEntryJson[]> {
   if (!cli) return (await callDaemon(socket, 'fdb.show')) as FdbEntryJson[];
-  const out = execFileSync(process.execPath, [MAIN, 'fdb', 'show', '--json', '--socket', socket], { encoding: 'utf8' });
-  return out.trim() === '' ? [] : out.trim().split('\n').map((l) => JSON.parse(l) as FdbEntryJson);
+  return fdbShowCli(socket);
 }
 async function stats(socket: string): Promise<StatsSnapshot> {
   return (await callDaemon(socket, 'stats')) as StatsSnapshot;
