@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchFigure } from './run.js';
+import { readAllRecords } from './support.js';
 import { PcapWriter, openCapture } from '../src/capture/index.js';
 import { PacketBatch } from '../src/batch/packet-batch.js';
 
@@ -97,14 +98,7 @@ function writePcapng(path: string, frames: Uint8Array[]): void {
 function timeNext(path: string): [number, number] {
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  const r = openCapture(path);
-  let n = 0;
-  let bytes = 0;
-  for (let rec = r.next(); rec !== null; rec = r.next()) {
-    bytes += rec.caplen;
-    n++;
-  }
-  r.close();
+  const { records: n, bytes } = readAllRecords(path);
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   const c = process.cpuUsage(c0);
   if (n !== FRAMES || bytes === 0) throw new Error(`read ${n} records`);

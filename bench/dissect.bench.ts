@@ -21,6 +21,7 @@ import { rmSync, statSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchFigure } from './run.js';
+import { readAllRecords } from './support.js';
 import { PcapWriter, openCapture } from '../src/capture/index.js';
 import { WalkState, walkFrame } from '../src/dissect/walk.js';
 import { sampleFrames } from '../src/dissect/templates.js';
@@ -57,15 +58,7 @@ function readAndWalk(path: string, st: WalkState): [number, number] {
 }
 
 function readOnly(path: string): number {
-  const r = openCapture(path); // default 1 MiB chunk, as `vtepd dissect` reads
-  let n = 0;
-  let bytes = 0;
-  for (let rec = r.next(); rec !== null; rec = r.next()) {
-    bytes += rec.caplen;
-    n++;
-  }
-  r.close();
-  return n + (bytes === -1 ? 1 : 0);
+  return readAllRecords(path).records;
 }
 
 function pcapParserRead(mod: PcapParserModule, path: string): Promise<number> {
