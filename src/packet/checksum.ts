@@ -68,3 +68,13 @@ export function pseudoHeaderSum4(bytes: Uint8Array, srcOff: number, dstOff: numb
 export function pseudoHeaderSum6(bytes: Uint8Array, srcOff: number, dstOff: number, next: number, upperLen: number): number {
   return sum16(bytes, srcOff, 16, sum16(bytes, dstOff, 16, next + (upperLen >>> 16) + (upperLen & 0xffff)));
 }
+
+/** Zero the 16-bit checksum field at `field`, compute the checksum of [off, off+len), store it there; returns it. */
+export function fillChecksum(bytes: Uint8Array, field: number, off: number, len: number, initial = 0): number {
+  bytes[field] = 0;
+  bytes[field + 1] = 0;
+  const c = internetChecksum(bytes, off, len, initial);
+  bytes[field] = c >>> 8;
+  bytes[field + 1] = c & 0xff;
+  return c;
+}

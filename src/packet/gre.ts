@@ -19,7 +19,7 @@
  * 0x0800 / 0x86dd IP. NVGRE (K=1, C=0, S=0, 0x6558) has its own codec.
  */
 import { TRUNCATED, BAD_VERSION, BAD_FLAGS } from './decode-error.js';
-import { internetChecksum } from './checksum.js';
+import { fillChecksum } from './checksum.js';
 
 export const GreFlag = { C: 0x8000, R: 0x4000, K: 0x2000, S: 0x1000 } as const;
 
@@ -96,12 +96,7 @@ export function writeGre(
 
 /** Checksum over the GRE header and payload [off, off+len), stored in the header (C must be set). */
 export function greFillChecksum(b: Uint8Array, off: number, len: number): number {
-  b[off + 4] = 0;
-  b[off + 5] = 0;
-  const c = internetChecksum(b, off, len);
-  b[off + 4] = c >>> 8;
-  b[off + 5] = c & 0xff;
-  return c;
+  return fillChecksum(b, off + 4, off, len);
 }
 
 function writeU32(b: Uint8Array, p: number, v: number): number {

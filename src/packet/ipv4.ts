@@ -21,7 +21,7 @@
  * `ipv4ChecksumOk`, so a pure walk stays cheap).
  */
 import { TRUNCATED, BAD_VERSION, BAD_HEADER_LENGTH, BAD_LENGTH } from './decode-error.js';
-import { checksumVerifies, internetChecksum } from './checksum.js';
+import { checksumVerifies, fillChecksum } from './checksum.js';
 
 export const IPV4_MIN_HEADER_LEN = 20;
 
@@ -91,12 +91,7 @@ export function ipv4ChecksumOk(b: Uint8Array, off: number, headerLength: number)
 
 /** Compute and store the header checksum of the header at `off`; returns it. */
 export function ipv4FillChecksum(b: Uint8Array, off: number, headerLength: number): number {
-  b[off + 10] = 0;
-  b[off + 11] = 0;
-  const c = internetChecksum(b, off, headerLength);
-  b[off + 10] = c >>> 8;
-  b[off + 11] = c & 0xff;
-  return c;
+  return fillChecksum(b, off + 10, off, headerLength);
 }
 
 /**
