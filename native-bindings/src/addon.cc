@@ -1,6 +1,8 @@
 #include <napi.h>
 
+#include "batch_view.h"
 #include "errors.h"
+#include "stages.h"
 #ifdef __linux__
 #include "af_packet.h"
 #include "tap.h"
@@ -23,6 +25,12 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   vtepd::InitNetns(env, exports);
   vtepd::InitSink(env, exports);
 #endif
+  // Fast-path stages: portable C, no Linux calls.
+  vtepd::BatchView::Init(env, exports);
+  vtepd::InitEncap(env, exports);
+  vtepd::InitDecap(env, exports);
+  vtepd::InitFdb(env, exports);
+  vtepd::InitChecksum(env, exports);
   exports.Set("errnoName", Napi::Function::New(env, ErrnoNameJs));
   return exports;
 }
