@@ -9,6 +9,7 @@ import { isAbsolute } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { configSchema, DEFAULT_UDP_PORT, type VtepdConfig } from './config-schema.js';
+import { runPlanProblems } from '../pipeline/run-plan.js';
 
 export class ConfigError extends Error {
   constructor(readonly source: string, readonly issues: string[]) {
@@ -169,6 +170,7 @@ function crossCheck(cfg: VtepdConfig): string[] {
     if (s.remote !== undefined && !net.remotes.includes(s.remote)) out.push(`${at}.remote: ${s.remote} is not a remote of VNI ${s.vni}`);
   });
 
+  out.push(...runPlanProblems(cfg));
   if (!isAbsolute(cfg.control.socket)) out.push('control.socket: must be an absolute path');
   const l = parseListen(cfg.metrics.listen);
   if (!l || isIP(l.host) === 0) out.push('metrics.listen: must be ADDRESS:PORT, e.g. 127.0.0.1:9580 or [::1]:9580');

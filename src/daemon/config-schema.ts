@@ -6,6 +6,7 @@
  * address families, static FDB entries) are checked in config-load.ts, since
  * JSON Schema cannot express them.
  */
+import { offloadPlanSchema, type OffloadPlan } from '../offload/plan-schema.js';
 
 export const DEFAULT_SOCKET = '/run/vtepd/vtepd.sock';
 export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9580';
@@ -71,6 +72,8 @@ export interface VtepdConfig {
   metrics: { enabled: boolean; listen: string };
   log: { level: (typeof LOG_LEVELS)[number] };
   batch: { size: number };
+  /** Where each function runs (host = TypeScript, native = C in the addon); see src/offload/plan-schema.ts. */
+  offload: OffloadPlan;
 }
 
 const name = { type: 'string', minLength: 1, maxLength: 15, pattern: '^[A-Za-z0-9_.:-]+$' } as const;
@@ -200,5 +203,6 @@ export const configSchema = {
       default: {},
       properties: { size: { type: 'integer', minimum: 1, maximum: 1024, default: 64 } },
     },
+    offload: offloadPlanSchema,
   },
 } as const;
