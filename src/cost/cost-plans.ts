@@ -5,10 +5,11 @@
  *   [gen = vm11] ─veth─ [hv1: encap + learning] ═ul0═ [hv2: decap + learning] ─veth─ [sink = vm21]
  *
  * `host`: one `vtepd run` daemon per hypervisor (TypeScript VXLAN fast path,
- * AF_PACKET ports). `kernel`: per hypervisor a KernelVtep (kernel vxlan device
- * + bridge, learning on, the other hypervisor as flood remote) and no daemon:
- * vtepd only programs it. `native` and `nic` are refused with the host probe's
- * reason, never simulated.
+ * AF_PACKET ports). `native`: the same daemons with encap/decap and
+ * forwarding/learning placed in the addon's C (`offload:` in their config).
+ * `kernel`: per hypervisor a KernelVtep (kernel vxlan device + bridge, learning
+ * on, the other hypervisor as flood remote) and no daemon: vtepd only programs
+ * it. `nic` is refused with the host probe's reason, never simulated.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -23,6 +24,9 @@ export const COST_PLANS = ['host', 'native', 'kernel', 'nic'] as const;
 export type CostPlan = (typeof COST_PLANS)[number];
 export const VNI = 100;
 
+/** The daemons' offload config in the native plan (checksums: the native encap computes what VXLAN over IPv4 needs). */
+export const NATIVE_PLAN = { 'encap-decap': 'native', 'forwarding-learning': 'native' } as const;
+
 /** The functions every plan must place: VXLAN encap/decap and L2 forwarding/learning. */
 const NEEDED = [['encap-decap', 'vxlan'], ['forwarding-learning', 'vxlan']] as const;
 
@@ -30,7 +34,7 @@ const NEEDED = [['encap-decap', 'vxlan'], ['forwarding-learning', 'vxlan']] as c
 export function planRefusal(caps: HostCapabilities, plan: CostPlan): string | null {
   if (plan === 'host') return null;
   const why = NEEDED.map(([fn, t]) => ({ fn, a: availability(caps, fn, plan as Placement, t) })).filter((x) => !x.a.ok);
-  if (why.length === 0) return plan === 'kernel' ? null : `plan ${plan} is available on this host but vtepd cost cannot drive it yet`;
+  if (why.length === 0) return plan === 'nic' ? `plan ${plan} is available on this host but vtepd cost cannot drive it yet` : null;
   return `plan ${plan} is unavailable on this host: ${why.map((x) => `${x.fn}: ${x.a.reason}`).join('; ')}`;
 }
 
@@ -70,11 +74,12 @@ export async function startPlan(plan: CostPlan, tag: string, register: (lab: Ove
   register(lab);
   try {
     for (const ns of lab.topo.hvNs) sysctlOffIpv6(ns);
-    if (plan === 'host') {
-      await lab.startDaemons({ type: 'vxlan', vni: VNI, logLevel: 'warn' });
+    if (plan === 'host' || plan === 'native') {
+      await lab.startDaemons({ type: 'vxlan', vni: VNI, logLevel: 'warn', offload: plan === 'native' ? NATIVE_PLAN : undefined });
+      const where = plan === 'native' ? 'C in the addon (offload encap-decap and forwarding-learning: native)' : 'TypeScript';
       return {
         lab,
-        notes: async () => ['2 vtepd run daemons (hv1 encap + learning, hv2 decap + learning), AF_PACKET ports and underlay'],
+        notes: async () => [`2 vtepd run daemons (hv1 encap + learning, hv2 decap + learning) in ${where}, AF_PACKET ports and underlay`],
         processCpu: () => lab.daemons.map((d) => parseTaskStat(readFileSync(`/proc/${d.child.pid}/stat`, 'utf8')))
           .reduce((a, b) => ({ user: a.user + b.user, system: a.system + b.system }), { user: 0, system: 0 }),
         pids: () => lab.daemons.map((d) => d.child.pid!),

@@ -95,7 +95,7 @@ export class Daemon {
       event: 'started', config: this.opts.configFile, underlay: cfg.underlay,
       ports: this.dp.devices.map((d) => ({ interface: d.iface, backend: d.backend, members: d.members })),
       networks: cfg.networks.map((n) => ({ vni: n.vni, type: n.type, ports: n.ports, remotes: n.remotes })),
-      remoteMacs: Object.fromEntries(this.remoteMacs), hostGuards: this.guards.keys(), control: cfg.control.socket, metrics: this.metricsAddr,
+      remoteMacs: Object.fromEntries(this.remoteMacs), hostGuards: this.guards.keys(), control: cfg.control.socket, metrics: this.metricsAddr, offload: cfg.offload,
     }, 'vtepd started');
   }
 
@@ -217,7 +217,7 @@ export class Daemon {
     this.log.info({
       event: 'reloaded', keptPorts: devices.filter((d) => keep.has(d.key)).map((d) => d.iface),
       openedPorts: devices.filter((d) => !keep.has(d.key)).map((d) => d.iface), closedPorts: closed.map((d) => d.iface),
-      underlayReopened: underlay !== old.underlay, fdbCarried: moved,
+      underlayReopened: underlay !== old.underlay, fdbCarried: moved, offload: cfg.offload,
     }, 'config reloaded');
     return { reloaded: true };
   }

@@ -66,6 +66,10 @@ export function createRegistry(snap: SnapshotFn): Registry {
     collect(this: Gauge<string>) { this.reset(); for (const n of get().networks) this.set({ vni: String(n.vni), type: n.type }, n.fdbEntries); },
   }));
   reg.registerMetric(new Gauge({
+    name: 'vtepd_offload_placement', help: 'Offload plan: 1 for the placement each function runs in', labelNames: ['function', 'placement'], registers: [],
+    collect(this: Gauge<string>) { this.reset(); for (const [f, p] of Object.entries(get().offload)) this.set({ function: f, placement: p }, 1); },
+  }));
+  reg.registerMetric(new Gauge({
     name: 'vtepd_uptime_seconds', help: 'Seconds since the daemon started', registers: [],
     collect(this: Gauge<string>) { this.set(get().uptimeSeconds); },
   }));

@@ -45,4 +45,6 @@ export interface StatsSnapshot {
   stages: StageStats[];
   /** Drops by stage and reason (e.g. decap/unknown-vni); only non-zero ones. */
   drops: Record<string, number>;
+  /** Where each function runs (the config's offload plan: host = TypeScript, native = C). */
+  offload: Record<string, string>;
 }

@@ -12,6 +12,7 @@ export function formatStats(s: StatsSnapshot): string {
   for (const n of s.networks) {
     lines.push(`  ${String(n.vni).padEnd(9)} ${n.type.padEnd(7)} ${pad(n.flooded, 7)} ${pad(n.unicast, 10)} ${pad(n.learned, 10)} ${pad(n.moved, 6)} ${pad(n.aged, 5)} ${pad(n.dropped, 8)} ${pad(n.fdbEntries, 4)}`);
   }
+  lines.push('', `offload: ${Object.entries(s.offload ?? {}).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   lines.push('', 'stages (ns per frame = time / frames)');
   for (const st of s.stages) {
     const ns = st.packets > 0 ? (st.seconds * 1e9) / st.packets : 0;

@@ -97,6 +97,8 @@ export interface DaemonConfigOptions {
   transport?: 'afpacket' | 'udp' | 'raw';
   logLevel?: string;
   ageing?: number;
+  /** Offload plan of the daemons (host/native placements); default all host. */
+  offload?: Record<string, string>;
 }
 
 /** The vtepd config for hypervisor `hv` (1 or 2): both VMs in one network, the other hypervisor as remote. */
@@ -113,5 +115,6 @@ export function daemonConfig(t: Topology, hv: 1 | 2, o: DaemonConfigOptions): Re
     control: { socket: o.socket },
     metrics: { enabled: o.metricsListen !== undefined, listen: o.metricsListen ?? '127.0.0.1:9580' },
     log: { level: o.logLevel ?? 'info' },
+    ...(o.offload ? { offload: o.offload } : {}),
   };
 }
