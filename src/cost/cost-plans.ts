@@ -19,6 +19,8 @@ import { KernelVtep } from '../offload/kernel-vtep.js';
 import { probeHost, type HostCapabilities } from '../offload/host-probe.js';
 import { availability } from '../offload/availability.js';
 import type { Placement } from '../offload/plan-schema.js';
+import { controlRequest } from '../daemon/control-client.js';
+import type { StatsSnapshot } from '../daemon/stats.js';
 
 export const COST_PLANS = ['host', 'native', 'kernel', 'nic'] as const;
 export type CostPlan = (typeof COST_PLANS)[number];
@@ -59,6 +61,8 @@ export interface PlanEnv {
   processCpu(): TaskCpuTimes | null;
   /** PIDs of the data path's processes (the daemons; none for kernel). */
   pids(): number[];
+  /** Per pipeline stage: seconds and frames so far, summed over the daemons (null when no daemon runs). */
+  stageTotals(): Promise<Map<string, { seconds: number; frames: number }> | null>;
   /** Stop the plan's data path (the namespaces are removed by lab.close()). */
   stop(): Promise<void>;
 }
@@ -83,6 +87,20 @@ export async function startPlan(plan: CostPlan, tag: string, register: (lab: Ove
         processCpu: () => lab.daemons.map((d) => parseTaskStat(readFileSync(`/proc/${d.child.pid}/stat`, 'utf8')))
           .reduce((a, b) => ({ user: a.user + b.user, system: a.system + b.system }), { user: 0, system: 0 }),
         pids: () => lab.daemons.map((d) => d.child.pid!),
+        stageTotals: async () => {
+          const sum = new Map<string, { seconds: number; frames: number }>();
+          for (const d of lab.daemons) {
+            const r = await controlRequest(d.socket, 'stats', {}, 5000);
+            if (!r.ok) throw new Error(`daemon hv${d.hv} stats: ${r.error}`);
+            for (const st of (r.result as StatsSnapshot).stages) {
+              const a = sum.get(st.stage) ?? { seconds: 0, frames: 0 };
+              a.seconds += st.seconds;
+              a.frames += st.packets;
+              sum.set(st.stage, a);
+            }
+          }
+          return sum;
+        },
         stop: async () => { await lab.stopDaemons(); },
       };
     }
@@ -107,6 +125,7 @@ export async function startPlan(plan: CostPlan, tag: string, register: (lab: Ove
       },
       processCpu: () => null,
       pids: () => [],
+      stageTotals: async () => null,
       stop: async () => { for (const v of vteps) await v.destroy().catch(() => undefined); },
     };
   } catch (e) {

@@ -93,6 +93,19 @@ function daemonNote(a: TaskCpuTimes, b: TaskCpuTimes, delivered: number): string
   return `vtepd daemons' own CPU (/proc/PID/stat, both hypervisors): user ${u.toFixed(2)} s, system ${s.toFixed(2)} s = ${per}`;
 }
 
+/**
+ * The daemons' own stage timers (CostMeter, per batch) over the window, as
+ * ns per delivered frame summed over both daemons: where in vtepd the user
+ * CPU goes (rx and tx include their syscalls), and what `native` changes.
+ */
+function stageNsPerFrame(a: Map<string, { seconds: number }> | null, b: Map<string, { seconds: number }> | null, delivered: number): PlanRun['stages'] {
+  if (a === null || b === null) return undefined;
+  return [...b.entries()].map(([name, v]) => ({
+    name,
+    nsPerFrame: delivered > 0 ? ((v.seconds - (a.get(name)?.seconds ?? 0)) * 1e9) / delivered : null,
+  }));
+}
+
 /** Run every (plan, frame size) and return the PlanRuns in that order. */
 export async function runCost(o: CostRunOptions): Promise<{ host: PlanRun[]; attributed: PlanRun[] }> {
   const sizes = o.pcap ? [0] : o.frameSizes;
@@ -132,6 +145,7 @@ export async function runCost(o: CostRunOptions): Promise<{ host: PlanRun[]; att
           const cpu0 = readSelfCpu();
           const dp0 = env.processCpu();
           const at0 = attribSample(env.pids());
+          const st0 = await env.stageTotals();
           const sampler = beginPlanRun(() => stop ?? readHostCpu());
           const sent = await tx.run(frames, o.rate, o.durationSeconds, (s) => o.onProgress?.((done + s) / total, label), () => aborted);
           await sleep(DRAIN_MS);
@@ -139,6 +153,7 @@ export async function runCost(o: CostRunOptions): Promise<{ host: PlanRun[]; att
           const dp1 = env.processCpu();
           const at1 = attribSample(env.pids());
           stop = readHostCpu();
+          const st1 = await env.stageTotals();
           const rx1 = await sinkRx(lab, sink.name);
           const notes = [
             frames.source,
@@ -149,9 +164,10 @@ export async function runCost(o: CostRunOptions): Promise<{ host: PlanRun[]; att
             ...(await env.notes()),
             ...(dp0 && dp1 ? [daemonNote(dp0, dp1, Math.min(rx1 - rx0, sent.sent))] : []),
           ];
+          const delivered = Math.min(rx1 - rx0, sent.sent);
           const run = sampler.end({
-            plan, frameSize: frames.frameSize, offeredFrames: sent.sent, deliveredFrames: Math.min(rx1 - rx0, sent.sent),
-            exclude: { user: cpu1.user - cpu0.user, system: 0 }, notes,
+            plan, frameSize: frames.frameSize, offeredFrames: sent.sent, deliveredFrames: delivered,
+            exclude: { user: cpu1.user - cpu0.user, system: 0 }, notes, stages: stageNsPerFrame(st0, st1, delivered),
           });
           const bg = `host CPU on the idle topology just before (no traffic, ${idle.seconds.toFixed(1)} s): user ${idle.user.toFixed(2)}, system ${idle.system.toFixed(2)}, softirq ${idle.softirq.toFixed(2)} cores`;
           if (o.subtractIdle) {

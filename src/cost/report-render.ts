@@ -40,8 +40,31 @@ export function reportTable(r: CostReport): string {
   const out = [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
   out.push('');
   out.push(`user/system/softirq/cores: host CPU in cores; ns/frame: host CPU per delivered frame; freed: vs ${r.baseline} at the same frame size`);
+  out.push(...stageTable(r));
   out.push(`host: ${r.host.cpus} x ${r.host.cpuModel}, kernel ${r.host.kernel}, node ${r.host.node}`);
   return out.join('\n') + '\n';
+}
+
+/**
+ * The daemons' stage timers per delivered frame (plans with a vtepd data path
+ * only): the part of the user CPU each stage takes, so host vs native shows
+ * the language's share stage by stage. Empty when no run has stage figures.
+ */
+function stageTable(r: CostReport): string[] {
+  const runs = r.plans.filter((p) => p.stages.length > 0);
+  if (runs.length === 0) return [];
+  const names = [...new Set(runs.flatMap((p) => p.stages.map((s) => s.name)))];
+  const head = ['plan', 'frame B', ...names, 'sum'];
+  const rows = runs.map((p) => {
+    const v = names.map((n) => p.stages.find((s) => s.name === n)?.nsPerFrame ?? null);
+    const sum = v.every((x) => x === null) ? null : v.reduce<number>((a, x) => a + (x ?? 0), 0);
+    return [p.plan, String(p.frameSize), ...v.map((x) => num(x)), num(sum)];
+  });
+  const all = [head, ...rows];
+  const widths = head.map((_, c) => Math.max(...all.map((x) => x[c].length)));
+  const line = (cells: string[]) => cells.map((s, c) => (c === 0 ? s.padEnd(widths[c]) : s.padStart(widths[c]))).join('  ');
+  return ['', 'vtepd stage time, ns per delivered frame (the daemons\' own per-batch timers, both hypervisors summed; rx/tx include their syscalls)',
+    line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
 }
 
 export function reportSvg(r: CostReport): string {
