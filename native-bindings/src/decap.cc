@@ -1,5 +1,339 @@
+// Native decap stage: DecapStage.process / parseLevel of src/tunnel/decap.ts,
+// same order of checks, so the same drop code for every frame (the TS file is
+// the specification: comments there say why each check is where it is).
+//
+// The one deliberate difference: a frame that is not inside its slot (offset /
+// length written by JS so that it leaves slot i) is dropped as 'truncated'
+// without being read. TypeScript would read neighbouring slots or undefined
+// bytes there; C never leaves the slot.
+#include "decap.h"
+
+#include <cstring>
+#include <string>
+
+#include "common.h"
 #include "stages.h"
 
 namespace vtepd {
-void InitDecap(Napi::Env env, Napi::Object exports) {}
+
+namespace {
+
+constexpr int kNotTunnel = -1;
+// drop-reasons.ts TUNNEL_DROPS (code = index + 1), checked by name at construction.
+enum : int {
+  kDropNotTunnel = 1, kDropTruncated, kDropIpBadHeader, kDropIpBadLength, kDropIp4BadChecksum, kDropIpFragment,
+  kDropUdpBadLength, kDropUdpBadChecksum, kDropUdp6ZeroChecksum, kDropVxlanBadFlags, kDropGeneveBadVersion,
+  kDropGeneveBadOptLength, kDropGeneveCriticalOption, kDropGeneveControl, kDropGeneveNonEthernet,
+  kDropNvgreBadFlags, kDropUnknownVni, kDropZeroPayload, kDropInnerTooShort, kDropNestedTooDeep,
+};
+const char* const kDropNames[] = {
+  "not-tunnel", "truncated", "ip-bad-header", "ip-bad-length", "ip4-bad-checksum", "ip-fragment",
+  "udp-bad-length", "udp-bad-checksum", "udp6-zero-checksum", "vxlan-bad-flags", "geneve-bad-version",
+  "geneve-bad-opt-length", "geneve-critical-option", "geneve-control", "geneve-non-ethernet",
+  "nvgre-bad-flags", "unknown-vni", "zero-payload", "inner-too-short", "nested-too-deep",
+};
+constexpr uint32_t kDecapDrops = sizeof(kDropNames) / sizeof(kDropNames[0]);
+static_assert(kDecapDrops == kDropNestedTooDeep, "kDropNames and the code enum disagree");
+
+constexpr uint8_t kPortVxlan = 1, kPortGeneve = 2;  // tunnel-config.ts PORT_VXLAN / PORT_GENEVE
+constexpr uint32_t kEthPTeb = 0x6558;
+constexpr int kKindVxlan = 1, kKindGeneve = 2, kKindNvgre = 3;
+
+const napi_type_tag kDecapCoreTag = {0x7674657064656361ULL, 0x70636f7265000001ULL};
+
+inline uint32_t Be16(const uint8_t* d, size_t p) { return ((uint32_t)d[p] << 8) | d[p + 1]; }
+inline uint32_t Be32(const uint8_t* d, size_t p) {
+  return ((uint32_t)d[p] << 24) | ((uint32_t)d[p + 1] << 16) | ((uint32_t)d[p + 2] << 8) | d[p + 3];
+}
+
+// decap.ts sumFold: one's-complement sum folded to 16 bits (same folds, so the same 0 / 0xffff result).
+inline uint32_t SumFold(const uint8_t* d, size_t off, size_t len, uint64_t acc) {
+  const size_t end = off + len;
+  size_t i = off;
+  for (; i + 1 < end; i += 2) acc += Be16(d, i);
+  if (i < end) acc += (uint32_t)d[i] << 8;
+  acc = (acc & 0xffff) + (acc >> 16);
+  acc = (acc & 0xffff) + (acc >> 16);
+  return (uint32_t)((acc & 0xffff) + (acc >> 16));
+}
+
+bool Bool(const Napi::Object& c, const char* name) {
+  Napi::Value v = c.Get(name);
+  if (!v.IsBoolean()) throw Napi::TypeError::New(c.Env(), std::string("DecapCore: config.") + name + " must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+}  // namespace
+
+DecapCore::DecapCore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DecapCore>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsObject() || !info[2].IsArray()) {
+    throw Napi::TypeError::New(env, "DecapCore(resolvedDecapConfig, counts: Uint32Array, dropNames: string[])");
+  }
+  Napi::Object c = info[0].As<Napi::Object>();
+  size_t len = 0;
+  const uint8_t* pt = TypedData<uint8_t>(c.Get("portType"), &len, "DecapCore: config.portType");
+  if (len != 65536) throw Napi::RangeError::New(env, "DecapCore: config.portType must have 65536 entries");
+  std::memcpy(portType_, pt, sizeof portType_);
+  Napi::Value bm = c.Get("vniBitmap");
+  if (!bm.IsNull()) {
+    const uint32_t* b = TypedData<uint32_t>(bm, &len, "DecapCore: config.vniBitmap");
+    if (len != (1u << 19)) throw Napi::RangeError::New(env, "DecapCore: config.vniBitmap must have 2^19 words (2^24 bits) or be null");
+    vniBitmap_.assign(b, b + len);
+  }
+  const int32_t* known = TypedData<int32_t>(c.Get("geneveKnown"), &len, "DecapCore: config.geneveKnown");
+  geneveKnown_.assign(known, known + len);
+  nvgre_ = Bool(c, "nvgre");
+  keepOther_ = Bool(c, "keepOther");
+  verifyUdpCsum_ = Bool(c, "verifyUdpCsum");
+  zeroCsum6Rx_ = Bool(c, "zeroCsum6Rx");
+  verifyIp4Csum_ = Bool(c, "verifyIp4Csum");
+  Napi::Value md = c.Get("maxDepth");
+  double depth = md.IsNumber() ? md.As<Napi::Number>().DoubleValue() : 0;
+  if (!(depth >= 1 && depth <= 8) || depth != (int)depth) throw Napi::RangeError::New(env, "DecapCore: config.maxDepth must be an integer in 1..8");
+  maxDepth_ = (int)depth;
+
+  // The codes C writes must name the reasons TS names: compare the lists once here.
+  Napi::Array names = info[2].As<Napi::Array>();
+  if (names.Length() < kDecapDrops) throw Napi::Error::New(env, "DecapCore: dropNames is shorter than the decap drop list (rebuild the addon)");
+  for (uint32_t k = 0; k < kDecapDrops; k++) {
+    Napi::Value nv = names.Get(k);
+    if (!nv.IsString() || nv.As<Napi::String>().Utf8Value() != kDropNames[k]) {
+      throw Napi::Error::New(env, std::string("DecapCore: drop code ") + std::to_string(k + 1) + " is '" + kDropNames[k] +
+                                      "' in decap.cc but not in drop-reasons.ts (rebuild the addon)");
+    }
+  }
+  counts_ = TypedData<uint32_t>(info[1], &len, "DecapCore: counts");
+  if (len != (size_t)kCountDrops + names.Length() + 1) {
+    throw Napi::RangeError::New(env, "DecapCore: counts must have 3 + TUNNEL_DROP_CODES entries");
+  }
+  countsRef_ = Napi::Persistent(info[1].As<Napi::Object>());
+  napi_type_tag_object(env, info.This(), &kDecapCoreTag);
+}
+
+DecapCore* DecapCore::From(const Napi::Value& v, const char* what) {
+  bool ok = false;
+  if (v.IsObject()) napi_check_object_type_tag(v.Env(), v, &kDecapCoreTag, &ok);
+  if (!ok) throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a DecapCore");
+  return Napi::ObjectWrap<DecapCore>::Unwrap(v.As<Napi::Object>());
+}
+
+bool DecapCore::KnownOption(int32_t key) const {
+  for (int32_t k : geneveKnown_)
+    if (k == key) return true;
+  return false;
+}
+
+// decap.ts parseLevel: one tunnel level of the Ethernet frame d[p0, end).
+// Every read stays below `end`, which the caller keeps inside the frame's slot.
+int DecapCore::ParseLevel(const uint8_t* d, size_t p0, size_t end, bool outer, Level* r) const {
+  if (end < p0 + 14) return kNotTunnel;
+  size_t p = p0 + 12;
+  uint32_t et = Be16(d, p);
+  for (int tags = 0; et == 0x8100 || et == 0x88a8 || et == 0x9100; tags++) {
+    if (tags == 4 || p + 6 > end) return kNotTunnel;
+    p += 4;
+    et = Be16(d, p);
+  }
+  p += 2;
+  size_t l4;
+  uint32_t proto;
+  int frag;  // 0 none, 1 first fragment, 2 later fragment
+  bool v6;
+  if (et == 0x0800) {
+    if (p + 20 > end || (d[p] >> 4) != 4) return kNotTunnel;
+    proto = d[p + 9];
+    if (proto != 17 && (proto != 47 || !nvgre_)) return kNotTunnel;
+    size_t ihl = (size_t)(d[p] & 15) << 2;
+    if (ihl < 20) return kDropIpBadHeader;
+    uint32_t fo = Be16(d, p + 6) & 0x3fff;
+    frag = fo == 0 ? 0 : (fo & 0x1fff) == 0 ? 1 : 2;
+    l4 = p + ihl;
+    v6 = false;
+  } else if (et == 0x86dd) {
+    if (p + 40 > end || (d[p] >> 4) != 6) return kNotTunnel;
+    proto = d[p + 6];
+    l4 = p + 40;
+    frag = 0;
+    for (int k = 0; proto == 0 || proto == 43 || proto == 60 || proto == 44; k++) {
+      if (k == 4) return kDropIpBadHeader;
+      if (l4 + 8 > end) return kNotTunnel;
+      if (proto == 44) {
+        frag = (Be16(d, l4 + 2) & 0xfff8) != 0 ? 2 : 1;
+        proto = d[l4];
+        l4 += 8;
+      } else {
+        proto = d[l4];
+        l4 += ((size_t)d[l4 + 1] + 1) << 3;
+      }
+    }
+    if (proto != 17 && (proto != 47 || !nvgre_)) return kNotTunnel;
+    v6 = true;
+  } else {
+    return kNotTunnel;
+  }
+  if (frag == 2) return kDropIpFragment;
+  if (l4 + 4 > end) return kNotTunnel;
+  int kind;
+  if (proto == 17) {
+    uint8_t t = portType_[Be16(d, l4 + 2)];
+    if (t == 0) return kNotTunnel;
+    kind = t == kPortVxlan ? kKindVxlan : t == kPortGeneve ? kKindGeneve : 0;
+  } else {
+    if (Be16(d, l4 + 2) != kEthPTeb) return kNotTunnel;
+    kind = kKindNvgre;
+  }
+  if (frag != 0) return kDropIpFragment;
+  size_t ipEnd;
+  if (!v6) {
+    size_t ihl = (size_t)(d[p] & 15) << 2;
+    size_t tl = Be16(d, p + 2);
+    if (tl < ihl + 8 || p + tl > end) return kDropIpBadLength;
+    if (verifyIp4Csum_ && SumFold(d, p, ihl, 0) != 0xffff) return kDropIp4BadChecksum;
+    ipEnd = p + tl;
+    r->src = p + 12;
+  } else {
+    ipEnd = p + 40 + Be16(d, p + 4);
+    if (ipEnd > end || l4 + 8 > ipEnd) return kDropIpBadLength;
+    r->src = p + 8;
+  }
+  r->v6 = v6;
+  size_t tEnd;
+  if (kind == kKindNvgre) {
+    if (l4 + 8 > ipEnd) return kDropTruncated;
+    if ((Be16(d, l4) & 0xf807) != 0x2000) return kDropNvgreBadFlags;
+    r->vni = ((uint32_t)d[l4 + 4] << 16) | ((uint32_t)d[l4 + 5] << 8) | d[l4 + 6];
+    r->entropy = d[l4 + 7];
+    r->inner = l4 + 8;
+    tEnd = ipEnd;
+  } else {
+    if (l4 + 8 > ipEnd) return kDropTruncated;
+    size_t ulen = Be16(d, l4 + 4);
+    if (ulen < 8 || l4 + ulen > ipEnd) return kDropUdpBadLength;
+    tEnd = l4 + ulen;
+    if (Be16(d, l4 + 6) == 0) {
+      if (v6 && !zeroCsum6Rx_) return kDropUdp6ZeroChecksum;
+    } else if (verifyUdpCsum_) {
+      uint32_t pseudo = SumFold(d, r->src, v6 ? 32 : 8, 17 + ulen);
+      if (SumFold(d, l4, ulen, pseudo) != 0xffff) return kDropUdpBadChecksum;
+    }
+    r->entropy = Be16(d, l4);
+    size_t h = l4 + 8;
+    if (h + 8 > tEnd) return kDropTruncated;
+    if (kind == kKindVxlan) {
+      if ((d[h] & 0x08) == 0) return kDropVxlanBadFlags;
+      r->inner = h + 8;
+    } else {
+      if ((d[h] >> 6) != 0) return kDropGeneveBadVersion;
+      size_t optEnd = h + 8 + ((size_t)(d[h] & 63) << 2);
+      if (optEnd > tEnd) return kDropGeneveBadOptLength;
+      if ((d[h + 1] & 0x80) != 0) return kDropGeneveControl;
+      if (Be16(d, h + 2) != kEthPTeb) return kDropGeneveNonEthernet;
+      for (size_t q = h + 8; q < optEnd;) {
+        if (q + 4 > optEnd) return kDropGeneveBadOptLength;
+        size_t olen = 4 + ((size_t)(d[q + 3] & 31) << 2);
+        if (q + olen > optEnd) return kDropGeneveBadOptLength;
+        if ((d[q + 2] & 0x80) != 0 && !KnownOption((int32_t)(((uint32_t)d[q] << 16) | ((uint32_t)d[q + 1] << 8) | d[q + 2]))) {
+          return kDropGeneveCriticalOption;
+        }
+        q += olen;
+      }
+      r->inner = optEnd;
+    }
+    r->vni = ((uint32_t)d[h + 4] << 16) | ((uint32_t)d[h + 5] << 8) | d[h + 6];
+  }
+  size_t innerLen = tEnd - r->inner;
+  if (innerLen == 0) return kDropZeroPayload;
+  if (innerLen < 14) return kDropInnerTooShort;
+  if (outer && !vniBitmap_.empty() && (vniBitmap_[r->vni >> 5] & (1u << (r->vni & 31))) == 0) return kDropUnknownVni;
+  r->end = tEnd;
+  return 0;
+}
+
+void DecapCore::Process(BatchView* v, uint32_t n) {
+  const uint8_t* d = v->data;
+  uint32_t* drops = counts_ + kCountDrops;
+  uint32_t nIn = 0, nOut = 0, nPassed = 0;
+  Level r;
+  for (uint32_t i = 0; i < n; i++) {
+    if (v->drop[i] != 0) continue;
+    nIn++;
+    int code;
+    if (!v->FrameInSlot(i)) {
+      code = kDropTruncated;  // see the file comment: C does not read outside the slot
+    } else {
+      size_t off = v->offset[i];
+      code = ParseLevel(d, off, off + v->length[i], true, &r);
+      if (code == kNotTunnel) {
+        if (keepOther_) {
+          nPassed++;
+          nOut++;
+          continue;
+        }
+        code = kDropNotTunnel;
+      }
+      if (code == 0) {
+        const Level top = r;  // metadata and the VNI filter use the outermost level
+        size_t inner = r.inner, end = r.end;
+        for (int depth = 1; depth < maxDepth_ || (maxDepth_ > 1 && depth == maxDepth_); depth++) {
+          int c2 = ParseLevel(d, inner, end, false, &r);
+          if (c2 == kNotTunnel) break;
+          if (c2 != 0) code = c2;
+          else if (depth == maxDepth_) code = kDropNestedTooDeep;
+          if (code != 0) break;
+          inner = r.inner;
+          end = r.end;
+        }
+        if (code == 0) {
+          uint32_t* ra = v->remoteAddr + ((size_t)i << 2);
+          ra[0] = Be32(d, top.src);
+          if (top.v6) {
+            ra[1] = Be32(d, top.src + 4);
+            ra[2] = Be32(d, top.src + 8);
+            ra[3] = Be32(d, top.src + 12);
+            v->flags[i] = (uint16_t)((v->flags[i] | BatchView::kDecapped | BatchView::kRemoteV6) & ~BatchView::kTruncated);
+          } else {
+            ra[1] = ra[2] = ra[3] = 0;
+            v->flags[i] = (uint16_t)((v->flags[i] | BatchView::kDecapped) & ~(BatchView::kRemoteV6 | BatchView::kTruncated));
+          }
+          v->offset[i] = (uint32_t)inner;
+          v->length[i] = (uint32_t)(end - inner);
+          v->wireLength[i] = (uint32_t)(end - inner);
+          v->vni[i] = (int32_t)top.vni;
+          v->entropy[i] = top.entropy;
+          v->l2[i] = 0;
+          v->l3[i] = BatchView::kNone;
+          v->l4[i] = BatchView::kNone;
+          v->innerL2[i] = 0;
+          nOut++;
+          continue;
+        }
+      }
+      if ((v->flags[i] & BatchView::kTruncated) != 0 && (code == kDropIpBadLength || code == kDropUdpBadLength)) code = kDropTruncated;
+    }
+    v->drop[i] = (uint8_t)code;
+    drops[code]++;
+  }
+  counts_[kCountIn] += nIn;
+  counts_[kCountOut] += nOut;
+  counts_[kCountPassed] += nPassed;
+}
+
+// vxlanDecapBatch / geneveDecapBatch / nvgreDecapBatch (core, view, count).
+Napi::Value DecapCore::DecapBatch(const Napi::CallbackInfo& info) {
+  DecapCore* core = From(info[0], "decap: core");
+  BatchView* v = BatchView::From(info[1], "decap: view");
+  core->Process(v, v->CheckCount(info[2]));
+  return info.Env().Undefined();
+}
+
+void DecapCore::Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("DecapCore", DefineClass(env, "DecapCore", {}));
+  for (const char* name : {"vxlanDecapBatch", "geneveDecapBatch", "nvgreDecapBatch"}) {
+    exports.Set(name, Napi::Function::New(env, &DecapCore::DecapBatch, name));
+  }
+}
+
+void InitDecap(Napi::Env env, Napi::Object exports) { DecapCore::Init(env, exports); }
+
 }  // namespace vtepd

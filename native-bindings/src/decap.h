@@ -1,0 +1,48 @@
+// Native decap stage (src/tunnel/native-decap.ts): DecapStage.process of
+// src/tunnel/decap.ts in C, frame for frame the same result (drop codes,
+// metadata, counters). Built once from the resolved decap config; the
+// per-batch call is vxlanDecapBatch / geneveDecapBatch / nvgreDecapBatch
+// (core, view, count): one stage handles all three tunnel kinds, as the
+// TypeScript one does, so the three names share one implementation.
+#pragma once
+#include <napi.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "batch_view.h"
+
+namespace vtepd {
+
+class DecapCore : public Napi::ObjectWrap<DecapCore> {
+ public:
+  static void Init(Napi::Env env, Napi::Object exports);
+  // new DecapCore(resolvedDecapConfig, counts: Uint32Array, dropNames: TUNNEL_DROPS)
+  explicit DecapCore(const Napi::CallbackInfo& info);
+  static DecapCore* From(const Napi::Value& v, const char* what);
+  static Napi::Value DecapBatch(const Napi::CallbackInfo& info);
+
+  // counts_ layout: counters the batch call ADDS to; TS drains (adds to its
+  // TunnelCounters and zeroes) after each call, so nothing is lost between calls.
+  enum { kCountIn = 0, kCountOut = 1, kCountPassed = 2, kCountDrops = 3 };  // drops: kCountDrops + code
+
+ private:
+  struct Level {
+    size_t inner, end, src;
+    uint32_t vni, entropy;
+    bool v6;
+  };
+  void Process(BatchView* v, uint32_t n);
+  int ParseLevel(const uint8_t* d, size_t p0, size_t end, bool outer, Level* r) const;
+  bool KnownOption(int32_t key) const;
+
+  uint8_t portType_[65536];
+  std::vector<uint32_t> vniBitmap_;  // empty = accept every VNI
+  std::vector<int32_t> geneveKnown_;
+  bool nvgre_ = true, keepOther_ = false, verifyUdpCsum_ = false, zeroCsum6Rx_ = false, verifyIp4Csum_ = true;
+  int maxDepth_ = 1;
+  uint32_t* counts_ = nullptr;
+  Napi::ObjectReference countsRef_;
+};
+
+}  // namespace vtepd
