@@ -1,0 +1,290 @@
+/**
+ * NativeBridgeStage: BridgeStage with its per-frame loops in C
+ * (native-bindings/src/fdb.cc, `fdbLearnLookupBatch`), same options, same
+ * results: decisions, drops, counters and table state are exactly those of
+ * BridgeStage.process (test/l2/native-bridge-stage.test.ts checks it frame by
+ * frame against the TypeScript stage).
+ *
+ * The MAC table stays in one place, the MacTable's `words`, which C reads and
+ * writes in place. C classifies, refreshes known sources, looks up and decides;
+ * a frame whose learning would change the table otherwise (new MAC, move, aged
+ * or static-elsewhere source, limits, dampening) or whose classification would
+ * create a domain or remote (autoCreate) is handed back here and runs the
+ * TypeScript code. Classification has no effect on learning, and C only
+ * classifies what an earlier creation cannot change (hits; misses only when
+ * nothing is created), so "C classifies, then TS classifies the rest in order"
+ * equals the TS first loop; the second loop stops at each frame TS must learn
+ * and resumes after it, so frames are decided in order. In steady state (all
+ * sources known) a batch is one native call.
+ */
+import { PacketBatch, PacketFlag, NONE } from '../batch/packet-batch.js';
+import { nativeBatchView, type NativeBatchView } from '../batch/native-batch.js';
+import { loadNative } from '../ports/native.js';
+import { MacFlag, OUT_MASK, PLACE_MASK, ticksOf } from './mac-table.js';
+import { DIST_SHIFT } from './mac-store.js';
+import { BridgeDomains } from './bridge-domain.js';
+import { BridgeStage, Action, type BridgeStageOptions } from './bridge-stage.js';
+import { KeyPairMap } from './key-map.js';
+import { BRIDGE_COUNTERS, BRIDGE_DROPS, BridgeCtr, Drop } from './counters.js';
+
+/** The FdbCore handle (native-bindings/src/fdb.h). */
+interface FdbCore {
+  bindStage(io: Int32Array, action: Uint8Array, domainOf: Int32Array, srcPlace: Int32Array, tagLen: Uint8Array, stamp: Int32Array,
+    keys: Int32Array, hashes: Int32Array, slow: Uint8Array, counters: Float64Array, drops: Float64Array, dropsNoDomain: Float64Array): void;
+  bindMaps(byVniKeys: Int32Array, byVniVals: Int32Array, byPortVlanKeys: Int32Array, byPortVlanVals: Int32Array,
+    remotePosKeys: Int32Array, remotePosVals: Int32Array, byAddrKeys: Int32Array, byAddrVals: Int32Array,
+    remoteAddr: Uint32Array, remoteV6: Uint8Array): void;
+  bindFlood(portStart: Int32Array, ports: Int32Array, remoteCount: Int32Array): void;
+}
+
+interface FdbAddon {
+  FdbCore: new (words: Int32Array, ageing: Int32Array, s0: number, s1: number, homeSlots: number, layout: Int32Array) => FdbCore;
+  fdbLearnLookupBatch(core: FdbCore, view: NativeBatchView, count: number, from?: number): number;
+}
+
+/** What this subclass reads of BridgeStage / MacTable / BridgeDomains / KeyPairMap beyond their public API (TS-private, not #private). */
+interface StageInternals {
+  started: boolean;
+  clock: (() => number) | null;
+  ageSlots: number;
+  advance(t: number): number;
+  classify(batch: PacketBatch, i: number): number;
+  dropFrame(batch: PacketBatch, i: number, dom: number, code: number): number;
+  grow(n: number): void;
+}
+interface TableInternals { s0: number; s1: number }
+interface MapInternals { keys: Int32Array; vals: Int32Array; size: number }
+interface DomainInternals { byVni: KeyPairMap; byPortVlan: KeyPairMap; remotePos: KeyPairMap; byAddr: KeyPairMap; portTag: KeyPairMap }
+
+const NC = BRIDGE_COUNTERS.length;
+const ND = BRIDGE_DROPS.length;
+const IO_NOW = 0;
+const IO_STARTED = 1;
+const IO_FIXED = 2;
+const IO_AUTO = 3;
+const IO_TOUCHED = 4;
+const IO_CAN_DOMAIN = 5;
+const IO_CAN_REMOTE = 6;
+const IO_MAX_PORTS = 7;
+
+/** Must equal kLayout in fdb.cc: the native side refuses to run on a different layout. */
+function layout(): Int32Array {
+  return Int32Array.from([
+    NC, ND, BridgeCtr.in, BridgeCtr.unicast, BridgeCtr.flooded, BridgeCtr['flood-copies'], BridgeCtr.dropped,
+    Drop.runt, Drop['invalid-src'], Drop['no-domain'], Drop['unknown-remote'], Drop['same-port'], Drop['remote-to-remote'], Drop['no-flood-target'],
+    Action.DROP, Action.LOCAL, Action.REMOTE, Action.FLOOD, MacFlag.LOCAL, MacFlag.REMOTE, MacFlag.STATIC, OUT_MASK, DIST_SHIFT,
+    PacketFlag.DECAPPED, PacketFlag.REMOTE_V6, PacketFlag.FLOOD,
+  ]);
+}
+
+let addon: FdbAddon | null = null;
+function fdbAddon(): FdbAddon {
+  if (addon !== null) return addon;
+  const a = loadNative() as unknown as Partial<FdbAddon>;
+  if (typeof a.fdbLearnLookupBatch !== 'function' || typeof a.FdbCore !== 'function') {
+    throw new Error('native forwarding/learning needs fdbLearnLookupBatch and FdbCore in the native addon; this build lacks them (npm run build:native)');
+  }
+  addon = a as FdbAddon;
+  return addon;
+}
+
+export class NativeBridgeStage extends BridgeStage {
+  /** Frames whose learning ran the TypeScript path (new, moved, aged, static elsewhere, limits...). */
+  slowFrames = 0;
+  /** Frames whose classification ran the TypeScript path (autoCreate of a domain or remote, frame outside its slot). */
+  slowClassified = 0;
+  /** Native calls made (one per batch in steady state). */
+  nativeCalls = 0;
+  private readonly addon: FdbAddon;
+  private readonly core: FdbCore;
+  private readonly io = new Int32Array(8);
+  private stampN = new Int32Array(256);
+  private keysN = new Int32Array(1024);
+  private hashesN = new Int32Array(512);
+  private slow = new Uint8Array(256);
+  /** Bound map arrays (a KeyPairMap replaces them when it grows) and flood-membership version. */
+  private boundVals: Int32Array[] = [];
+  private floodVersion = -1;
+
+  constructor(o: BridgeStageOptions) {
+    super(o);
+    this.addon = fdbAddon();
+    const t = o.table as unknown as TableInternals;
+    this.core = new this.addon.FdbCore(o.table.words, o.table.ageing, t.s0, t.s1, o.table.homeSlots, layout());
+    this.bindStage();
+    this.bindMaps();
+    this.bindFlood();
+  }
+
+  override process(batch: PacketBatch, now?: number): void {
+    const self = this as unknown as StageInternals;
+    // Times that are not int32 ticks: C keeps time as int32, so let the TS stage handle them.
+    if ((now !== undefined && (now | 0) !== now) || (this.now | 0) !== this.now) {
+      super.process(batch, now);
+      return;
+    }
+    const n = batch.count;
+    if (this.action.length < n) {
+      self.grow(batch.capacity);
+      this.bindStage();
+    }
+    const fixed = now !== undefined || self.clock !== null;
+    if (now !== undefined) self.advance(now);
+    else if (self.clock !== null) self.advance(ticksOf(self.clock()));
+    this.checkMaps();
+    this.checkFlood();
+    const io = this.io;
+    io[IO_NOW] = this.now;
+    io[IO_STARTED] = self.started ? 1 : 0;
+    io[IO_FIXED] = fixed ? 1 : 0;
+    const doms = this.domains;
+    io[IO_AUTO] = doms.autoCreate ? 1 : 0;
+    // Counts only grow: at a maximum now, nothing of this batch creates a domain / remote.
+    io[IO_CAN_DOMAIN] = doms.count < doms.maxDomains ? 1 : 0;
+    io[IO_CAN_REMOTE] = doms.remoteCount < doms.maxRemotes ? 1 : 0;
+    io[IO_MAX_PORTS] = Math.min(doms.maxPorts, 0x7fffffff);
+    const view = nativeBatchView(batch);
+    const a = this.addon;
+    let r = a.fdbLearnLookupBatch(this.core, view, n, -1);
+    this.nativeCalls++;
+    this.now = io[IO_NOW];
+    self.started = io[IO_STARTED] !== 0;
+    if (r < 0) {
+      this.classifySlow(batch, n);
+      this.checkMaps();
+      this.checkFlood();
+      r = a.fdbLearnLookupBatch(this.core, view, n, 0);
+      this.nativeCalls++;
+    }
+    while (r < n) {
+      this.slowFrames++;
+      this.decideSlow(batch, r);
+      r = a.fdbLearnLookupBatch(this.core, view, n, r + 1);
+      this.nativeCalls++;
+    }
+    this.touched = io[IO_TOUCHED];
+    if (self.ageSlots > 0) this.table.ageStep(this.now, self.ageSlots);
+  }
+
+  /** The TS first loop for the frames C left (classify, MAC words, hashes); stamps are already set. */
+  private classifySlow(batch: PacketBatch, n: number): void {
+    const self = this as unknown as StageInternals;
+    const slow = this.slow;
+    const d = batch.data;
+    const keys = this.keysN;
+    const hashes = this.hashesN;
+    const table = this.table;
+    for (let i = 0; i < n; i++) {
+      if (slow[i] === 0) continue;
+      this.slowClassified++;
+      const dom = self.classify(batch, i);
+      if (dom < 0) continue;
+      const off = batch.offset[i];
+      const k = i << 2;
+      keys[k] = (d[off + 6] << 8) | d[off + 7];
+      keys[k + 1] = (d[off + 8] << 24) | (d[off + 9] << 16) | (d[off + 10] << 8) | d[off + 11];
+      keys[k + 2] = (d[off] << 8) | d[off + 1];
+      keys[k + 3] = (d[off + 2] << 24) | (d[off + 3] << 16) | (d[off + 4] << 8) | d[off + 5];
+      hashes[i << 1] = table.hashOf(dom, keys[k], keys[k + 1]);
+      if ((d[off] & 1) === 0) hashes[(i << 1) + 1] = table.hashOf(dom, keys[k + 2], keys[k + 3]);
+    }
+  }
+
+  /** The TS second loop's body for frame i (BridgeStage.process): learn, look up, decide. */
+  private decideSlow(batch: PacketBatch, i: number): void {
+    const self = this as unknown as StageInternals;
+    const table = this.table;
+    const dom = this.domainOf[i];
+    const place = this.srcPlace[i];
+    const t = this.stampN[i];
+    const keys = this.keysN;
+    const hashes = this.hashesN;
+    const k = i << 2;
+    this.counters[dom * NC + BridgeCtr.in]++;
+    table.learnHashed(dom, keys[k], keys[k + 1], hashes[i << 1] >>> 0, place, t);
+    const dst = (keys[k + 2] & 0x100) === 0 ? table.lookupHashed(dom, keys[k + 2], keys[k + 3], hashes[(i << 1) + 1] >>> 0, t) : -1;
+    if (dst >= 0) {
+      if ((dst & PLACE_MASK) === place) {
+        self.dropFrame(batch, i, dom, Drop['same-port']);
+      } else if ((dst & MacFlag.REMOTE) !== 0 && (place & MacFlag.REMOTE) !== 0) {
+        self.dropFrame(batch, i, dom, Drop['remote-to-remote']);
+      } else {
+        this.action[i] = (dst & MacFlag.REMOTE) !== 0 ? Action.REMOTE : Action.LOCAL;
+        batch.outPort[i] = dst & OUT_MASK;
+        this.counters[dom * NC + BridgeCtr.unicast]++;
+      }
+      return;
+    }
+    const copies = this.floodCopies(dom, place);
+    if (copies === 0) {
+      self.dropFrame(batch, i, dom, Drop['no-flood-target']);
+      return;
+    }
+    this.action[i] = Action.FLOOD;
+    batch.outPort[i] = NONE;
+    batch.flags[i] |= PacketFlag.FLOOD;
+    this.counters[dom * NC + BridgeCtr.flooded]++;
+    this.counters[dom * NC + BridgeCtr['flood-copies']] += copies;
+  }
+
+  private bindStage(): void {
+    const n = this.action.length;
+    if (this.stampN.length < n) {
+      this.stampN = new Int32Array(n);
+      this.keysN = new Int32Array(n * 4);
+      this.hashesN = new Int32Array(n * 2);
+      this.slow = new Uint8Array(n);
+    }
+    this.core.bindStage(this.io, this.action, this.domainOf, this.srcPlace, this.tagLen, this.stampN, this.keysN, this.hashesN, this.slow,
+      this.counters, this.drops, this.dropsNoDomain);
+  }
+
+  private maps(): MapInternals[] {
+    const d = this.domains as unknown as DomainInternals;
+    return [d.byVni, d.byPortVlan, d.remotePos, d.byAddr] as unknown as MapInternals[];
+  }
+
+  /** Rebind when a KeyPairMap grew (it then has new arrays). */
+  private checkMaps(): void {
+    const m = this.maps();
+    const b = this.boundVals;
+    if (b.length === 4 && m[0].vals === b[0] && m[1].vals === b[1] && m[2].vals === b[2] && m[3].vals === b[3]) return;
+    this.bindMaps();
+  }
+
+  private bindMaps(): void {
+    const m = this.maps();
+    this.core.bindMaps(m[0].keys, m[0].vals, m[1].keys, m[1].vals, m[2].keys, m[2].vals, m[3].keys, m[3].vals,
+      this.domains.remoteAddr, this.domains.remoteV6);
+    this.boundVals = m.map((x) => x.vals);
+  }
+
+  /**
+   * Membership changes only through addPort (a new (domain, port) key in portTag) and
+   * addRemote (a new (domain, remote) key in remotePos), and nothing is ever removed:
+   * the sum of these growing counts and the domain count changes whenever membership does.
+   */
+  private membershipVersion(): number {
+    const d = this.domains as unknown as DomainInternals;
+    return this.domains.count + (d.portTag as unknown as MapInternals).size + (d.remotePos as unknown as MapInternals).size;
+  }
+
+  private checkFlood(): void {
+    if (this.membershipVersion() !== this.floodVersion) this.bindFlood();
+  }
+
+  private bindFlood(): void {
+    const doms: BridgeDomains = this.domains;
+    const nd = doms.count;
+    const start = new Int32Array(nd + 1);
+    const remotes = new Int32Array(Math.max(1, nd));
+    for (let d = 0; d < nd; d++) {
+      start[d + 1] = start[d] + doms.ports[d].length;
+      remotes[d] = doms.remotes[d].length;
+    }
+    const ports = new Int32Array(Math.max(1, start[nd]));
+    for (let d = 0; d < nd; d++) ports.set(doms.ports[d], start[d]);
+    this.core.bindFlood(start, ports, remotes);
+    this.floodVersion = this.membershipVersion();
+  }
+}
