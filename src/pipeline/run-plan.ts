@@ -1,17 +1,25 @@
 /**
  * Which offload placements `vtepd run` can carry out itself, and the stage
- * implementation each one selects. The daemon's data path lives in vtepd, so
- * a plan for it places encap/decap and forwarding/learning in TypeScript
- * (`host`) or in the addon's C (`native`); the outer checksums can also be
- * handed to the kernel through the AF_PACKET underlay's virtio-net header.
- * Plans whose data path is the kernel's or the NIC's are refused here with
- * what to use instead: nothing is quietly done in software.
+ * implementation each one selects. Two kinds of data path:
+ *  - in vtepd: encap/decap and forwarding/learning in TypeScript (`host`) or
+ *    in the addon's C (`native`); the outer checksums can also be handed to
+ *    the kernel through the AF_PACKET underlay's virtio-net header;
+ *  - in the kernel: encap-decap and forwarding-learning both `kernel`; vtepd
+ *    builds a vxlan device + bridge per network (KernelDaemon) and only
+ *    programs and watches them.
+ * NIC data paths and mixes of the two are refused here with what to use
+ * instead: nothing is quietly done in software.
  */
 import { PLAN_RULES } from '../offload/plan.js';
 import { availability } from '../offload/availability.js';
-import { probeNative, type HostCapabilities } from '../offload/host-probe.js';
+import { probeNative, type Avail, type HostCapabilities, type KernelLinkType } from '../offload/host-probe.js';
 import type { OffloadPlan } from '../offload/plan-schema.js';
 import type { VtepdConfig } from '../daemon/config-schema.js';
+
+/** The plan puts the whole data path in the kernel (vtepd run starts KernelDaemon). */
+export function kernelDataPath(p: OffloadPlan): boolean {
+  return p['encap-decap'] === 'kernel' && p['forwarding-learning'] === 'kernel';
+}
 
 /** Config-time problems of cfg.offload for `vtepd run` (no host probing). */
 export function runPlanProblems(cfg: VtepdConfig): string[] {
@@ -19,11 +27,14 @@ export function runPlanProblems(cfg: VtepdConfig): string[] {
   const out: string[] = [];
   for (const r of PLAN_RULES) if (r.test(p)) out.push(`offload: ${r.message(p)}`);
   for (const fn of ['encap-decap', 'forwarding-learning'] as const) {
-    if (p[fn] === 'kernel' || p[fn] === 'nic') {
-      out.push(`offload.${fn}: ${p[fn]} puts the data path outside vtepd, which \`vtepd run\` does not drive; ` +
-        `run it with host or native here, and measure the kernel datapath with \`vtepd cost --plans kernel\``);
+    if (p[fn] === 'nic') {
+      out.push(`offload.${fn}: nic puts the data path in the NIC (tc flower flow offload), which \`vtepd run\` does not program; ` +
+        'use kernel for both encap-decap and forwarding-learning (a kernel vxlan device + bridge that vtepd builds and watches), or host/native');
     }
   }
+  if (kernelDataPath(p)) return [...out, ...kernelRunProblems(cfg)];
+  // A mix of kernel and vtepd placements is explained by PLAN_RULES; the checks below are for vtepd's own pipeline.
+  if (p['encap-decap'] === 'kernel' || p['forwarding-learning'] === 'kernel' || p['encap-decap'] === 'nic' || p['forwarding-learning'] === 'nic') return out;
   if (p.segmentation !== 'host') {
     out.push(`offload.segmentation: ${p.segmentation}: vtepd's ports never take GSO super-frames (TAP offloads stay off), ` +
       'so there is nothing to segment; frames over the underlay MTU are dropped as mtu-exceeded. Use host');
@@ -32,6 +43,51 @@ export function runPlanProblems(cfg: VtepdConfig): string[] {
   if (p.checksum === 'kernel' && cfg.underlay.transport !== 'afpacket') {
     out.push(`offload.checksum: kernel needs underlay.transport afpacket (the virtio-net header rides on the AF_PACKET socket), not ${cfg.underlay.transport}`);
   }
+  return out;
+}
+
+/**
+ * Config-time problems of the kernel data path: the vxlan device needs a real
+ * underlay interface, and the bridge takes whole interfaces as ports (no
+ * capture sockets, files or VLAN members in between).
+ */
+function kernelRunProblems(cfg: VtepdConfig): string[] {
+  const out: string[] = [];
+  if (cfg.underlay.transport !== 'afpacket') {
+    out.push(`underlay.transport: ${cfg.underlay.transport}: the kernel data path (offload encap-decap: kernel) binds its vxlan device to ` +
+      'underlay.interface and sends from underlay.address; set transport afpacket (a real underlay interface)');
+  }
+  const used = new Set(cfg.networks.flatMap((n) => n.ports));
+  cfg.ports.forEach((port, i) => {
+    if (!used.has(port.name)) return;
+    const at = `ports[${i}] (${port.name})`;
+    if (port.backend === 'pcap' || port.backend === 'cap') {
+      out.push(`${at}: backend ${port.backend} cannot be a port of the kernel bridge (offload encap-decap: kernel enslaves the interface itself); ` +
+        'use backend afpacket (an existing interface) or tap');
+    }
+    if (port.vlan !== undefined) {
+      out.push(`${at}.vlan: VLAN members are not bridged in kernel mode (the whole interface joins the network's bridge); drop vlan or use host/native`);
+    }
+  });
+  return out;
+}
+
+/**
+ * Host problems of the kernel data path, from the probed kernel link types:
+ * every network needs a kernel device for its tunnel type and a bridge, and
+ * KernelVtep builds vxlan devices only.
+ */
+export function kernelHostProblems(cfg: VtepdConfig, links: Record<KernelLinkType, Avail>): string[] {
+  const caps = { kernel: links } as unknown as HostCapabilities;
+  const out: string[] = [];
+  const br = availability(caps, 'forwarding-learning', 'kernel');
+  if (!br.ok) out.push(`offload.forwarding-learning: kernel is not available on this host: ${br.reason}`);
+  cfg.networks.forEach((n, i) => {
+    const at = `networks[${i}] (vni ${n.vni})`;
+    const a = availability(caps, 'encap-decap', 'kernel', n.type);
+    if (!a.ok) out.push(`${at}: offload.encap-decap: kernel for ${n.type} is not available on this host: ${a.reason}`);
+    else if (n.type !== 'vxlan') out.push(`${at}: type ${n.type}: vtepd's kernel mode builds vxlan devices only; run ${n.type} networks with host or native`);
+  });
   return out;
 }
 

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../../daemon/config-load.js';
 import { privilegeProblem } from '../../daemon/privileges.js';
 import { Daemon } from '../../daemon/daemon.js';
+import { KernelDaemon } from '../../daemon/kernel-daemon.js';
 import { UsageError } from '../fatal.js';
 
 export function register(program: Command): void {
@@ -27,7 +28,8 @@ export function register(program: Command): void {
       }
       const problem = privilegeProblem(cfg);
       if (problem) throw new UsageError(problem, 77);
-      const d = new Daemon({ configFile: o.config, cfg });
+      // encap-decap kernel (forwarding-learning kernel too, the config loader saw to that): vtepd only programs the kernel's datapath.
+      const d = cfg.offload['encap-decap'] === 'kernel' ? new KernelDaemon({ configFile: o.config, cfg }) : new Daemon({ configFile: o.config, cfg });
       try {
         await d.start();
       } catch (err) {
