@@ -77,6 +77,17 @@ inline int32_t TicksOf(double sec, uint32_t nsec) {
 
 inline int32_t Wrap(int32_t a, int32_t b) { return (int32_t)((uint32_t)a - (uint32_t)b); }
 
+// mac-store.ts probeFrom: word index of the key's slot, -1 when absent, -2 when the probe
+// would leave `words` (only a corrupted table can do that: a MacStore's last slot stays empty).
+inline int32_t ProbeWords(const int32_t* w, uint32_t wlen, uint32_t b, int32_t kh, int32_t kl) {
+  for (int32_t d = 0; b + 4 <= wlen; d++, b += 4) {
+    int32_t m = w[b + 2];
+    if (w[b + 1] == kl && w[b] == kh && m != 0) return (int32_t)b;
+    if (m == 0 || (m >> kDistShift) < d) return -1;
+  }
+  return -2;
+}
+
 const napi_type_tag kFdbCoreTag = {0x7674657066646263ULL, 0x6f72650000000001ULL};
 
 template <typename T>
@@ -216,18 +227,6 @@ int32_t FdbCore::RemoteIndex(uint32_t w0, uint32_t w1, uint32_t w2, uint32_t w3,
   return -1;
 }
 
-// Word index of the key's slot, -1 when absent, -2 when the probe would leave `words`
-// (only a corrupted table can do that: the last slot of a MacStore is always empty).
-int32_t FdbCore::Probe(uint32_t b, int32_t kh, int32_t kl) const {
-  const int32_t* w = words_;
-  for (int32_t d = 0; b + 4 <= wordsLen_; d++, b += 4) {
-    int32_t m = w[b + 2];
-    if (w[b + 1] == kl && w[b] == kh && m != 0) return (int32_t)b;
-    if (m == 0 || (m >> kDistShift) < d) return -1;
-  }
-  return -2;
-}
-
 void FdbCore::DropFrame(BatchView* v, uint32_t i, int32_t dom, int code) {
   v->drop[i] = (uint8_t)code;
   domainOf_[i] = -1;
@@ -340,57 +339,73 @@ bool FdbCore::Classify(BatchView* v, uint32_t n) {
 
 // Pass 2 (BridgeStage.process second loop) from frame `from`: returns n when done, or the
 // first frame whose learning needs the TS path (nothing of that frame has been done yet).
+// Members are copied to locals first: the byte stores (action, drop) may alias anything,
+// so the compiler would otherwise reload every member pointer after each of them.
 uint32_t FdbCore::Decide(BatchView* v, uint32_t from, uint32_t n) {
-  const int32_t* w = words_;
-  int32_t* wm = words_;
+  int32_t* const w = words_;
+  const uint32_t wlen = wordsLen_;
+  const int32_t* const ageing = ageing_;
+  const double scale = scale_;
+  uint8_t* const action = action_;
+  int32_t* const domainOf = domainOf_;
+  const int32_t *const srcPlace = srcPlace_, *const stamp = stamp_, *const keys = keys_, *const hashes = hashes_;
+  double* const counters = counters_;
+  const int32_t *const portStart = portStart_, *const floodPorts = floodPorts_, *const floodRemotes = floodRemotes_;
+  int32_t* const outPort = v->outPort;
+  uint16_t* const flags = v->flags;
+  // Domains every array C indexes by domain covers.
+  uint32_t nd = stageDomains_ < ageingLen_ ? stageDomains_ : ageingLen_;
+  nd = nd < floodDomains_ ? nd : floodDomains_;
+  uint32_t homes[2 * kTouchGroup];
   uint32_t touched = (uint32_t)io_[kIoTouched];
-  uint32_t g0 = from;
+  uint32_t g = from, g0 = from;
   for (uint32_t i = from; i < n; i++) {
     if (i == g0) {
-      // Load the slots of the next group together (their misses overlap), then decide on them.
+      // Home slots of the next group, loaded together (their misses overlap), then decided on.
+      g = i;
       g0 = i + kTouchGroup < n ? i + kTouchGroup : n;
       for (uint32_t j = i; j < g0; j++) {
-        if (domainOf_[j] < 0) continue;
-        uint32_t hs = (uint32_t)ToInt32((double)(uint32_t)hashes_[j << 1] * scale_) << 2;
-        uint32_t hd = (keys_[(j << 2) + 2] & 0x100) == 0 ? (uint32_t)ToInt32((double)(uint32_t)hashes_[(j << 1) + 1] * scale_) << 2 : hs;
-        if (hs < wordsLen_) __builtin_prefetch(w + hs);
-        if (hd < wordsLen_) __builtin_prefetch(w + hd);
+        if (domainOf[j] < 0) continue;
+        uint32_t hs = (uint32_t)ToInt32((double)(uint32_t)hashes[j << 1] * scale) << 2;
+        uint32_t hd = (keys[(j << 2) + 2] & 0x100) == 0 ? (uint32_t)ToInt32((double)(uint32_t)hashes[(j << 1) + 1] * scale) << 2 : hs;
+        homes[2 * (j - g)] = hs;
+        homes[2 * (j - g) + 1] = hd;
+        if (hs < wlen) __builtin_prefetch(w + hs);
+        if (hd < wlen) __builtin_prefetch(w + hd);
       }
     }
-    int32_t dom = domainOf_[i];
+    const int32_t dom = domainOf[i];
     if (dom < 0) continue;
-    if ((uint32_t)dom >= stageDomains_ || (uint32_t)dom >= ageingLen_ || (uint32_t)dom >= floodDomains_) return i;
-    const int32_t place = srcPlace_[i], t = stamp_[i];
-    const int32_t* k = keys_ + ((size_t)i << 2);
+    if ((uint32_t)dom >= nd) return i;
+    const int32_t place = srcPlace[i], t = stamp[i];
+    const int32_t* k = keys + ((size_t)i << 2);
     const int32_t kh = (int32_t)(((uint32_t)dom << 16) | (uint32_t)k[0]);
     // Learn: only "known, live, same place" (refresh) and "static at this place" (nothing) are done here.
-    uint32_t hs = (uint32_t)ToInt32((double)(uint32_t)hashes_[i << 1] * scale_) << 2;
-    int32_t b = Probe(hs, kh, k[1]);
+    int32_t b = ProbeWords(w, wlen, homes[2 * (i - g)], kh, k[1]);
     if (b < 0) return i;
-    int32_t m = w[b + 2];
+    const int32_t m = w[b + 2];
     bool refresh = false;
     if ((m & kStatic) != 0) {
       if ((m & kPlaceMask) != place) return i;
     } else {
-      if (Wrap(t, w[b + 3]) >= ageing_[dom] || (m & kPlaceMask) != place) return i;
+      if (Wrap(t, w[b + 3]) >= ageing[dom] || (m & kPlaceMask) != place) return i;
       refresh = true;
     }
     // Destination (group bit clear = unicast). Looked up before the refresh: the refresh
     // cannot change it (a destination equal to the source is live either way).
     int32_t dst = -1;
     if ((k[2] & 0x100) == 0) {
-      uint32_t hd = (uint32_t)ToInt32((double)(uint32_t)hashes_[(i << 1) + 1] * scale_) << 2;
       int32_t kd = (int32_t)(((uint32_t)dom << 16) | (uint32_t)k[2]);
-      int32_t bd = Probe(hd, kd, k[3]);
+      int32_t bd = ProbeWords(w, wlen, homes[2 * (i - g) + 1], kd, k[3]);
       if (bd == -2) return i;
       if (bd >= 0) {
         int32_t md = w[bd + 2];
-        dst = (md & kStatic) == 0 && Wrap(t, w[bd + 3]) >= ageing_[dom] ? -1 : md & 0xffffff;
+        dst = (md & kStatic) == 0 && Wrap(t, w[bd + 3]) >= ageing[dom] ? -1 : md & 0xffffff;
       }
     }
     touched ^= (uint32_t)m;
-    if (refresh) wm[b + 3] = t;
-    double* ctr = counters_ + (size_t)dom * kNC;
+    if (refresh) w[b + 3] = t;
+    double* ctr = counters + (size_t)dom * kNC;
     ctr[kCtrIn]++;
     if (dst >= 0) {
       if ((dst & kPlaceMask) == place) {
@@ -398,27 +413,27 @@ uint32_t FdbCore::Decide(BatchView* v, uint32_t from, uint32_t n) {
       } else if ((dst & kRemote) != 0 && (place & kRemote) != 0) {
         DropFrame(v, i, dom, kDropRemoteToRemote);
       } else {
-        action_[i] = (dst & kRemote) != 0 ? kActRemote : kActLocal;
-        v->outPort[i] = dst & kOutMask;
+        action[i] = (dst & kRemote) != 0 ? kActRemote : kActLocal;
+        outPort[i] = dst & kOutMask;
         ctr[kCtrUnicast]++;
       }
       continue;
     }
     // bridge-stage.ts floodCopies: split horizon.
-    const int32_t* ports = floodPorts_ + portStart_[dom];
-    int32_t np = portStart_[dom + 1] - portStart_[dom], copies = np;
+    const int32_t* ports = floodPorts + portStart[dom];
+    int32_t np = portStart[dom + 1] - portStart[dom], copies = np;
     if ((place & kLocal) != 0) {
       int32_t inPort = place & kOutMask;
       for (int32_t q = 0; q < np; q++) copies -= ports[q] == inPort;
-      copies += floodRemotes_[dom];
+      copies += floodRemotes[dom];
     }
     if (copies == 0) {
       DropFrame(v, i, dom, kDropNoFloodTarget);
       continue;
     }
-    action_[i] = kActFlood;
-    v->outPort[i] = BatchView::kNone;
-    v->flags[i] |= BatchView::kFlood;
+    action[i] = kActFlood;
+    outPort[i] = BatchView::kNone;
+    flags[i] |= BatchView::kFlood;
     ctr[kCtrFlooded]++;
     ctr[kCtrFloodCopies] += copies;
   }

@@ -43,7 +43,6 @@ class FdbCore : public Napi::ObjectWrap<FdbCore> {
   bool Classify(BatchView* v, uint32_t n);
   uint32_t Decide(BatchView* v, uint32_t from, uint32_t n);
   int32_t RemoteIndex(uint32_t w0, uint32_t w1, uint32_t w2, uint32_t w3, bool v6) const;
-  int32_t Probe(uint32_t b, int32_t kh, int32_t kl) const;
   void DropFrame(BatchView* v, uint32_t i, int32_t dom, int code);
 
   // MacTable

@@ -104,11 +104,15 @@ export class NativeBridgeStage extends BridgeStage {
   private slow = new Uint8Array(256);
   /** Bound map arrays (a KeyPairMap replaces them when it grows) and flood-membership version. */
   private boundVals: Int32Array[] = [];
+  /** The domains' maps C reads (fixed objects; their arrays change when they grow). */
+  private readonly maps: MapInternals[];
   private floodVersion = -1;
 
   constructor(o: BridgeStageOptions) {
     super(o);
     this.addon = fdbAddon();
+    const d = o.domains as unknown as DomainInternals;
+    this.maps = [d.byVni, d.byPortVlan, d.remotePos, d.byAddr] as unknown as MapInternals[];
     const t = o.table as unknown as TableInternals;
     this.core = new this.addon.FdbCore(o.table.words, o.table.ageing, t.s0, t.s1, o.table.homeSlots, layout());
     this.bindStage();
@@ -239,21 +243,16 @@ export class NativeBridgeStage extends BridgeStage {
       this.counters, this.drops, this.dropsNoDomain);
   }
 
-  private maps(): MapInternals[] {
-    const d = this.domains as unknown as DomainInternals;
-    return [d.byVni, d.byPortVlan, d.remotePos, d.byAddr] as unknown as MapInternals[];
-  }
-
-  /** Rebind when a KeyPairMap grew (it then has new arrays). */
+  /** Rebind when a KeyPairMap grew (it then has new arrays). No allocation when nothing changed. */
   private checkMaps(): void {
-    const m = this.maps();
+    const m = this.maps;
     const b = this.boundVals;
     if (b.length === 4 && m[0].vals === b[0] && m[1].vals === b[1] && m[2].vals === b[2] && m[3].vals === b[3]) return;
     this.bindMaps();
   }
 
   private bindMaps(): void {
-    const m = this.maps();
+    const m = this.maps;
     this.core.bindMaps(m[0].keys, m[0].vals, m[1].keys, m[1].vals, m[2].keys, m[2].vals, m[3].keys, m[3].vals,
       this.domains.remoteAddr, this.domains.remoteV6);
     this.boundVals = m.map((x) => x.vals);
