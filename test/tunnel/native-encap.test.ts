@@ -390,6 +390,7 @@ t.test('tshark decodes native output: VNI, remote, entropy from the inner flow h
     const b = new PacketBatch({ capacity: 16, headroom: 128, dataRoom: 1600 });
     const f = new Uint8Array(201);
     f.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00, 0x45, 0, 0, 187, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2], 0);
+    f[200] = 0xab; // odd length, non-zero last byte: the checksum's odd-byte case shows
     const hashes: number[] = [];
     for (let i = 0; i < 16; i++) {
       f[34] = i;
