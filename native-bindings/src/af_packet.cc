@@ -1,6 +1,8 @@
 // AF_PACKET port: TPACKET_V3 RX ring (blocks retired by the kernel when full or on
 // timeout) copied into a PacketBatch slab in one call; TX by sendmmsg, one call per
-// batch. See README.md for the option list.
+// batch. See README.md for the option list. Optional PACKET_VNET_HDR: the
+// virtio_net_hdr fields travel in a side array (6 u16 per slot, as for TAP), so a
+// frame can leave with its checksum to be completed by the kernel (NEEDS_CSUM).
 #include "af_packet.h"
 
 #include <arpa/inet.h>
@@ -22,6 +24,19 @@
 #endif
 
 namespace vtepd {
+
+// struct virtio_net_hdr (linux/virtio_net.h is not C++-clean), host byte order:
+// AF_PACKET uses the legacy virtio layout, little-endian on the hosts we run on.
+constexpr size_t kVnetHdrLen = 10;
+constexpr uint8_t kVnetNeedsCsum = 1;
+static_assert(kVnetHdrLen == 1 + 1 + 2 * 4, "virtio_net_hdr: flags, gso_type, hdr_len, gso_size, csum_start, csum_offset");
+static const uint8_t kZeroVnetHdr[kVnetHdrLen] = {};
+
+static void VnetToWire(const uint16_t* v, uint8_t* h) {
+  h[0] = (uint8_t)v[0];
+  h[1] = (uint8_t)v[1];
+  std::memcpy(h + 2, v + 2, 8);  // hdr_len, gso_size, csum_start, csum_offset: host-order u16s
+}
 
 static unsigned OptU(const Napi::Object& o, const char* k, unsigned dflt) {
   Napi::Value v = o.Get(k);
@@ -83,6 +98,11 @@ AfPacket::AfPacket(const Napi::CallbackInfo& info) : BurstPort<AfPacket>(info, "
   }
   int v = TPACKET_V3;
   if (setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &v, sizeof v) < 0) fail("setsockopt", "PACKET_VERSION");
+  vnetHdr_ = OptB(o, "vnetHdr", false);
+  if (vnetHdr_) {
+    v = 1;  // must precede the ring: the kernel refuses it (EBUSY) once a ring exists
+    if (setsockopt(fd_, SOL_PACKET, PACKET_VNET_HDR, &v, sizeof v) < 0) fail("setsockopt", "PACKET_VNET_HDR");
+  }
   if (OptB(o, "ignoreOutgoing", true)) {
     v = 1;  // do not see our own (or anyone's) transmitted frames; pkttype check below is the fallback
     setsockopt(fd_, SOL_PACKET, PACKET_IGNORE_OUTGOING, &v, sizeof v);
@@ -135,9 +155,11 @@ AfPacket::AfPacket(const Napi::CallbackInfo& info) : BurstPort<AfPacket>(info, "
   socklen_t sl = sizeof st;
   getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &st, &sl);
   msgs_.resize(1024);
-  iovs_.resize(1024);
+  iovs_.resize(vnetHdr_ ? 2048 : 1024);
+  if (vnetHdr_) txHdrs_.resize(1024 * kVnetHdrLen);
   Value().Set("ifindex", Napi::Number::New(env, ifindex_));
   Value().Set("interface", Napi::String::New(env, ifname_));
+  Value().Set("vnetHdr", Napi::Boolean::New(env, vnetHdr_));
 }
 
 AfPacket::~AfPacket() { Release(); }
@@ -150,12 +172,15 @@ void AfPacket::Release() {
   fd_ = -1;
 }
 
-// rxBurst(data, offset, length, wireLength, tsSec, tsNsec, start, max, slotSize, headroom, dataRoom) -> n
+// rxBurst(data, offset, length, wireLength, tsSec, tsNsec, start, max, slotSize, headroom, dataRoom[, vnet]) -> n
 // Copies up to `max` ready frames into slots start.. start+max-1; returns how many.
+// With vnetHdr and a vnet array, slot i's virtio_net_hdr fields go to vnet[i*6..]:
+// flags, gso_type, hdr_len, gso_size, csum_start, csum_offset.
 Napi::Value AfPacket::RxBurst(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (ring_ == nullptr) throw ClosedError(env);
-  RxBurstArgs a = RxBurstArgsFrom(info, false);
+  RxBurstArgs a = RxBurstArgsFrom(info, vnetHdr_);
+  uint16_t* vnet = a.vnet;  // nullptr unless vnetHdr_
   uint8_t* data = a.data;
   uint32_t *off = a.off, *len = a.len, *wire = a.wire, *tsNsec = a.tsNsec;
   double* tsSec = a.tsSec;
@@ -197,6 +222,19 @@ Napi::Value AfPacket::RxBurst(const Napi::CallbackInfo& info) {
         } else {
           std::memcpy(dst, pkt, snap);
         }
+        if (vnet != nullptr) {
+          // The kernel wrote the header just in front of the frame (tpacket_rcv reserves room for it).
+          const uint8_t* vh = pkt - kVnetHdrLen;
+          uint16_t* f = vnet + (size_t)i * 6;
+          f[0] = vh[0];
+          f[1] = vh[1];
+          std::memcpy(f + 2, vh + 2, 8);
+          if (vlan) {
+            // Offsets were taken without the tag we put back: move them past it.
+            if (f[0] & kVnetNeedsCsum) f[4] += 4;
+            if (f[2] != 0) f[2] += 4;
+          }
+        }
         off[i] = (uint32_t)((size_t)i * slotSize + headroom);
         len[i] = need;
         wire[i] = h->tp_len + (vlan ? 4 : 0);
@@ -217,11 +255,18 @@ Napi::Value AfPacket::RxBurst(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, got);
 }
 
-// txBurst(data, offset, length, drop, start, count) -> frames sent (alive ones only).
+// txBurst(data, offset, length, drop, start, count[, vnet]) -> frames sent (alive ones only).
+// With vnetHdr each frame is sent behind a virtio_net_hdr made from vnet[i*6..] (same
+// layout as rxBurst's), or an all-zero one (no offload asked) when vnet is absent.
 Napi::Value AfPacket::TxBurst(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (fd_ < 0) throw ClosedError(env);
-  const TxBurstArgs a = TxBurstArgsFrom(info, false);
+  const TxBurstArgs a = TxBurstArgsFrom(info, vnetHdr_);
+  return Napi::Number::New(env, vnetHdr_ ? Send<true>(a) : Send<false>(a));
+}
+
+template <bool kVnet>
+uint32_t AfPacket::Send(const TxBurstArgs& a) {
   uint32_t sent = 0;
   uint32_t i = a.start, end = a.start + a.count;
   while (i < end) {
@@ -229,14 +274,30 @@ Napi::Value AfPacket::TxBurst(const Napi::CallbackInfo& info) {
     for (; i < end && k < msgs_.size(); i++) {
       if (a.drop[i] != 0) continue;
       if ((uint64_t)a.off[i] + a.len[i] > a.dataLen) continue;  // lying metadata: skip, never read past the slab
-      iovs_[k].iov_base = a.data + a.off[i];
-      iovs_[k].iov_len = a.len[i];
       std::memset(&msgs_[k], 0, sizeof(struct mmsghdr));
-      msgs_[k].msg_hdr.msg_iov = &iovs_[k];
-      msgs_[k].msg_hdr.msg_iovlen = 1;
+      if (kVnet) {
+        struct iovec* io = &iovs_[2 * k];
+        if (a.vnet != nullptr) {
+          uint8_t* h = &txHdrs_[k * kVnetHdrLen];
+          VnetToWire(a.vnet + (size_t)i * 6, h);
+          io[0].iov_base = h;
+        } else {
+          io[0].iov_base = const_cast<uint8_t*>(kZeroVnetHdr);  // only read by the kernel
+        }
+        io[0].iov_len = kVnetHdrLen;
+        io[1].iov_base = a.data + a.off[i];
+        io[1].iov_len = a.len[i];
+        msgs_[k].msg_hdr.msg_iov = io;
+        msgs_[k].msg_hdr.msg_iovlen = 2;
+      } else {
+        iovs_[k].iov_base = a.data + a.off[i];
+        iovs_[k].iov_len = a.len[i];
+        msgs_[k].msg_hdr.msg_iov = &iovs_[k];
+        msgs_[k].msg_hdr.msg_iovlen = 1;
+      }
       k++;
     }
-    unsigned done = 0;
+    unsigned done = 0, refused = 0;  // refused: vnet frames the kernel rejected (EINVAL), skipped
     while (done < k) {
       int r = sendmmsg(fd_, &msgs_[done], k - done, MSG_DONTWAIT);
       if (r > 0) {
@@ -250,13 +311,21 @@ Napi::Value AfPacket::TxBurst(const Napi::CallbackInfo& info) {
         if (poll(&p, 1, (int)txWaitMs_) > 0) continue;
       }
       if (e == EINTR) continue;
+      if (kVnet && e == EINVAL) {
+        // The kernel refused this frame's header (offsets beyond the frame, unknown GSO type):
+        // drop that one frame, not the rest of the batch.
+        lastTxErrno_ = e;
+        done++;
+        refused++;
+        continue;
+      }
       lastTxErrno_ = e;
-      sent += done;
-      return Napi::Number::New(env, sent);
+      sent += done - refused;
+      return sent;
     }
-    sent += done;
+    sent += done - refused;
   }
-  return Napi::Number::New(env, sent);
+  return sent;
 }
 
 // PACKET_STATISTICS is reset by each read, so these are deltas since the last call.

@@ -2,11 +2,34 @@
  * AF_PACKET port: TPACKET_V3 mmap RX ring and sendmmsg TX in the native addon.
  * Its own transmitted frames are not read back (PACKET_IGNORE_OUTGOING plus a
  * pkttype check). Kernel ring drops come from PACKET_STATISTICS via pollStats().
+ *
+ * Opt-in `vnetHdr: true` (PACKET_VNET_HDR, offload placement `checksum: kernel`):
+ * as on a TAP port with a vnet header, received frames' virtio_net_hdr fields land
+ * in `vnet` and `txVnet` (same layout: 6 u16 per packet index, VNET_FIELDS) goes
+ * in front of each transmitted frame, zeros when null. A frame sent with
+ * flags VNET.F_NEEDS_CSUM, csumStart and csumOffset (the checksum field holding
+ * the pseudo-header sum) leaves with its checksum completed by the kernel, in
+ * software when the device cannot (see setTxChecksumPartial).
  */
+import type { PacketBatch } from '../batch/packet-batch.js';
 import { PortDrop } from './counters.js';
 import { loadNative, type AfPacketNative, type AfPacketNativeOptions } from './native.js';
 import { NativePort } from './native-port.js';
 import { withNetns } from './netns.js';
+import { VNET, VNET_FIELDS } from './tap-port.js';
+
+export { VNET, VNET_FIELDS };
+
+/** The addon's AfPacket options with the vnet header (native.ts is shared; the extension lives here). */
+export interface AfPacketVnetNativeOptions extends AfPacketNativeOptions {
+  /** PACKET_VNET_HDR: a virtio_net_hdr in front of every frame, both ways (default false). */
+  vnetHdr?: boolean;
+}
+/** The addon's AfPacket object as this port uses it. */
+export interface AfPacketVnetNative extends AfPacketNative {
+  readonly vnetHdr?: boolean;
+}
+type AfPacketVnetCtor = new (opts: AfPacketVnetNativeOptions) => AfPacketVnetNative;
 
 /** PACKET_FANOUT modes (linux/if_packet.h). */
 export const FANOUT_MODES = { hash: 0, lb: 1, cpu: 2, rollover: 3, rnd: 4, qm: 5 } as const;
@@ -21,17 +44,25 @@ export interface AfPacketPortOptions extends Omit<AfPacketNativeOptions, 'fanout
   netns?: string;
   /** Join a PACKET_FANOUT group to spread RX over several sockets/processes. */
   fanout?: { group: number; mode?: keyof typeof FANOUT_MODES };
+  /** PACKET_VNET_HDR: virtio_net_hdr fields per frame in `vnet` (RX) and `txVnet` (TX). Default false. */
+  vnetHdr?: boolean;
 }
 
 export const AF_PACKET_DEFAULTS = { blockSize: 1 << 18, blockCount: 16, frameSize: 2048, blockTimeoutMs: 2 } as const;
 
 export class AfPacketPort extends NativePort {
   readonly kind = 'afpacket' as const;
-  declare protected readonly sock: AfPacketNative;
+  declare protected readonly sock: AfPacketVnetNative;
+  /** virtio_net_hdr fields of received frames (vnetHdr only), indexed by packet index * VNET_FIELDS. */
+  vnet: Uint16Array | null = null;
+  /** virtio_net_hdr fields to send in front of each frame (vnetHdr only), same layout; null = zeros. */
+  txVnet: Uint16Array | null = null;
 
   constructor(opts: AfPacketPortOptions) {
     const native = loadNative();
-    const sock = withNetns(opts.netns, () => new native.AfPacket({
+    const AfPacket = native.AfPacket as unknown as AfPacketVnetCtor;
+    const vnetHdr = opts.vnetHdr ?? false;
+    const sock = withNetns(opts.netns, () => new AfPacket({
       interface: opts.interface,
       blockSize: opts.blockSize ?? AF_PACKET_DEFAULTS.blockSize,
       blockCount: opts.blockCount ?? AF_PACKET_DEFAULTS.blockCount,
@@ -45,8 +76,55 @@ export class AfPacketPort extends NativePort {
       allowDown: opts.allowDown ?? false,
       fanoutGroup: opts.fanout?.group,
       fanoutMode: opts.fanout ? FANOUT_MODES[opts.fanout.mode ?? 'hash'] : undefined,
+      vnetHdr,
     }));
+    if (vnetHdr && sock.vnetHdr !== true) {
+      sock.close();
+      throw new Error('AF_PACKET vnetHdr: the vtepd addon does not support it (rebuild it: npm run build:native)');
+    }
     super(opts.name ?? opts.interface, opts.index ?? 0, sock, native);
+  }
+
+  /** Whether frames carry a virtio_net_hdr (PACKET_VNET_HDR). */
+  get vnetHdr(): boolean { return this.sock.vnetHdr === true; }
+
+  /**
+   * The TX vnet array, made (zeroed) when missing or smaller than `batch` needs; fields keep
+   * their values between transmits, so a caller sets or clears every slot it sends.
+   */
+  txVnetFor(batch: PacketBatch): Uint16Array {
+    const need = batch.capacity * VNET_FIELDS;
+    if (this.txVnet === null || this.txVnet.length < need) this.txVnet = new Uint16Array(need);
+    return this.txVnet;
+  }
+
+  /**
+   * Ask the kernel to complete packet i's checksum (CHECKSUM_PARTIAL): it sums from
+   * `csumStart` (offset in the frame, e.g. the UDP header) to the end and stores the
+   * result at csumStart + csumOffset (6 for UDP, 16 for TCP), where the frame must
+   * already hold the pseudo-header sum. Other slots are left as they are.
+   */
+  setTxChecksumPartial(batch: PacketBatch, i: number, csumStart: number, csumOffset: number): void {
+    const v = this.txVnetFor(batch);
+    const o = i * VNET_FIELDS;
+    v[o] = VNET.F_NEEDS_CSUM;
+    v[o + 1] = VNET.GSO_NONE;
+    v[o + 2] = 0;
+    v[o + 3] = 0;
+    v[o + 4] = csumStart;
+    v[o + 5] = csumOffset;
+  }
+
+  protected override rxExtra(batch: PacketBatch): Uint16Array | undefined {
+    if (this.sock.vnetHdr !== true) return undefined;
+    const need = batch.capacity * VNET_FIELDS;
+    if (this.vnet === null || this.vnet.length < need) this.vnet = new Uint16Array(need); // once per batch size
+    return this.vnet;
+  }
+
+  protected override txExtra(batch: PacketBatch): Uint16Array | undefined {
+    const v = this.txVnet;
+    return v !== null && this.sock.vnetHdr === true && v.length >= batch.capacity * VNET_FIELDS ? v : undefined;
   }
 
   /** The socket fd (for a caller that wants its own readiness loop). */
