@@ -118,6 +118,9 @@ t.test('kernel-mode daemons in namespaces', { skip }, async (t) => {
   for (const hv of [1, 2] as const) {
     const c = daemonConfig(lab.topo, hv, { type: 'vxlan', vni: VNI, socket: join(lab.dir, `hv${hv}.sock`), offload: { ...KERNEL } });
     if (hv === 1) {
+      // A tap port whose device does not exist yet: vtepd creates it (persistent, for a VM to attach) and removes it on stop.
+      (c.ports as unknown[]).push({ name: 'tap1', interface: 'vtap1', backend: 'tap' });
+      (c.networks as { ports: string[] }[])[0].ports.push('tap1');
       c.fdb = { ageing: 120, static: [{ vni: VNI, mac: '02:00:00:00:aa:01', remote: ul2 }, { vni: VNI, mac: '02:00:00:00:aa:02', port: 'vm12' }] };
     }
     configs.push(c);
@@ -178,7 +181,8 @@ t.test('kernel-mode daemons in namespaces', { skip }, async (t) => {
     const br = link(ns1, 'vtb100');
     t.equal(br?.linkinfo?.info_kind, 'bridge');
     t.equal(br?.linkinfo?.info_data.ageing_time, 12000, 'bridge ageing_time = fdb.ageing (centiseconds)');
-    for (const p of ['vm11', 'vm12']) t.equal(link(ns1, p)?.master, 'vtb100', `${p} enslaved`);
+    for (const p of ['vm11', 'vm12', 'vtap1']) t.equal(link(ns1, p)?.master, 'vtb100', `${p} enslaved`);
+    t.equal(link(ns1, 'vtap1')?.linkinfo?.info_kind, 'tun', 'tap port created as a TAP device');
     t.same(floodList(ns1), [ul2], 'flood list = networks[].remotes');
     t.same(floodList(ns2), [ul1], 'hv2 flood list');
     t.same(permanentRemote(ns1, '02:00:00:00:aa:01'), [ul2], 'fdb.static remote entry on the vxlan device');
@@ -276,7 +280,7 @@ t.test('kernel-mode daemons in namespaces', { skip }, async (t) => {
     const failed = (): number => readFileSync(d1.logFile, 'utf8').split('\n').filter((l) => l.includes('"event":"reload-failed"')).length;
     d1.child.kill('SIGHUP');
     await until('reload refused', () => failed() === 1);
-    t.match(readFileSync(d1.logFile, 'utf8'), /ports\[2\] \(ghost\): interface nope1 does not exist/, 'the refusal says why');
+    t.match(readFileSync(d1.logFile, 'utf8'), /ports\[3\] \(ghost\): interface nope1 does not exist/, 'the refusal says why');
     t.equal(link(ns1, 'vtx300'), undefined, 'nothing of the refused config was built');
     t.same(floodList(ns1), [ul2], 'running flood list unchanged');
     writeFileSync(d1.configFile, JSON.stringify(configs[0]));
@@ -292,6 +296,15 @@ t.test('kernel-mode daemons in namespaces', { skip }, async (t) => {
     t.same(floodList(ns1), ['192.0.2.66'], 'flood list changed by hand');
     await until('flood list and port entry repaired', () => floodList(ns1).join() === ul2 && staticOn(ns1, 'vm12', '02:00:00:00:aa:02'));
     t.pass('repaired');
+    execFileSync('ip', ['-n', ns1, 'link', 'set', 'vm11', 'nomaster']);
+    await until('vm11 back in the bridge', () => link(ns1, 'vm11')?.master === 'vtb100');
+    t.pass('a port taken out of the bridge is enslaved again');
+    execFileSync('ip', ['-n', ns1, 'link', 'del', 'vtb100']);
+    await until('bridge rebuilt and programmed', () => link(ns1, 'vtb100') !== undefined && link(ns1, 'vtx100')?.master === 'vtb100' &&
+      floodList(ns1).join() === ul2 && staticOn(ns1, 'vm12', '02:00:00:00:aa:02') && link(ns1, 'vtx100')?.linkinfo?.info_data.ageing === 120);
+    t.pass('a deleted bridge is rebuilt with its vxlan device, ports, entries and ageing');
+    const r = await lab.ping('vm11', 'vm21', 3, 2000);
+    t.equal(r.received, r.sent, 'forwarding again after the rebuild');
     const repairs = readFileSync(d1.logFile, 'utf8').split('\n').filter((l) => l.includes('"event":"repair"')).map((l) => JSON.parse(l) as { added: string[]; removed: string[] });
     t.ok(repairs.some((r) => r.added.includes(`00:00:00:00:00:00 dst ${ul2}`) && r.removed.includes('00:00:00:00:00:00 dst 192.0.2.66')), 'the repair is logged with what changed');
   });
@@ -306,6 +319,7 @@ t.test('kernel-mode daemons in namespaces', { skip }, async (t) => {
       t.equal(link(ns, 'vtx100'), undefined, 'vxlan device removed');
       t.equal(link(ns, 'vtb100'), undefined, 'bridge removed');
     }
+    t.equal(link(ns1, 'vtap1'), undefined, 'the TAP device vtepd created is removed');
     for (const p of ['vm11', 'vm12']) {
       const l = link(ns1, p);
       t.ok(l, `${p} still exists`);
