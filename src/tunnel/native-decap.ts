@@ -7,6 +7,9 @@
  * ([in, out, passed, drops by code...]) bound at construction; process()
  * drains it into `this.counters` after each call, so no allocation per batch.
  *
+ * The resolved config is copied into C at construction (port table, VNI
+ * bitmap, switches): changing `this.config` afterwards does not reach it.
+ *
  * One difference by design: a frame whose offset/length leave its slot is
  * dropped as 'truncated' without being read (TypeScript would read past it).
  */
