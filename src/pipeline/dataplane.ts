@@ -12,7 +12,11 @@
  *
  * Construction (control path) wires the stages from a validated config and
  * opened ports; `handle(port)` is the hot entry, called when a port is readable.
+ * The config's offload plan picks each stage's implementation: `host` the
+ * TypeScript stages, `native` their C twins in the addon (same interface, same
+ * counters, one call per batch); anything else is refused at config load.
  */
+import { isIPv6 } from 'node:net';
 import { PacketBatch } from '../batch/packet-batch.js';
 import { CostMeter } from '../cost/meter.js';
 import { BridgeDomains, parseAddrWords } from '../l2/bridge-domain.js';
@@ -22,13 +26,21 @@ import { Replicator } from '../l2/replicate.js';
 import { parseMacWords } from '../l2/mac-text.js';
 import { DecapStage } from '../tunnel/decap.js';
 import { EncapStage } from '../tunnel/encap.js';
+import type { EncapConfig, DecapConfig } from '../tunnel/tunnel-config.js';
+import { NativeDecapStage } from '../tunnel/native-decap.js';
+import { NativeEncapStage } from '../tunnel/native-encap.js';
+import { NativeBridgeStage } from '../l2/native-bridge-stage.js';
+import { NativeChecksumStage } from '../tunnel/native-checksum.js';
+import { KernelChecksumStage } from '../tunnel/vnet-checksum.js';
+import { AfPacketPort } from '../ports/af-packet-port.js';
+import { runPlanHostProblems } from './run-plan.js';
 import type { Port } from '../ports/port.js';
 import { TunnelClassifier, KIND_GENEVE, KIND_OF_TYPE, KIND_VXLAN } from './classify.js';
 import type { VtepdConfig } from '../daemon/config-schema.js';
 import type { LocalDevice, Underlay } from './open-ports.js';
 
-export const STAGES = ['rx', 'classify', 'decap', 'bridge', 'replicate', 'encap', 'tx'] as const;
-const S_RX = 0, S_CLASSIFY = 1, S_DECAP = 2, S_BRIDGE = 3, S_REPL = 4, S_ENCAP = 5, S_TX = 6;
+export const STAGES = ['rx', 'classify', 'decap', 'bridge', 'replicate', 'encap', 'checksum', 'tx'] as const;
+const S_RX = 0, S_CLASSIFY = 1, S_DECAP = 2, S_BRIDGE = 3, S_REPL = 4, S_ENCAP = 5, S_CSUM = 6, S_TX = 7;
 /** Batches taken from one port per readiness callback before yielding to the others. */
 const BATCHES_PER_WAKEUP = 8;
 
@@ -55,6 +67,11 @@ export class Dataplane {
   /** Per bridge domain (= network index): its encap stage (null without remotes) and underlay port. */
   readonly encap: (EncapStage | null)[] = [];
   readonly txPort: Port[] = [];
+  /**
+   * Per bridge domain: the outer UDP checksum pass after encap, or null when the
+   * encap stage computes it inline (checksum: host) or there is none to compute.
+   */
+  readonly csum: (NativeChecksumStage | KernelChecksumStage | null)[] = [];
   /** Local device port by bridge port index. */
   readonly portAt: (Port | undefined)[] = [];
   private readonly replicator: Replicator;
@@ -66,13 +83,18 @@ export class Dataplane {
 
   constructor(o: DataplaneOptions) {
     const cfg = o.cfg;
+    const hostProblems = runPlanHostProblems(cfg);
+    if (hostProblems.length > 0) throw new Error(`offload plan cannot run on this host:\n  - ${hostProblems.join('\n  - ')}`);
+    const nativeTunnel = cfg.offload['encap-decap'] === 'native';
+    const csumPlace = cfg.offload.checksum;
     this.cfg = cfg;
     this.devices = o.devices;
     this.underlay = o.underlay;
     const f = cfg.fdb;
     this.table = new MacTable({ capacity: f.maxEntries, full: f.full, perPortLimit: f.perPortLimit, perRemoteLimit: f.perRemoteLimit, ageingSeconds: f.ageing, maxDomains: Math.max(16, cfg.networks.length) });
     this.domains = new BridgeDomains({ table: this.table });
-    this.bridge = new BridgeStage({ table: this.table, domains: this.domains, clock: () => Date.now() / 1000 });
+    const bridgeOpts = { table: this.table, domains: this.domains, clock: () => Date.now() / 1000 };
+    this.bridge = cfg.offload['forwarding-learning'] === 'native' ? new NativeBridgeStage(bridgeOpts) : new BridgeStage(bridgeOpts);
     this.replicator = new Replicator(this.bridge);
     const size = cfg.batch.size;
     this.rx = new PacketBatch({ capacity: size });
@@ -102,7 +124,10 @@ export class Dataplane {
       if (n.type === 'vxlan') vxlanPorts.add(n.udpPort);
       if (n.type === 'geneve') genevePorts.add(n.udpPort);
       for (const g of n.geneveOptions) known.push({ optClass: g.class, type: g.type });
-      this.encap[dom] = n.remotes.length === 0 ? null : new EncapStage({
+      // The outer UDP checksum: inline in encap (host), or left 0 by encap and filled by a later pass.
+      const wantsUdpCsum = n.type !== 'nvgre' && (isIPv6(cfg.underlay.address) || cfg.underlay.udpChecksum);
+      const laterCsum = wantsUdpCsum && (csumPlace === 'native' || csumPlace === 'kernel');
+      const encapCfg: EncapConfig = {
         type: n.type,
         vni: n.vni,
         local: cfg.underlay.address,
@@ -111,20 +136,24 @@ export class Dataplane {
         dstPort: n.type === 'nvgre' ? undefined : n.udpPort,
         geneveOptions: n.geneveOptions.map((g) => ({ optClass: g.class, type: g.type | (g.critical ? 0x80 : 0), data: Uint8Array.from(Buffer.from(g.data, 'hex')) })),
         mtu: cfg.underlay.mtu,
-        udpCsum: cfg.underlay.udpChecksum,
+        udpCsum: cfg.underlay.udpChecksum && !laterCsum,
+        zeroCsum6Tx: laterCsum,
         ttl: cfg.underlay.ttl,
-      });
+      };
+      this.encap[dom] = n.remotes.length === 0 ? null : nativeTunnel ? new NativeEncapStage(encapCfg) : new EncapStage(encapCfg);
       this.txPort[dom] = o.underlay.txFor(n.type === 'nvgre' ? 0 : n.udpPort);
+      this.csum[dom] = !laterCsum ? null : csumPlace === 'native' ? new NativeChecksumStage({ ip4: false, udp: true }) : this.kernelChecksum(this.txPort[dom]);
     }
     for (const p of genevePorts) if (!vxlanPorts.has(p)) this.classify.portKind[p] = KIND_GENEVE;
     for (const p of vxlanPorts) this.classify.portKind[p] = KIND_VXLAN;
-    this.decap = new DecapStage({
+    const decapCfg: DecapConfig = {
       vnis: cfg.networks.map((n) => n.vni),
       vxlanPorts: [...vxlanPorts],
       genevePorts: [...genevePorts].filter((p) => !vxlanPorts.has(p)),
       nvgre: cfg.networks.some((n) => n.type === 'nvgre'),
       geneveKnownOptions: known,
-    });
+    };
+    this.decap = nativeTunnel ? new NativeDecapStage(decapCfg) : new DecapStage(decapCfg);
     for (const s of f.static) this.addStatic(s.vni, s.mac, s.port, s.remote);
   }
 
@@ -221,9 +250,19 @@ export class Dataplane {
       if (enc === null) continue;
       enc.process(ro);
       t = m.stage(S_ENCAP, t, ro.count);
+      const cs = this.csum[dom];
+      if (cs !== null) {
+        cs.process(ro);
+        t = m.stage(S_CSUM, t, ro.count);
+      }
       this.txPort[dom].transmit(ro);
       t = m.stage(S_TX, t, ro.count);
     }
+  }
+
+  private kernelChecksum(port: Port): KernelChecksumStage {
+    if (!(port instanceof AfPacketPort)) throw new Error('checksum: kernel needs the AF_PACKET underlay (its virtio-net header carries the request)');
+    return new KernelChecksumStage(port);
   }
 
   /** Transmit local copies in runs of equal output port (one burst per run). */

@@ -44,7 +44,12 @@ export function deviceKey(p: PortConfig): string {
 export function underlayKey(cfg: VtepdConfig): string {
   const u = cfg.underlay;
   const udpPorts = [...new Set(cfg.networks.filter((n) => n.type !== 'nvgre').map((n) => n.udpPort))].sort();
-  return JSON.stringify([u.interface, u.address, u.transport, u.ttl, u.transport === 'afpacket' ? [] : udpPorts]);
+  return JSON.stringify([u.interface, u.address, u.transport, u.ttl, u.transport === 'afpacket' ? [] : udpPorts, underlayVnet(cfg)]);
+}
+
+/** checksum: kernel rides on the AF_PACKET underlay's virtio-net header (see src/tunnel/vnet-checksum.ts). */
+export function underlayVnet(cfg: VtepdConfig): boolean {
+  return cfg.offload.checksum === 'kernel' && cfg.underlay.transport === 'afpacket';
 }
 
 /** Group config ports by device; existing devices (by key) are reused, new ones opened at free indices. */
@@ -106,7 +111,7 @@ export async function openUnderlay(cfg: VtepdConfig): Promise<Underlay> {
     if (u.transport === 'afpacket') {
       // Not promiscuous: only frames for this host (unicast to our MAC, broadcast) are tunnel candidates.
       // Host-stack guards (no ICMP unreachable for tunnel traffic) are kept by HostGuards.
-      const port = new AfPacketPort({ interface: u.interface, name: u.interface, index: UNDERLAY_INDEX_BASE, promiscuous: false });
+      const port = new AfPacketPort({ interface: u.interface, name: u.interface, index: UNDERLAY_INDEX_BASE, promiscuous: false, vnetHdr: underlayVnet(cfg) });
       return { key, ports: [port], txFor: () => port, guards: [] };
     }
     if (u.transport === 'raw') {

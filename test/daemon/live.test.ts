@@ -5,7 +5,9 @@
  * `vtepd fdb show --json`, exact counters for frames injected with an AF_PACKET
  * socket in a VM and counted by another AF_PACKET socket in the far VM, a
  * SIGHUP reload during a ping run, SIGTERM with final counters logged.
- * IPv4 underlay for all three types, then IPv6 underlay.
+ * IPv4 underlay for all three types, then IPv6 underlay; each with the
+ * TypeScript stages (offload plan host) and with their C twins (plan native:
+ * encap/decap and forwarding/learning in the addon).
  */
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
@@ -70,7 +72,10 @@ async function injectAndCount(lab: OverlayLab, from: string, to: string, n: numb
   }
 }
 
-async function exercise(t: Test, lab: OverlayLab, type: string, ul: [string, string], cli: boolean): Promise<void> {
+type Plan = 'host' | 'native';
+const NATIVE = { 'encap-decap': 'native', 'forwarding-learning': 'native' };
+
+async function exercise(t: Test, lab: OverlayLab, type: string, ul: [string, string], cli: boolean, plan: Plan): Promise<void> {
   const [s1, s2] = [lab.daemons[0].socket, lab.daemons[1].socket];
   // Start from empty tables everywhere: vtepd FDBs (carried over by the reload) and the VMs' ARP caches.
   for (const vm of lab.topo.vms) execFileSync('ip', ['-n', vm.ns, 'neigh', 'flush', 'all']);
@@ -92,6 +97,10 @@ async function exercise(t: Test, lab: OverlayLab, type: string, ul: [string, str
     t.same(left, [], 'FDB empty after flush');
   }
   const before1 = await stats(s1);
+  for (const s of [before1, await stats(s2)]) {
+    t.equal(s.offload['encap-decap'], plan, `${plan}: encap/decap runs in ${plan === 'host' ? 'TypeScript' : 'C'}`);
+    t.equal(s.offload['forwarding-learning'], plan, `${plan}: forwarding/learning runs in ${plan === 'host' ? 'TypeScript' : 'C'}`);
+  }
   const r = await lab.ping('vm11', 'vm21', 3);
   t.equal(r.received, 3, `${type}: vm11 -> vm21 ping 3/3`);
   const local = await lab.ping('vm11', 'vm12', 2);
@@ -149,16 +158,17 @@ async function exercise(t: Test, lab: OverlayLab, type: string, ul: [string, str
   }
 }
 
-for (const v6 of [false, true]) {
-  t.test(`vtepd <-> vtepd, IPv${v6 ? 6 : 4} underlay`, { skip, timeout: 240_000 }, async (t) => {
-    const lab = new OverlayLab(`vtt${process.pid}${v6 ? 'b' : 'a'}`, { v6 });
+for (const plan of ['host', 'native'] as const) for (const v6 of [false, true]) {
+  t.test(`vtepd <-> vtepd, IPv${v6 ? 6 : 4} underlay, plan ${plan}`, { skip, timeout: 240_000 }, async (t) => {
+    const lab = new OverlayLab(`vtt${process.pid}${plan[0]}${v6 ? 'b' : 'a'}`, { v6 });
     t.teardown(() => lab.close());
     process.once('exit', () => lab.closeSync()); // even if the runner kills the test mid-way
     const ul = lab.topo.underlay;
     for (const [k, type] of TYPES.entries()) {
-      if (k === 0) await lab.startDaemons({ type, metricsListen: '127.0.0.1:9580' });
-      else await lab.reconfigure({ type, metricsListen: '127.0.0.1:9580' });
-      await t.test(type, (t) => exercise(t, lab, type, ul, k === 0 && !v6));
+      const offload = plan === 'native' ? NATIVE : undefined;
+      if (k === 0) await lab.startDaemons({ type, metricsListen: '127.0.0.1:9580', offload });
+      else await lab.reconfigure({ type, metricsListen: '127.0.0.1:9580', offload });
+      await t.test(type, (t) => exercise(t, lab, type, ul, k === 0 && !v6 && plan === 'host', plan));
     }
 
     // SIGHUP with the same config while a ping runs: no loss, ports kept, counters keep counting.

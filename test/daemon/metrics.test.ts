@@ -12,6 +12,7 @@ function snap(rx: number): StatsSnapshot {
     networks: [{ vni: 100, name: 'a', type: 'vxlan', remotes: ['192.0.2.2'], flooded: 4, unicast: 40, learned: 5, moved: 1, aged: 2, dropped: 6, fdbEntries: 3 }],
     stages: [{ stage: 'decap', batches: 10, packets: 320, seconds: 0.25 }],
     drops: { 'decap/unknown-vni': 9, 'bridge/same-port': 1 },
+    offload: { checksum: 'kernel', segmentation: 'host', 'encap-decap': 'native', 'forwarding-learning': 'native' },
   };
 }
 
@@ -53,6 +54,9 @@ t.test('the metrics endpoint serves the data path counters', async (t) => {
   t.equal(m.get('vtepd_stage_packets_total{stage="decap"}'), 320);
   t.equal(m.get('vtepd_drops_total{stage="decap",reason="unknown-vni"}'), 9);
   t.equal(m.get('vtepd_uptime_seconds'), 12.5);
+  t.equal(m.get('vtepd_offload_placement{function="encap-decap",placement="native"}'), 1, 'the plan is a metric');
+  t.equal(m.get('vtepd_offload_placement{function="checksum",placement="kernel"}'), 1);
+  t.equal(m.get('vtepd_offload_placement{function="checksum",placement="host"}'), undefined, 'one placement per function');
 
   rx = 1234;
   m = parse(await (await fetch(url)).text());

@@ -97,6 +97,8 @@ export interface DaemonConfigOptions {
   transport?: 'afpacket' | 'udp' | 'raw';
   logLevel?: string;
   ageing?: number;
+  /** Outer UDP checksum over an IPv4 underlay (underlay.udpChecksum); default false. */
+  udpChecksum?: boolean;
   /** Offload plan of the daemons (host/native placements); default all host. */
   offload?: Record<string, string>;
 }
@@ -105,7 +107,7 @@ export interface DaemonConfigOptions {
 export function daemonConfig(t: Topology, hv: 1 | 2, o: DaemonConfigOptions): Record<string, unknown> {
   const mine = t.vms.filter((v) => v.hv === hv);
   return {
-    underlay: { interface: 'ul0', address: t.underlay[hv - 1], transport: o.transport ?? 'afpacket', mtu: 1500 },
+    underlay: { interface: 'ul0', address: t.underlay[hv - 1], transport: o.transport ?? 'afpacket', mtu: 1500, udpChecksum: o.udpChecksum ?? false },
     ports: mine.map((v) => ({ name: v.name, interface: v.hvIf, backend: 'afpacket' })),
     networks: [{
       name: `demo-${o.type}`, vni: o.vni ?? 100, type: o.type, ports: mine.map((v) => v.name), remotes: [t.underlay[2 - hv]],
