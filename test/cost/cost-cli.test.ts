@@ -1,5 +1,5 @@
 /**
- * `vtepd cost` end to end (root): plans host and kernel on a short run, the
+ * `vtepd cost` end to end (root): plans host, native and kernel on a short run, the
  * report's figures consistent across JSON, table and SVG; SVG checked
  * well-formed by Python's XML parser; native/nic refused with the probe's own
  * reason (from `vtepd offload probe --json`); namespaces gone afterwards.
@@ -33,20 +33,20 @@ interface Plan {
   cpuSeconds: { total: number }; nsPerFrame: { total: number | null }; coresPer10G: number | null; freedVsBaseline: number | null;
 }
 
-t.test('vtepd cost runs host and kernel end to end', { skip: root ? false : 'needs root (namespaces)' }, async (t) => {
+t.test('vtepd cost runs host, native and kernel end to end', { skip: root ? false : 'needs root (namespaces)' }, async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'vtc-test-'));
   let pid = 0;
   t.teardown(() => {
     rmSync(out, { recursive: true, force: true });
     for (const ns of pid ? namespaces(`vtc${pid}`) : []) execFileSync('ip', ['netns', 'del', ns]);
   });
-  const r = await vtepd(['cost', '--plans', 'host,kernel', '--frame-size', '64', '--duration', '1', '--rate', '20000', '--out', out, '--json'], 50000);
+  const r = await vtepd(['cost', '--plans', 'host,native,kernel', '--frame-size', '64', '--duration', '1', '--rate', '20000', '--out', out, '--json'], 80000);
   pid = r.pid;
   t.equal(r.code, 0, `exit 0 (stderr: ${r.stderr.slice(-400)})`);
   const json = JSON.parse(r.stdout) as { schema: string; baseline: string; plans: Plan[] };
   t.same(JSON.parse(readFileSync(join(out, 'cost-report.json'), 'utf8')), json, 'stdout JSON = cost-report.json');
   t.equal(json.schema, 'vtepd-cost-report/1');
-  t.same(json.plans.map((p) => [p.plan, p.frameSize]), [['host', 64], ['kernel', 64]]);
+  t.same(json.plans.map((p) => [p.plan, p.frameSize]), [['host', 64], ['native', 64], ['kernel', 64]]);
   for (const p of json.plans) {
     t.ok(p.deliveredFrames > 0, `${p.plan}: delivered ${p.deliveredFrames} > 0`);
     t.ok(p.deliveredFrames <= p.offeredFrames, `${p.plan}: delivered <= offered (${p.offeredFrames})`);
@@ -57,11 +57,19 @@ t.test('vtepd cost runs host and kernel end to end', { skip: root ? false : 'nee
     t.ok(Math.abs(p.nsPerFrame.total! - (p.cpuSeconds.total * 1e9) / p.deliveredFrames) < 1e-6 * p.nsPerFrame.total!, 'ns/frame = CPU / delivered');
   }
   t.equal(json.plans[0].freedVsBaseline, 0, 'the baseline frees nothing against itself');
+  // Stage timers: the daemons' plans have them (bridge, encap and decap ran), the kernel's has none.
+  for (const p of json.plans.slice(0, 2) as (Plan & { stages: { name: string; nsPerFrame: number | null }[] })[]) {
+    for (const st of ['bridge', 'encap', 'decap']) {
+      const v = p.stages.find((s) => s.name === st)?.nsPerFrame;
+      t.ok(v !== undefined && v !== null && v > 0, `${p.plan}: ${st} stage ${v} ns/frame > 0`);
+    }
+  }
+  t.same((json.plans[2] as Plan & { stages: unknown[] }).stages, [], 'kernel: no vtepd stages');
 
   // The table shows the JSON's figures (rounded as printed).
   const table = readFileSync(join(out, 'cost-report.txt'), 'utf8');
-  const rows = table.split('\n').filter((l) => /^(host|kernel)\s/.test(l)).map((l) => l.trim().split(/\s+/));
-  t.equal(rows.length, 2, 'one table row per run');
+  const rows = table.split('\n').filter((l) => /^(host|native|kernel)\s/.test(l)).map((l) => l.trim().split(/\s+/)).slice(0, 3);
+  t.equal(rows.length, 3, 'one table row per run');
   const n = (s: string) => Number(s.replace(/[,%+]/g, ''));
   for (const [i, row] of rows.entries()) {
     const p = json.plans[i];
