@@ -4,8 +4,8 @@
  * `vtepd ports` and `vtepd fdb ...` work unchanged. The answers come from the
  * kernel (iproute2), so every handler is async; argument checking is the same.
  */
-import { isIP } from 'node:net';
 import { ControlError, type Handlers } from './control-server.js';
+import { optVni, reqVni, reqMac as reqMacAsGiven, optStr, optRemote as optIp } from './control-args.js';
 import type { PortStats, StatsSnapshot } from './stats.js';
 import type { FdbEntryJson } from '../cli/commands/fdb.js';
 
@@ -22,30 +22,8 @@ export interface KernelDaemonView {
   reload(): Promise<{ reloaded: boolean; error?: string }>;
 }
 
-function optVni(a: Record<string, unknown>): number | undefined {
-  if (a.vni === undefined || a.vni === null) return undefined;
-  if (!Number.isInteger(a.vni) || (a.vni as number) < 0 || (a.vni as number) > 0xffffff) throw new ControlError('vni: must be an integer 0..16777215');
-  return a.vni as number;
-}
-function reqVni(a: Record<string, unknown>): number {
-  const v = optVni(a);
-  if (v === undefined) throw new ControlError('vni: is required');
-  return v;
-}
-function reqMac(a: Record<string, unknown>): string {
-  if (typeof a.mac !== 'string' || !/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/.test(a.mac)) throw new ControlError('mac: must be a MAC address like 02:00:00:00:00:01');
-  return a.mac.toLowerCase();
-}
-function optStr(a: Record<string, unknown>, k: string): string | undefined {
-  if (a[k] === undefined || a[k] === null) return undefined;
-  if (typeof a[k] !== 'string' || a[k] === '') throw new ControlError(`${k}: must be a non-empty string`);
-  return a[k] as string;
-}
-function optIp(a: Record<string, unknown>): string | undefined {
-  const r = optStr(a, 'remote');
-  if (r !== undefined && isIP(r) === 0) throw new ControlError('remote: must be an IPv4 or IPv6 address');
-  return r;
-}
+/** MACs as the kernel prints them (lower case), so desired and actual entries compare equal. */
+const reqMac = (a: Record<string, unknown>): string => reqMacAsGiven(a).toLowerCase();
 
 export function kernelControlHandlers(d: KernelDaemonView): Handlers {
   return {
