@@ -15,7 +15,7 @@
  * are added as they are seen; a daemon configures them and drops the rest.
  */
 import { NONE } from '../batch/packet-batch.js';
-import { KeyPairMap } from './key-map.js';
+import { KeyPairMap, type ReadonlyKeyPairMap } from './key-map.js';
 import type { MacTable } from './mac-table.js';
 
 export interface BridgeDomainsOptions {
@@ -56,12 +56,13 @@ export class BridgeDomains {
   readonly portNames: string[] = [];
 
   private readonly table: MacTable | null;
-  private readonly byVni = new KeyPairMap();
-  private readonly byPortVlan = new KeyPairMap();
+  private readonly vniMap = new KeyPairMap(); // (VNI, 0) -> domain
+  private readonly portVlanMap = new KeyPairMap(); // (port, VLAN) -> domain
   private readonly byVlan = new KeyPairMap();
-  private readonly remotePos = new KeyPairMap();
+  private readonly remotePosMap = new KeyPairMap(); // (domain, remote) -> position
   private readonly portTag = new KeyPairMap();
-  private readonly byAddr = new KeyPairMap(); // (hash of address, chain step) -> remote index
+  private readonly addrMap = new KeyPairMap(); // (hash of address, chain step) -> remote index
+  private membership = 0;
 
   constructor(o: BridgeDomainsOptions = {}) {
     this.maxDomains = o.maxDomains ?? o.table?.maxDomains ?? 4096;
@@ -75,15 +76,41 @@ export class BridgeDomains {
     this.remoteV6 = new Uint8Array(this.maxRemotes);
   }
 
+  /**
+   * Bumped by every change of domains, ports, port/VLAN bindings or remote
+   * membership (add*Domain, addPort, addRemote/addRemoteIp), never otherwise:
+   * a reader holding a copy of the flood lists compares it to know they changed.
+   */
+  get version(): number {
+    return this.membership;
+  }
+
+  // Read-only views of the lookup maps, for the native bridge stage, which probes them in C.
+  get byVni(): ReadonlyKeyPairMap {
+    return this.vniMap;
+  }
+
+  get byPortVlan(): ReadonlyKeyPairMap {
+    return this.portVlanMap;
+  }
+
+  get remotePos(): ReadonlyKeyPairMap {
+    return this.remotePosMap;
+  }
+
+  get byAddr(): ReadonlyKeyPairMap {
+    return this.addrMap;
+  }
+
   // ---------------------------------------------------------------- fast-path readers
 
   domainOfVni(vni: number): number {
-    return this.byVni.get(vni, 0);
+    return this.vniMap.get(vni, 0);
   }
 
   /** Domain bound to (port, VLAN), else the plain domain of the VLAN (auto mode), else -1. */
   domainOfPort(port: number, vlan: number): number {
-    return this.byPortVlan.get(port, vlan);
+    return this.portVlanMap.get(port, vlan);
   }
 
   /** Global index of a registered remote address, or -1. */
@@ -91,7 +118,7 @@ export class BridgeDomains {
     const h = addrHash(w0, w1, w2, w3, v6);
     const a = this.remoteAddr;
     for (let step = 0; ; step++) {
-      const r = this.byAddr.get(h, step);
+      const r = this.addrMap.get(h, step);
       if (r < 0) return -1;
       const b = r << 2;
       if (v6
@@ -102,7 +129,7 @@ export class BridgeDomains {
 
   /** Position of a remote inside a domain's list (the encap `outPort`), or -1 when not a member. */
   remotePosition(domain: number, remote: number): number {
-    return this.remotePos.get(domain, remote);
+    return this.remotePosMap.get(domain, remote);
   }
 
   /** VLAN tag a copy to `port` leaves with in `domain` (0 untagged), or -1 when not a member. */
@@ -114,11 +141,11 @@ export class BridgeDomains {
 
   addVniDomain(vni: number, o: DomainOptions = {}): number {
     if (!Number.isInteger(vni) || vni < 0 || vni > 0xffffff) throw new RangeError(`VNI must be 0..16777215, got ${vni}`);
-    const have = this.byVni.get(vni, 0);
+    const have = this.vniMap.get(vni, 0);
     if (have >= 0) return have;
     const d = this.newDomain(o.name ?? `vni${vni}`, o.ageingSeconds);
     this.vni[d] = vni;
-    this.byVni.set(vni, 0, d);
+    this.vniMap.set(vni, 0, d);
     return d;
   }
 
@@ -136,6 +163,7 @@ export class BridgeDomains {
   private newDomain(name: string, ageingSeconds?: number): number {
     if (this.count >= this.maxDomains) throw new RangeError(`too many bridge domains (max ${this.maxDomains})`);
     const d = this.count++;
+    this.membership++;
     this.names[d] = name;
     this.ports[d] = new Int32Array(0);
     this.portTags[d] = new Int32Array(0);
@@ -152,12 +180,16 @@ export class BridgeDomains {
     this.checkDomain(domain);
     if (!Number.isInteger(port) || port < 0 || port >= this.maxPorts) throw new RangeError(`port must be 0..${this.maxPorts - 1}, got ${port}`);
     if (!Number.isInteger(vlan) || vlan < 0 || vlan > 4094) throw new RangeError(`VLAN id must be 0..4094, got ${vlan}`);
-    const other = this.byPortVlan.get(port, vlan);
+    const other = this.portVlanMap.get(port, vlan);
     if (other >= 0 && other !== domain) throw new RangeError(`port ${port} VLAN ${vlan} already belongs to domain ${this.names[other]}`);
     if (name !== undefined) this.portNames[port] = name;
-    this.byPortVlan.set(port, vlan, domain);
+    if (other < 0) {
+      this.portVlanMap.set(port, vlan, domain);
+      this.membership++;
+    }
     if (this.portTag.get(domain, port) >= 0) return;
     this.portTag.set(domain, port, vlan);
+    this.membership++;
     this.ports[domain] = Int32Array.from([...this.ports[domain], port]);
     this.portTags[domain] = Int32Array.from([...this.portTags[domain], vlan]);
   }
@@ -166,9 +198,10 @@ export class BridgeDomains {
   addRemote(domain: number, w0: number, w1: number, w2: number, w3: number, v6: boolean): number {
     this.checkDomain(domain);
     const r = this.registerRemote(w0, w1, w2, w3, v6);
-    if (this.remotePos.get(domain, r) < 0) {
-      this.remotePos.set(domain, r, this.remotes[domain].length);
+    if (this.remotePosMap.get(domain, r) < 0) {
+      this.remotePosMap.set(domain, r, this.remotes[domain].length);
       this.remotes[domain] = Int32Array.from([...this.remotes[domain], r]);
+      this.membership++;
     }
     return r;
   }
@@ -192,8 +225,8 @@ export class BridgeDomains {
     this.remoteV6[r] = v6 ? 1 : 0;
     const h = addrHash(w0, w1, w2, w3, v6);
     let step = 0;
-    while (this.byAddr.get(h, step) >= 0) step++;
-    this.byAddr.set(h, step, r);
+    while (this.addrMap.get(h, step) >= 0) step++;
+    this.addrMap.set(h, step, r);
     return r;
   }
 

@@ -47,19 +47,23 @@ export class BridgeStage {
   readonly drops: Float64Array;
   /** Drops with no domain yet (runt, invalid source, no domain), per reason. */
   readonly dropsNoDomain = new Float64Array(ND);
-  /** Per packet scratch: time (ticks), MAC words (src hi/lo, dst hi/lo), table home slots to touch. */
-  private stamp = new Int32Array(256);
-  private keys = new Int32Array(1024);
+  /**
+   * Per packet scratch: time (ticks), MAC words (src hi/lo, dst hi/lo), table home slots to touch.
+   * stamp/keys/hashes are what decideFrame reads (a subclass filling them itself calls it per frame).
+   */
+  protected stamp = new Int32Array(256);
+  protected keys = new Int32Array(1024);
   private homes = new Int32Array(512);
   /** Per packet: table hash of the source and destination keys (int32 bits of a u32). */
-  private hashes = new Int32Array(512);
+  protected hashes = new Int32Array(512);
   /** Sink for the touch loads. */
   touched = 0;
   /** Current time, ticks (monotonic). */
   now = 0;
-  private started = false;
-  private readonly clock: (() => number) | null;
-  private readonly ageSlots: number;
+  /** False until the first time is seen (then `now` jumps to it even backwards). */
+  protected started = false;
+  protected readonly clock: (() => number) | null;
+  protected readonly ageSlots: number;
 
   constructor(o: BridgeStageOptions) {
     this.table = o.table;
@@ -78,7 +82,7 @@ export class BridgeStage {
     return domain < 0 ? this.dropsNoDomain[Drop[reason]] : this.drops[domain * ND + Drop[reason]];
   }
 
-  private advance(t: number): number {
+  protected advance(t: number): number {
     if (!this.started || ((t - this.now) | 0) > 0) this.now = t;
     this.started = true;
     return this.now;
@@ -142,6 +146,7 @@ export class BridgeStage {
       }
       const dom = domainOf[i];
       if (dom < 0) continue;
+      // From here on this is decideFrame, inline (see there why).
       const place = srcPlace[i];
       const t = stamp[i];
       const k = i << 2;
@@ -177,10 +182,54 @@ export class BridgeStage {
   }
 
   /**
+   * The second pass for frame i of domain `dom` (classified: srcPlace, stamp,
+   * keys and hashes set): learn its source, look up its destination, decide.
+   * NativeBridgeStage calls it for the frames C hands back. process() keeps
+   * the same code inline: as a method this is over V8's inlining size limit,
+   * and a call per frame there would slow the TypeScript stage. Change both
+   * together; the native differential test compares them frame by frame.
+   */
+  protected decideFrame(batch: PacketBatch, i: number, dom: number): void {
+    const table = this.table;
+    const keys = this.keys;
+    const hashes = this.hashes;
+    const ctr = this.counters;
+    const place = this.srcPlace[i];
+    const t = this.stamp[i];
+    const k = i << 2;
+    ctr[dom * NC + BridgeCtr.in]++;
+    table.learnHashed(dom, keys[k], keys[k + 1], hashes[i << 1] >>> 0, place, t);
+    // Destination: group bit set = broadcast/multicast = flood.
+    const dst = (keys[k + 2] & 0x100) === 0 ? table.lookupHashed(dom, keys[k + 2], keys[k + 3], hashes[(i << 1) + 1] >>> 0, t) : -1;
+    if (dst >= 0) {
+      if ((dst & PLACE_MASK) === place) {
+        this.dropFrame(batch, i, dom, Drop['same-port']);
+      } else if ((dst & MacFlag.REMOTE) !== 0 && (place & MacFlag.REMOTE) !== 0) {
+        this.dropFrame(batch, i, dom, Drop['remote-to-remote']);
+      } else {
+        this.action[i] = (dst & MacFlag.REMOTE) !== 0 ? Action.REMOTE : Action.LOCAL;
+        batch.outPort[i] = dst & OUT_MASK;
+        ctr[dom * NC + BridgeCtr.unicast]++;
+      }
+      return;
+    }
+    const copies = this.floodCopies(dom, place);
+    if (copies === 0) {
+      this.dropFrame(batch, i, dom, Drop['no-flood-target']);
+      return;
+    }
+    this.action[i] = Action.FLOOD;
+    batch.outPort[i] = NONE;
+    batch.flags[i] |= PacketFlag.FLOOD;
+    ctr[dom * NC + BridgeCtr.flooded]++;
+    ctr[dom * NC + BridgeCtr['flood-copies']] += copies;
+  }
+
+  /**
    * Find frame i's domain and source place (domainOf/srcPlace/tagLen); on
    * failure drop it and return -1. Creates domains/remotes in autoCreate mode.
    */
-  private classify(batch: PacketBatch, i: number): number {
+  protected classify(batch: PacketBatch, i: number): number {
     const doms = this.domains;
     const auto = doms.autoCreate;
     const d = batch.data;
@@ -241,7 +290,7 @@ export class BridgeStage {
   }
 
   /** Drop frame i with a reason; returns -1 (so classify can `return this.dropFrame(...)`). */
-  private dropFrame(batch: PacketBatch, i: number, dom: number, code: number): number {
+  protected dropFrame(batch: PacketBatch, i: number, dom: number, code: number): number {
     batch.drop[i] = code;
     this.domainOf[i] = -1;
     if (dom < 0) {
@@ -253,7 +302,8 @@ export class BridgeStage {
     return -1;
   }
 
-  private grow(n: number): void {
+  /** Room for n frames in every per-packet array (replaces them: a subclass that handed them out rebinds). */
+  protected grow(n: number): void {
     this.stamp = new Int32Array(n);
     this.keys = new Int32Array(n * 4);
     this.homes = new Int32Array(n * 2);

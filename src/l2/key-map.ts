@@ -6,18 +6,33 @@
  */
 const EMPTY = -1;
 
+/** What a reader (the native bridge stage, which probes the arrays itself) may use of a KeyPairMap. */
+export type ReadonlyKeyPairMap = Readonly<Pick<KeyPairMap, 'get' | 'entries' | 'size' | 'keys' | 'vals'>>;
+
 export class KeyPairMap {
-  private keys: Int32Array; // 2 words per slot
-  private vals: Int32Array; // EMPTY = free slot
+  private slotKeys: Int32Array; // 2 words per slot
+  private slotVals: Int32Array; // EMPTY = free slot
   private mask: number;
   size = 0;
 
   constructor(initial = 64) {
     let n = 16;
     while (n < initial * 2) n <<= 1;
-    this.keys = new Int32Array(n * 2);
-    this.vals = new Int32Array(n).fill(EMPTY);
+    this.slotKeys = new Int32Array(n * 2);
+    this.slotVals = new Int32Array(n).fill(EMPTY);
     this.mask = n - 1;
+  }
+
+  /**
+   * The slot arrays, for native readers: keys 2 words per slot, vals -1 = free.
+   * Read them only; a grow replaces both (compare `vals` by identity to notice).
+   */
+  get keys(): Int32Array {
+    return this.slotKeys;
+  }
+
+  get vals(): Int32Array {
+    return this.slotVals;
   }
 
   private static slot(a: number, b: number, mask: number): number {
@@ -28,8 +43,8 @@ export class KeyPairMap {
 
   /** Value for (a, b), or -1. */
   get(a: number, b: number): number {
-    const keys = this.keys;
-    const vals = this.vals;
+    const keys = this.slotKeys;
+    const vals = this.slotVals;
     const mask = this.mask;
     for (let i = KeyPairMap.slot(a, b, mask); ; i = (i + 1) & mask) {
       const v = vals[i];
@@ -40,9 +55,9 @@ export class KeyPairMap {
 
   set(a: number, b: number, value: number): void {
     if (!(value >= 0 && value <= 0x7fffffff)) throw new RangeError(`KeyPairMap value must be a non-negative int32, got ${value}`);
-    if ((this.size + 1) * 2 > this.vals.length) this.grow();
-    const keys = this.keys;
-    const vals = this.vals;
+    if ((this.size + 1) * 2 > this.slotVals.length) this.grow();
+    const keys = this.slotKeys;
+    const vals = this.slotVals;
     const mask = this.mask;
     for (let i = KeyPairMap.slot(a, b, mask); ; i = (i + 1) & mask) {
       if (vals[i] === EMPTY) {
@@ -62,15 +77,17 @@ export class KeyPairMap {
   /** Every (a, b, value) (control path). */
   entries(): [number, number, number][] {
     const out: [number, number, number][] = [];
-    for (let i = 0; i < this.vals.length; i++) if (this.vals[i] !== EMPTY) out.push([this.keys[i << 1], this.keys[(i << 1) + 1], this.vals[i]]);
+    const keys = this.slotKeys;
+    const vals = this.slotVals;
+    for (let i = 0; i < vals.length; i++) if (vals[i] !== EMPTY) out.push([keys[i << 1], keys[(i << 1) + 1], vals[i]]);
     return out;
   }
 
   private grow(): void {
     const old = this.entries();
-    const n = this.vals.length * 2;
-    this.keys = new Int32Array(n * 2);
-    this.vals = new Int32Array(n).fill(EMPTY);
+    const n = this.slotVals.length * 2;
+    this.slotKeys = new Int32Array(n * 2);
+    this.slotVals = new Int32Array(n).fill(EMPTY);
     this.mask = n - 1;
     this.size = 0;
     for (const [a, b, v] of old) this.set(a, b, v);

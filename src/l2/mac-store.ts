@@ -58,6 +58,11 @@ export class MacStore {
     [this.s0, this.s1] = seed ?? randomSeed();
   }
 
+  /** The hash seed words (native code hashing the same keys needs them; a copy, so read-only). */
+  get seed(): readonly [number, number] {
+    return [this.s0, this.s1];
+  }
+
   /** Total slots including the overflow run. */
   get slots(): number {
     return this.words.length >> 2;

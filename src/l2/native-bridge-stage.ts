@@ -17,14 +17,14 @@
  * and resumes after it, so frames are decided in order. In steady state (all
  * sources known) a batch is one native call.
  */
-import { PacketBatch, PacketFlag, NONE } from '../batch/packet-batch.js';
+import { PacketBatch, PacketFlag } from '../batch/packet-batch.js';
 import { nativeBatchView, type NativeBatchView } from '../batch/native-batch.js';
 import { loadNative } from '../ports/native.js';
-import { MacFlag, OUT_MASK, PLACE_MASK, ticksOf } from './mac-table.js';
+import { MacFlag, OUT_MASK, ticksOf } from './mac-table.js';
 import { DIST_SHIFT } from './mac-store.js';
 import { BridgeDomains } from './bridge-domain.js';
 import { BridgeStage, Action, type BridgeStageOptions } from './bridge-stage.js';
-import { KeyPairMap } from './key-map.js';
+import type { ReadonlyKeyPairMap } from './key-map.js';
 import { BRIDGE_COUNTERS, BRIDGE_DROPS, BridgeCtr, Drop } from './counters.js';
 
 /** The FdbCore handle (native-bindings/src/fdb.h). */
@@ -41,20 +41,6 @@ interface FdbAddon {
   FdbCore: new (words: Int32Array, ageing: Int32Array, s0: number, s1: number, homeSlots: number, layout: Int32Array) => FdbCore;
   fdbLearnLookupBatch(core: FdbCore, view: NativeBatchView, count: number, from?: number): number;
 }
-
-/** What this subclass reads of BridgeStage / MacTable / BridgeDomains / KeyPairMap beyond their public API (TS-private, not #private). */
-interface StageInternals {
-  started: boolean;
-  clock: (() => number) | null;
-  ageSlots: number;
-  advance(t: number): number;
-  classify(batch: PacketBatch, i: number): number;
-  dropFrame(batch: PacketBatch, i: number, dom: number, code: number): number;
-  grow(n: number): void;
-}
-interface TableInternals { s0: number; s1: number }
-interface MapInternals { keys: Int32Array; vals: Int32Array; size: number }
-interface DomainInternals { byVni: KeyPairMap; byPortVlan: KeyPairMap; remotePos: KeyPairMap; byAddr: KeyPairMap; portTag: KeyPairMap }
 
 const NC = BRIDGE_COUNTERS.length;
 const ND = BRIDGE_DROPS.length;
@@ -98,30 +84,27 @@ export class NativeBridgeStage extends BridgeStage {
   private readonly addon: FdbAddon;
   private readonly core: FdbCore;
   private readonly io = new Int32Array(8);
-  private stampN = new Int32Array(256);
-  private keysN = new Int32Array(1024);
-  private hashesN = new Int32Array(512);
+  /** Per frame: 1 = C left its classification to TS. (C shares BridgeStage's stamp/keys/hashes scratch.) */
   private slow = new Uint8Array(256);
-  /** Bound map arrays (a KeyPairMap replaces them when it grows) and flood-membership version. */
+  /** Bound map arrays (a KeyPairMap replaces them when it grows) and the domains' version the flood lists were bound at. */
   private boundVals: Int32Array[] = [];
   /** The domains' maps C reads (fixed objects; their arrays change when they grow). */
-  private readonly maps: MapInternals[];
+  private readonly maps: ReadonlyKeyPairMap[];
   private floodVersion = -1;
 
   constructor(o: BridgeStageOptions) {
     super(o);
     this.addon = fdbAddon();
-    const d = o.domains as unknown as DomainInternals;
-    this.maps = [d.byVni, d.byPortVlan, d.remotePos, d.byAddr] as unknown as MapInternals[];
-    const t = o.table as unknown as TableInternals;
-    this.core = new this.addon.FdbCore(o.table.words, o.table.ageing, t.s0, t.s1, o.table.homeSlots, layout());
+    const d = o.domains;
+    this.maps = [d.byVni, d.byPortVlan, d.remotePos, d.byAddr];
+    const [s0, s1] = o.table.seed;
+    this.core = new this.addon.FdbCore(o.table.words, o.table.ageing, s0, s1, o.table.homeSlots, layout());
     this.bindStage();
     this.bindMaps();
     this.bindFlood();
   }
 
   override process(batch: PacketBatch, now?: number): void {
-    const self = this as unknown as StageInternals;
     // Times that are not int32 ticks: C keeps time as int32, so let the TS stage handle them.
     if ((now !== undefined && (now | 0) !== now) || (this.now | 0) !== this.now) {
       super.process(batch, now);
@@ -129,17 +112,17 @@ export class NativeBridgeStage extends BridgeStage {
     }
     const n = batch.count;
     if (this.action.length < n) {
-      self.grow(batch.capacity);
+      this.grow(batch.capacity);
       this.bindStage();
     }
-    const fixed = now !== undefined || self.clock !== null;
-    if (now !== undefined) self.advance(now);
-    else if (self.clock !== null) self.advance(ticksOf(self.clock()));
+    const fixed = now !== undefined || this.clock !== null;
+    if (now !== undefined) this.advance(now);
+    else if (this.clock !== null) this.advance(ticksOf(this.clock()));
     this.checkMaps();
     this.checkFlood();
     const io = this.io;
     io[IO_NOW] = this.now;
-    io[IO_STARTED] = self.started ? 1 : 0;
+    io[IO_STARTED] = this.started ? 1 : 0;
     io[IO_FIXED] = fixed ? 1 : 0;
     const doms = this.domains;
     io[IO_AUTO] = doms.autoCreate ? 1 : 0;
@@ -152,7 +135,7 @@ export class NativeBridgeStage extends BridgeStage {
     let r = a.fdbLearnLookupBatch(this.core, view, n, -1);
     this.nativeCalls++;
     this.now = io[IO_NOW];
-    self.started = io[IO_STARTED] !== 0;
+    this.started = io[IO_STARTED] !== 0;
     if (r < 0) {
       this.classifySlow(batch, n);
       this.checkMaps();
@@ -161,27 +144,27 @@ export class NativeBridgeStage extends BridgeStage {
       this.nativeCalls++;
     }
     while (r < n) {
+      // C stops only at a classified frame (domainOf[r] >= 0) whose learning TS must do.
       this.slowFrames++;
-      this.decideSlow(batch, r);
+      this.decideFrame(batch, r, this.domainOf[r]);
       r = a.fdbLearnLookupBatch(this.core, view, n, r + 1);
       this.nativeCalls++;
     }
     this.touched = io[IO_TOUCHED];
-    if (self.ageSlots > 0) this.table.ageStep(this.now, self.ageSlots);
+    if (this.ageSlots > 0) this.table.ageStep(this.now, this.ageSlots);
   }
 
   /** The TS first loop for the frames C left (classify, MAC words, hashes); stamps are already set. */
   private classifySlow(batch: PacketBatch, n: number): void {
-    const self = this as unknown as StageInternals;
     const slow = this.slow;
     const d = batch.data;
-    const keys = this.keysN;
-    const hashes = this.hashesN;
+    const keys = this.keys;
+    const hashes = this.hashes;
     const table = this.table;
     for (let i = 0; i < n; i++) {
       if (slow[i] === 0) continue;
       this.slowClassified++;
-      const dom = self.classify(batch, i);
+      const dom = this.classify(batch, i);
       if (dom < 0) continue;
       const off = batch.offset[i];
       const k = i << 2;
@@ -194,52 +177,10 @@ export class NativeBridgeStage extends BridgeStage {
     }
   }
 
-  /** The TS second loop's body for frame i (BridgeStage.process): learn, look up, decide. */
-  private decideSlow(batch: PacketBatch, i: number): void {
-    const self = this as unknown as StageInternals;
-    const table = this.table;
-    const dom = this.domainOf[i];
-    const place = this.srcPlace[i];
-    const t = this.stampN[i];
-    const keys = this.keysN;
-    const hashes = this.hashesN;
-    const k = i << 2;
-    this.counters[dom * NC + BridgeCtr.in]++;
-    table.learnHashed(dom, keys[k], keys[k + 1], hashes[i << 1] >>> 0, place, t);
-    const dst = (keys[k + 2] & 0x100) === 0 ? table.lookupHashed(dom, keys[k + 2], keys[k + 3], hashes[(i << 1) + 1] >>> 0, t) : -1;
-    if (dst >= 0) {
-      if ((dst & PLACE_MASK) === place) {
-        self.dropFrame(batch, i, dom, Drop['same-port']);
-      } else if ((dst & MacFlag.REMOTE) !== 0 && (place & MacFlag.REMOTE) !== 0) {
-        self.dropFrame(batch, i, dom, Drop['remote-to-remote']);
-      } else {
-        this.action[i] = (dst & MacFlag.REMOTE) !== 0 ? Action.REMOTE : Action.LOCAL;
-        batch.outPort[i] = dst & OUT_MASK;
-        this.counters[dom * NC + BridgeCtr.unicast]++;
-      }
-      return;
-    }
-    const copies = this.floodCopies(dom, place);
-    if (copies === 0) {
-      self.dropFrame(batch, i, dom, Drop['no-flood-target']);
-      return;
-    }
-    this.action[i] = Action.FLOOD;
-    batch.outPort[i] = NONE;
-    batch.flags[i] |= PacketFlag.FLOOD;
-    this.counters[dom * NC + BridgeCtr.flooded]++;
-    this.counters[dom * NC + BridgeCtr['flood-copies']] += copies;
-  }
-
+  /** Hand C the per-frame arrays (again after grow, which replaces them). */
   private bindStage(): void {
-    const n = this.action.length;
-    if (this.stampN.length < n) {
-      this.stampN = new Int32Array(n);
-      this.keysN = new Int32Array(n * 4);
-      this.hashesN = new Int32Array(n * 2);
-      this.slow = new Uint8Array(n);
-    }
-    this.core.bindStage(this.io, this.action, this.domainOf, this.srcPlace, this.tagLen, this.stampN, this.keysN, this.hashesN, this.slow,
+    if (this.slow.length < this.action.length) this.slow = new Uint8Array(this.action.length);
+    this.core.bindStage(this.io, this.action, this.domainOf, this.srcPlace, this.tagLen, this.stamp, this.keys, this.hashes, this.slow,
       this.counters, this.drops, this.dropsNoDomain);
   }
 
@@ -258,18 +199,8 @@ export class NativeBridgeStage extends BridgeStage {
     this.boundVals = m.map((x) => x.vals);
   }
 
-  /**
-   * Membership changes only through addPort (a new (domain, port) key in portTag) and
-   * addRemote (a new (domain, remote) key in remotePos), and nothing is ever removed:
-   * the sum of these growing counts and the domain count changes whenever membership does.
-   */
-  private membershipVersion(): number {
-    const d = this.domains as unknown as DomainInternals;
-    return this.domains.count + (d.portTag as unknown as MapInternals).size + (d.remotePos as unknown as MapInternals).size;
-  }
-
   private checkFlood(): void {
-    if (this.membershipVersion() !== this.floodVersion) this.bindFlood();
+    if (this.domains.version !== this.floodVersion) this.bindFlood();
   }
 
   private bindFlood(): void {
@@ -284,6 +215,6 @@ export class NativeBridgeStage extends BridgeStage {
     const ports = new Int32Array(Math.max(1, start[nd]));
     for (let d = 0; d < nd; d++) ports.set(doms.ports[d], start[d]);
     this.core.bindFlood(start, ports, remotes);
-    this.floodVersion = this.membershipVersion();
+    this.floodVersion = this.domains.version;
   }
 }

@@ -17,6 +17,7 @@ import { BridgeDomains, parseAddrWords } from '../../src/l2/bridge-domain.js';
 import { BridgeStage, Action } from '../../src/l2/bridge-stage.js';
 import { NativeBridgeStage } from '../../src/l2/native-bridge-stage.js';
 import { Replicator } from '../../src/l2/replicate.js';
+import { Drop } from '../../src/l2/counters.js';
 import { loadNative } from '../../src/ports/native.js';
 
 const SEED: [number, number] = [0x1234567, -0x789abcd];
@@ -276,6 +277,88 @@ for (const [k, s] of SCENARIOS.entries()) {
     t.ok(native.slowFrames > 0, 'some frames took the TypeScript learning path');
   });
 }
+
+t.test('control maps that grow and membership added between batches reach C', async (t) => {
+  const s: Scenario = { name: 'grow', table: {}, macs: 64, batches: 1, time: 'now', maxDomains: 256 };
+  const ts = side(s, () => 0);
+  const nat = side(s, () => 0);
+  const native = new NativeBridgeStage({ table: nat.table, domains: nat.domains, ageSlotsPerBatch: 0 });
+  nat.stage = native;
+  const bt = new PacketBatch({ capacity: 256, dataRoom: 128 });
+  const bn = new PacketBatch({ capacity: 256, dataRoom: 128 });
+  const frame = (src: number, dst: number) => Uint8Array.of(2, 0, 0, 0, dst >> 8, dst & 255, 2, 0, 0, 0, src >> 8, src & 255, 8, 0, ...new Array(50).fill(0));
+  let now = 100;
+  const v0 = nat.domains.version;
+  nat.domains.addVniDomain(100);
+  nat.domains.addPort(0, 1, 0);
+  nat.domains.addRemoteIp(0, REMOTES_V4[0]);
+  t.equal(nat.domains.version, v0, 'repeating existing domains, ports and remotes changes no version');
+  // 4 rounds of 40 new VNI domains (the VNI, port/VLAN, remote and address maps all outgrow their first 64 entries),
+  // each followed by a batch to the new and old domains: C must see the new maps and flood lists.
+  for (let round = 0; round < 4; round++) {
+    for (const d of [ts.domains, nat.domains]) {
+      for (let k = 0; k < 40; k++) {
+        const j = round * 40 + k;
+        const dom = d.addVniDomain(5000 + j);
+        d.addPort(dom, 8 + (j % 100), 1 + (j >> 1));
+        d.addRemoteIp(dom, `10.7.${j >> 8}.${j & 255}`);
+        if (k % 3 === 0) d.addRemoteIp(0, `10.7.${j >> 8}.${j & 255}`); // a new member of an old domain
+      }
+    }
+    t.ok(nat.domains.version > v0, `round ${round}: version moved (${nat.domains.version})`);
+    for (const b of [bt, bn]) {
+      b.clear();
+      for (let k = 0; k < 240; k++) {
+        const j = (k * 7 + round * 13) % ((round + 1) * 40);
+        const src = (k % 60) + 1;
+        const dst = k % 5 === 0 ? 0xffff : ((k * 3) % 60) + 1;
+        if (k % 8 === 1) {
+          b.append(frame(src + 0x200, 0xffff), 0, 64, 64, 0, 0, 1); // a flood in domain 0, which gains remotes every round
+          continue;
+        }
+        const decapped = k % 2 === 0;
+        const i = b.append(frame(src + (decapped ? 0x100 : 0), dst), 0, 64, 64, 0, 0, decapped ? 0 : 8 + (j % 100));
+        if (decapped) {
+          b.flags[i] |= PacketFlag.DECAPPED;
+          b.vni[i] = 5000 + j;
+          b.remoteAddr.set(parseAddrWords(`10.7.${j >> 8}.${j & 255}`).slice(0, 4) as number[], i << 2);
+        } else {
+          const vlan = 1 + (j >> 1);
+          b.data.copyWithin(b.offset[i] + 16, b.offset[i] + 12, b.offset[i] + 60);
+          b.data.set([0x81, 0x00, vlan >> 8, vlan & 255], b.offset[i] + 12);
+        }
+      }
+    }
+    now += 10;
+    ts.stage.process(bt, now);
+    native.process(bn, now);
+    if (!compare(t, ts, nat, bt, bn, `grow round ${round}`)) break;
+    let found = 0;
+    for (let i = 0; i < bn.count; i++) if (bn.drop[i] !== Drop['no-domain'] && bn.drop[i] !== Drop['unknown-remote']) found++;
+    t.equal(found, bn.count, `round ${round}: every frame found its domain and remote`);
+    t.equal(native.counter(0, 'flood-copies'), ts.stage.counter(0, 'flood-copies'), `round ${round}: domain 0 floods to its new remotes too`);
+  }
+  // Membership changes that add no domain: only a remote, then only a port, of domain 0; then floods in it.
+  const changes: [string, (d: BridgeDomains) => void][] = [
+    ['a remote only', (d) => d.addRemoteIp(0, '10.8.0.1')],
+    ['a port only', (d) => d.addPort(0, 120, 0)],
+  ];
+  for (const [what, change] of changes) {
+    const before = nat.domains.version;
+    for (const d of [ts.domains, nat.domains]) change(d);
+    t.ok(nat.domains.version > before, `${what}: version moved`);
+    for (const b of [bt, bn]) {
+      b.clear();
+      for (let k = 0; k < 16; k++) b.append(frame(0x300 + k, 0xffff), 0, 64, 64, 0, 0, 1);
+    }
+    now += 10;
+    ts.stage.process(bt, now);
+    native.process(bn, now);
+    if (!compare(t, ts, nat, bt, bn, `after ${what}`)) break;
+    t.equal(native.counter(0, 'flood-copies'), ts.stage.counter(0, 'flood-copies'), `${what}: the flood counts the new member`);
+  }
+  t.pass('identical after every round');
+});
 
 t.test('steady state: every source known, one native call per batch, no TS learning', async (t) => {
   const s: Scenario = { name: 'steady', table: { ageingSeconds: 3600 }, macs: 64, batches: 1, time: 'now' };
