@@ -62,7 +62,7 @@ export interface PlanEnv {
   /** PIDs of the data path's processes (the daemons; none for kernel). */
   pids(): number[];
   /** Per pipeline stage: seconds and frames so far, summed over the daemons (null when no daemon runs). */
-  stageTotals(): Promise<Map<string, { seconds: number; frames: number }> | null>;
+  stageTotals(): Promise<Map<string, { seconds: number; frames: number; batches: number }> | null>;
   /** Stop the plan's data path (the namespaces are removed by lab.close()). */
   stop(): Promise<void>;
 }
@@ -88,14 +88,15 @@ export async function startPlan(plan: CostPlan, tag: string, register: (lab: Ove
           .reduce((a, b) => ({ user: a.user + b.user, system: a.system + b.system }), { user: 0, system: 0 }),
         pids: () => lab.daemons.map((d) => d.child.pid!),
         stageTotals: async () => {
-          const sum = new Map<string, { seconds: number; frames: number }>();
+          const sum = new Map<string, { seconds: number; frames: number; batches: number }>();
           for (const d of lab.daemons) {
             const r = await controlRequest(d.socket, 'stats', {}, 5000);
             if (!r.ok) throw new Error(`daemon hv${d.hv} stats: ${r.error}`);
             for (const st of (r.result as StatsSnapshot).stages) {
-              const a = sum.get(st.stage) ?? { seconds: 0, frames: 0 };
+              const a = sum.get(st.stage) ?? { seconds: 0, frames: 0, batches: 0 };
               a.seconds += st.seconds;
               a.frames += st.packets;
+              a.batches += st.batches;
               sum.set(st.stage, a);
             }
           }

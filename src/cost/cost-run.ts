@@ -98,12 +98,20 @@ function daemonNote(a: TaskCpuTimes, b: TaskCpuTimes, delivered: number): string
  * ns per delivered frame summed over both daemons: where in vtepd the user
  * CPU goes (rx and tx include their syscalls), and what `native` changes.
  */
-function stageNsPerFrame(a: Map<string, { seconds: number }> | null, b: Map<string, { seconds: number }> | null, delivered: number): PlanRun['stages'] {
+type StageTotal = { seconds: number; frames: number; batches: number };
+
+function stageNsPerFrame(a: Map<string, StageTotal> | null, b: Map<string, StageTotal> | null, delivered: number): PlanRun['stages'] {
   if (a === null || b === null) return undefined;
-  return [...b.entries()].map(([name, v]) => ({
-    name,
-    nsPerFrame: delivered > 0 ? ((v.seconds - (a.get(name)?.seconds ?? 0)) * 1e9) / delivered : null,
-  }));
+  return [...b.entries()].map(([name, v]) => {
+    const was = a.get(name) ?? { seconds: 0, frames: 0, batches: 0 };
+    const batches = v.batches - was.batches;
+    return {
+      name,
+      nsPerFrame: delivered > 0 ? ((v.seconds - was.seconds) * 1e9) / delivered : null,
+      // Batch fill explains per-frame costs: per-batch work (syscalls, wake-ups) is shared by fewer frames in small batches.
+      framesPerBatch: batches > 0 ? (v.frames - was.frames) / batches : null,
+    };
+  });
 }
 
 /** Run every (plan, frame size) and return the PlanRuns in that order. */

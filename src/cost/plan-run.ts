@@ -26,7 +26,7 @@ export interface PlanRun {
   /** Host CPU seconds spent on the traffic, all CPUs. */
   cpu: { user: number; system: number; softirq: number };
   /** Optional per-stage ns per frame from the CostMeter (host/native plans). */
-  stages?: { name: string; nsPerFrame: number | null }[];
+  stages?: { name: string; nsPerFrame: number | null; framesPerBatch?: number | null }[];
   /** Free-form notes (placements, rates, caveats) carried into the report. */
   notes?: string[];
 }

@@ -54,11 +54,11 @@ function stageTable(r: CostReport): string[] {
   const runs = r.plans.filter((p) => p.stages.length > 0);
   if (runs.length === 0) return [];
   const names = [...new Set(runs.flatMap((p) => p.stages.map((s) => s.name)))];
-  const head = ['plan', 'frame B', ...names, 'sum'];
+  const head = ['plan', 'frame B', ...names, 'sum', 'rx frames/batch'];
   const rows = runs.map((p) => {
     const v = names.map((n) => p.stages.find((s) => s.name === n)?.nsPerFrame ?? null);
     const sum = v.every((x) => x === null) ? null : v.reduce<number>((a, x) => a + (x ?? 0), 0);
-    return [p.plan, String(p.frameSize), ...v.map((x) => num(x)), num(sum)];
+    return [p.plan, String(p.frameSize), ...v.map((x) => num(x)), num(sum), num(p.stages.find((s) => s.name === 'rx')?.framesPerBatch ?? null, 1)];
   });
   const all = [head, ...rows];
   const widths = head.map((_, c) => Math.max(...all.map((x) => x[c].length)));

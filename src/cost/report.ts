@@ -29,7 +29,8 @@ export interface PlanFigures {
   coresPer10G: number | null;
   /** Share of host CPU per delivered frame this plan frees compared with the baseline, -1..1. */
   freedVsBaseline: number | null;
-  stages: { name: string; nsPerFrame: number | null }[];
+  /** The daemons' stage timers over the window: ns per delivered frame, and frames per batch the stage saw. */
+  stages: { name: string; nsPerFrame: number | null; framesPerBatch?: number | null }[];
   notes: string[];
 }
 

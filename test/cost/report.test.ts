@@ -94,15 +94,15 @@ t.test('JSON, table and SVG renderings', async (t) => {
 });
 
 t.test('stage table: the daemons\' stage timers per delivered frame, only for runs that have them', async (t) => {
-  const st = (e: number, b: number) => [{ name: 'rx', nsPerFrame: 100 }, { name: 'bridge', nsPerFrame: b }, { name: 'encap', nsPerFrame: e }];
+  const st = (e: number, b: number) => [{ name: 'rx', nsPerFrame: 100, framesPerBatch: e / 4 }, { name: 'bridge', nsPerFrame: b }, { name: 'encap', nsPerFrame: e }];
   const r = buildCostReport([run('host', { stages: st(40, 60) }), run('native', { stages: st(10, 20) }), run('kernel')]);
   t.same(r.plans[1].stages, st(10, 20), 'carried into the JSON');
   const lines = reportTable(r).split('\n');
   const at = lines.findIndex((l) => l.startsWith('vtepd stage time'));
   t.ok(at > 0, 'stage section present');
-  t.same(lines[at + 1].trim().split(/\s+/), ['plan', 'frame', 'B', 'rx', 'bridge', 'encap', 'sum']);
-  t.same(lines[at + 3].trim().split(/\s+/), ['host', '64', '100', '60', '40', '200']);
-  t.same(lines[at + 4].trim().split(/\s+/), ['native', '64', '100', '20', '10', '130']);
+  t.same(lines[at + 1].trim().split(/\s+/), ['plan', 'frame', 'B', 'rx', 'bridge', 'encap', 'sum', 'rx', 'frames/batch']);
+  t.same(lines[at + 3].trim().split(/\s+/), ['host', '64', '100', '60', '40', '200', '10.0']);
+  t.same(lines[at + 4].trim().split(/\s+/), ['native', '64', '100', '20', '10', '130', '2.5']);
   t.notOk(lines.slice(at).some((l) => l.startsWith('kernel')), 'no row for a plan without a vtepd data path');
   t.notOk(reportTable(buildCostReport([run('kernel')])).includes('vtepd stage time'), 'no section when no run has stages');
 });
