@@ -31,6 +31,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   vtepd::InitDecap(env, exports);
   vtepd::InitFdb(env, exports);
   vtepd::InitChecksum(env, exports);
+  vtepd::InitReplicate(env, exports);
   exports.Set("errnoName", Napi::Function::New(env, ErrnoNameJs));
   return exports;
 }

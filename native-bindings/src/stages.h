@@ -9,4 +9,5 @@ void InitEncap(Napi::Env env, Napi::Object exports);     // encap.cc
 void InitDecap(Napi::Env env, Napi::Object exports);     // decap.cc
 void InitFdb(Napi::Env env, Napi::Object exports);       // fdb.cc
 void InitChecksum(Napi::Env env, Napi::Object exports);  // checksum.cc
+void InitReplicate(Napi::Env env, Napi::Object exports); // replicate.cc
 }  // namespace vtepd
