@@ -39,7 +39,9 @@ export const offloadPlanSchema = {
 
 /**
  * Addon exports that make a function available as `native` (one batch per
- * call). The addon lives in native-bindings/; keep this table in step with it.
+ * call: `(core, batchView, count)`, checksumBatch `(batchView, count, mode)`).
+ * The addon lives in native-bindings/; keep this table in step with it
+ * (segmentBatch does not exist: vtepd's ports never take GSO super-frames).
  */
 export const NATIVE_EXPORTS: {
   checksum: readonly string[];
