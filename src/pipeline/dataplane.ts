@@ -23,6 +23,7 @@ import { BridgeDomains, parseAddrWords } from '../l2/bridge-domain.js';
 import { BridgeStage } from '../l2/bridge-stage.js';
 import { MacTable, localPlace, remotePlace } from '../l2/mac-table.js';
 import { Replicator } from '../l2/replicate.js';
+import { NativeReplicator } from '../l2/native-replicate.js';
 import { parseMacWords } from '../l2/mac-text.js';
 import { DecapStage } from '../tunnel/decap.js';
 import { EncapStage } from '../tunnel/encap.js';
@@ -97,7 +98,7 @@ export class Dataplane {
     // at 1 frame per batch as at 256, and at low rates it was most of the bridge's time.
     const bridgeOpts = { table: this.table, domains: this.domains, clock: () => Date.now() / 1000, ageSlotsPerBatch: 0 };
     this.bridge = cfg.offload['forwarding-learning'] === 'native' ? new NativeBridgeStage(bridgeOpts) : new BridgeStage(bridgeOpts);
-    this.replicator = new Replicator(this.bridge);
+    this.replicator = cfg.offload['forwarding-learning'] === 'native' ? new NativeReplicator(this.bridge) : new Replicator(this.bridge);
     const size = cfg.batch.size;
     this.rx = new PacketBatch({ capacity: size });
     this.localOut = new PacketBatch({ capacity: size });
