@@ -11,14 +11,19 @@ export const CAP_NET_ADMIN = 12;
 export const CAP_NET_RAW = 13;
 const CAP_NAMES: Record<number, string> = { [CAP_NET_ADMIN]: 'CAP_NET_ADMIN', [CAP_NET_RAW]: 'CAP_NET_RAW' };
 
-/** Effective capability mask of this process, or null when /proc is unavailable. */
-export function effectiveCaps(statusText?: string): bigint | null {
+/** A capability mask of this process (CapEff, CapAmb, ...), or null when /proc is unavailable. */
+export function capMask(field: 'CapEff' | 'CapAmb', statusText?: string): bigint | null {
   let text = statusText;
   if (text === undefined) {
     try { text = readFileSync('/proc/self/status', 'utf8'); } catch { return null; }
   }
-  const m = /^CapEff:\s*([0-9a-fA-F]+)$/m.exec(text);
+  const m = new RegExp(`^${field}:\\s*([0-9a-fA-F]+)$`, 'm').exec(text);
   return m ? BigInt('0x' + m[1]) : null;
+}
+
+/** Effective capability mask of this process, or null when /proc is unavailable. */
+export function effectiveCaps(statusText?: string): bigint | null {
+  return capMask('CapEff', statusText);
 }
 
 export function hasCap(mask: bigint, cap: number): boolean {
@@ -39,11 +44,21 @@ export function neededCaps(cfg: VtepdConfig): number[] {
 }
 
 /** Returns null when allowed, else a message saying what is missing and how to grant it. */
-export function privilegeProblem(cfg: VtepdConfig, statusText?: string): string | null {
+export function privilegeProblem(cfg: VtepdConfig, statusText?: string, euid = process.geteuid?.() ?? 0): string | null {
   const mask = effectiveCaps(statusText);
   if (mask === null) return null; // not Linux /proc: let the socket calls report EPERM themselves
   const missing = neededCaps(cfg).filter((c) => !hasCap(mask, c)).map((c) => CAP_NAMES[c]);
-  if (missing.length === 0) return null;
+  if (missing.length === 0) {
+    // Kernel mode programs the kernel through `ip` and `bridge` child processes, which keep
+    // capabilities only as root or when they are ambient (file capabilities on node do not pass on).
+    const amb = capMask('CapAmb', statusText) ?? 0n;
+    if (cfg.offload['encap-decap'] === 'kernel' && euid !== 0 && !hasCap(amb, CAP_NET_ADMIN)) {
+      return 'vtepd run in kernel mode runs ip and bridge, which do not inherit capabilities set with setcap: ' +
+        'run it as root (sudo vtepd run ...), or with ambient capabilities: ' +
+        'sudo setpriv --reuid=USER --inh-caps=+net_admin,+net_raw --ambient-caps=+net_admin,+net_raw vtepd run ...';
+    }
+    return null;
+  }
   return `vtepd run needs root or the capabilities CAP_NET_RAW and CAP_NET_ADMIN (missing: ${missing.join(', ')}). ` +
     'Run it as root (sudo vtepd run ...), or grant them: sudo setcap cap_net_raw,cap_net_admin+ep "$(readlink -f "$(command -v node)")"';
 }
