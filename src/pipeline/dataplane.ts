@@ -38,7 +38,7 @@ import { runPlanHostProblems } from './run-plan.js';
 import type { Port } from '../ports/port.js';
 import { TunnelClassifier, KIND_GENEVE, KIND_OF_TYPE, KIND_VXLAN } from './classify.js';
 import type { VtepdConfig } from '../daemon/config-schema.js';
-import type { LocalDevice, Underlay } from './open-ports.js';
+import { underlayVnet, type LocalDevice, type Underlay } from './open-ports.js';
 
 export const STAGES = ['rx', 'classify', 'decap', 'bridge', 'replicate', 'encap', 'checksum', 'tx'] as const;
 const S_RX = 0, S_CLASSIFY = 1, S_DECAP = 2, S_BRIDGE = 3, S_REPL = 4, S_ENCAP = 5, S_CSUM = 6, S_TX = 7;
@@ -145,7 +145,8 @@ export class Dataplane {
       };
       this.encap[dom] = n.remotes.length === 0 ? null : nativeTunnel ? new NativeEncapStage(encapCfg) : new EncapStage(encapCfg);
       this.txPort[dom] = o.underlay.txFor(n.type === 'nvgre' ? 0 : n.udpPort);
-      this.csum[dom] = !laterCsum ? null : csumPlace === 'native' ? new NativeChecksumStage({ ip4: false, udp: true }) : this.kernelChecksum(this.txPort[dom]);
+      if (csumPlace === 'kernel' && underlayVnet(cfg)) this.csum[dom] = this.kernelChecksum(this.txPort[dom], laterCsum);
+      else this.csum[dom] = laterCsum && csumPlace === 'native' ? new NativeChecksumStage({ ip4: false, udp: true }) : null;
     }
     for (const p of genevePorts) if (!vxlanPorts.has(p)) this.classify.portKind[p] = KIND_GENEVE;
     for (const p of vxlanPorts) this.classify.portKind[p] = KIND_VXLAN;
@@ -268,9 +269,10 @@ export class Dataplane {
     }
   }
 
-  private kernelChecksum(port: Port): KernelChecksumStage {
+  /** `complete` false: the network sends no UDP checksum, but its frames still need clean vnet slots. */
+  private kernelChecksum(port: Port, complete: boolean): KernelChecksumStage {
     if (!(port instanceof AfPacketPort)) throw new Error('checksum: kernel needs the AF_PACKET underlay (its virtio-net header carries the request)');
-    return new KernelChecksumStage(port);
+    return new KernelChecksumStage(port, complete);
   }
 
   /** Transmit local copies in runs of equal output port (one burst per run). */

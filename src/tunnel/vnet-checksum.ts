@@ -9,6 +9,10 @@
  *
  * Runs after an encap stage built with the checksum off (it wrote 0), before
  * the underlay port's transmit. Per frame: 4 or 16 address words summed in JS.
+ * Every network sending through a port with a virtio-net header needs one (with
+ * `complete` false when it sends no UDP checksum): the port's vnet slots are
+ * shared, and a stale NEEDS_CSUM from another network's batch would make the
+ * kernel write a checksum into this one's frames.
  */
 import type { PacketBatch } from '../batch/packet-batch.js';
 import { VNET, VNET_FIELDS, type AfPacketPort } from '../ports/af-packet-port.js';
@@ -18,7 +22,7 @@ export class KernelChecksumStage {
   partial = 0;
   plain = 0;
 
-  constructor(private readonly port: AfPacketPort) {
+  constructor(private readonly port: AfPacketPort, private readonly complete = true) {
     if (!port.vnetHdr) throw new Error(`checksum: kernel needs the underlay port ${port.name} opened with a virtio-net header (PACKET_VNET_HDR)`);
   }
 
@@ -34,7 +38,7 @@ export class KernelChecksumStage {
       const ip = off + l3;
       // Outer UDP only (proto 17 at the IPv4/IPv6 position encap recorded).
       const v6 = l3 >= 0 && d[ip] >> 4 === 6;
-      const udp = batch.drop[i] === 0 && l3 >= 0 && l4 > l3 && l4 + 8 <= batch.length[i] && d[ip + (v6 ? 6 : 9)] === 17;
+      const udp = this.complete && batch.drop[i] === 0 && l3 >= 0 && l4 > l3 && l4 + 8 <= batch.length[i] && d[ip + (v6 ? 6 : 9)] === 17;
       if (!udp) {
         v[o] = 0; v[o + 1] = 0; v[o + 2] = 0; v[o + 3] = 0; v[o + 4] = 0; v[o + 5] = 0;
         this.plain++;
