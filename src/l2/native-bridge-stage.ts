@@ -20,6 +20,7 @@
 import { PacketBatch, PacketFlag } from '../batch/packet-batch.js';
 import { nativeBatchView, type NativeBatchView } from '../batch/native-batch.js';
 import { loadNative } from '../ports/native.js';
+import { loadNativeExports } from '../ports/native-exports.js';
 import { MacFlag, OUT_MASK, ticksOf } from './mac-table.js';
 import { DIST_SHIFT } from './mac-store.js';
 import { BridgeDomains } from './bridge-domain.js';
@@ -66,11 +67,7 @@ function layout(): Int32Array {
 let addon: FdbAddon | null = null;
 function fdbAddon(): FdbAddon {
   if (addon !== null) return addon;
-  const a = loadNative() as unknown as Partial<FdbAddon>;
-  if (typeof a.fdbLearnLookupBatch !== 'function' || typeof a.FdbCore !== 'function') {
-    throw new Error('native forwarding/learning needs fdbLearnLookupBatch and FdbCore in the native addon; this build lacks them (npm run build:native)');
-  }
-  addon = a as FdbAddon;
+  addon = loadNativeExports<FdbAddon>('native forwarding/learning', ['FdbCore', 'fdbLearnLookupBatch'], loadNative);
   return addon;
 }
 

@@ -13,6 +13,7 @@
 import { PacketBatch, PacketFlag } from '../batch/packet-batch.js';
 import { nativeBatchView, type NativeBatchView } from '../batch/native-batch.js';
 import { loadNative } from '../ports/native.js';
+import { loadNativeExports } from '../ports/native-exports.js';
 import { MacFlag, OUT_MASK } from './mac-store.js';
 import { BridgeStage, Action } from './bridge-stage.js';
 import { Replicator } from './replicate.js';
@@ -47,11 +48,7 @@ function layout(): Int32Array {
 let addon: ReplicateAddon | null = null;
 function replicateAddon(): ReplicateAddon {
   if (addon !== null) return addon;
-  const a = loadNative() as unknown as Partial<ReplicateAddon>;
-  if (typeof a.ReplicateCore !== 'function' || typeof a.replicateLocal !== 'function' || typeof a.replicateRemote !== 'function') {
-    throw new Error('native replication needs ReplicateCore, replicateLocal and replicateRemote in the native addon; this build lacks them (npm run build:native)');
-  }
-  addon = a as ReplicateAddon;
+  addon = loadNativeExports<ReplicateAddon>('native replication', ['ReplicateCore', 'replicateLocal', 'replicateRemote'], loadNative);
   return addon;
 }
 

@@ -12,6 +12,7 @@
 import type { PacketBatch } from '../batch/packet-batch.js';
 import { nativeBatchView, type NativeBatchView } from '../batch/native-batch.js';
 import { loadNative } from '../ports/native.js';
+import { loadNativeExports } from '../ports/native-exports.js';
 
 /** checksumBatch mode bits. */
 export const CHECKSUM_MODE = { ip4: 1, udp: 2 } as const;
@@ -23,16 +24,7 @@ export interface NativeChecksumAddon { checksumBatch: ChecksumBatchFn }
 
 /** The addon's checksumBatch, or a clear Error saying what is missing. */
 export function loadNativeChecksum(): NativeChecksumAddon {
-  let addon: Partial<NativeChecksumAddon>;
-  try {
-    addon = loadNative() as unknown as Partial<NativeChecksumAddon>;
-  } catch (e) {
-    throw new Error(`native checksum needs the vtepd addon: ${(e as Error).message}`);
-  }
-  if (typeof addon.checksumBatch !== 'function') {
-    throw new Error('native checksum: the vtepd addon lacks checksumBatch (rebuild it: npm run build:native)');
-  }
-  return addon as NativeChecksumAddon;
+  return loadNativeExports<NativeChecksumAddon>('native checksum', ['checksumBatch'], loadNative);
 }
 
 export interface NativeChecksumOptions {

@@ -16,6 +16,7 @@
 import type { PacketBatch } from '../batch/packet-batch.js';
 import { nativeBatchView, type NativeBatchView } from '../batch/native-batch.js';
 import { loadNative } from '../ports/native.js';
+import { loadNativeExports } from '../ports/native-exports.js';
 import { DecapStage } from './decap.js';
 import { TUNNEL_DROPS, TUNNEL_DROP_CODES } from './drop-reasons.js';
 import type { DecapConfig, ResolvedDecap } from './tunnel-config.js';
@@ -41,15 +42,7 @@ const C_DROPS = 3;
 
 /** The addon with the decap exports, or a clear Error saying what is missing. */
 export function loadNativeDecap(): NativeDecapAddon {
-  let addon: Partial<NativeDecapAddon>;
-  try {
-    addon = loadNative() as unknown as Partial<NativeDecapAddon>;
-  } catch (e) {
-    throw new Error(`native decap needs the vtepd addon: ${(e as Error).message}`);
-  }
-  const missing = (['DecapCore', 'vxlanDecapBatch', 'geneveDecapBatch', 'nvgreDecapBatch'] as const).filter((k) => typeof addon[k] !== 'function');
-  if (missing.length) throw new Error(`native decap: the vtepd addon lacks ${missing.join(', ')} (rebuild it: npm run build:native)`);
-  return addon as NativeDecapAddon;
+  return loadNativeExports<NativeDecapAddon>('native decap', ['DecapCore', 'vxlanDecapBatch', 'geneveDecapBatch', 'nvgreDecapBatch'], loadNative);
 }
 
 export class NativeDecapStage extends DecapStage {

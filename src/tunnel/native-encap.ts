@@ -14,6 +14,7 @@
 import type { PacketBatch } from '../batch/packet-batch.js';
 import { nativeBatchView, type NativeBatchView } from '../batch/native-batch.js';
 import { loadNative } from '../ports/native.js';
+import { loadNativeExports } from '../ports/native-exports.js';
 import { EncapStage } from './encap.js';
 import { TunnelDrop, TUNNEL_DROP_CODES } from './drop-reasons.js';
 import type { EncapConfig, TunnelType } from './tunnel-config.js';
@@ -59,12 +60,7 @@ const EXPORTS = ['EncapCore', 'vxlanEncapBatch', 'geneveEncapBatch', 'nvgreEncap
 
 /** The addon with the encap exports; throws a clear Error when it is not built or is an older build. */
 export function loadEncapAddon(): EncapAddon {
-  const addon = loadNative() as unknown as Record<string, unknown>;
-  const missing = EXPORTS.filter((k) => typeof addon[k] !== 'function');
-  if (missing.length) {
-    throw new Error(`vtepd native addon lacks ${missing.join(', ')} (built before the native encap stage?): run \`npm run build:native\``);
-  }
-  return addon as unknown as EncapAddon;
+  return loadNativeExports<EncapAddon>('native encap', EXPORTS, loadNative);
 }
 
 /** True when the native encap stage can be used here. */

@@ -356,5 +356,5 @@ t.test('a missing native build is a clear Error', async (t) => {
     '../../src/ports/native.js': { loadNative: () => ({}) },
   });
   const w = world();
-  t.throws(() => new NR(w.stage), /ReplicateCore, replicateLocal and replicateRemote/);
+  t.throws(() => new NR(w.stage), /native replication: the vtepd addon lacks ReplicateCore, replicateLocal, replicateRemote \(rebuild it: npm run build:native\)/);
 });
