@@ -21,78 +21,7 @@ import { PacketBatch } from '../src/batch/packet-batch.js';
 import { EncapStage } from '../src/tunnel/encap.js';
 import { NativeChecksumStage } from '../src/tunnel/native-checksum.js';
 import type { EncapConfig } from '../src/tunnel/tunnel-config.js';
-
-const BATCH = 256;
-
-function innerFrame(size: number, k: number): Uint8Array {
-  const f = new Uint8Array(size);
-  f.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00], 0);
-  f.set([0x45, 0, (size - 14) >> 8, (size - 14) & 0xff, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, (k >> 8) & 0xff, k & 0xff], 14);
-  f.set([(1000 + k) >> 8, (1000 + k) & 0xff, 0, 80], 34);
-  for (let i = 38; i < size; i++) f[i] = (i * 7 + k) & 0xff;
-  return f;
-}
-
-function fill(b: PacketBatch, size: number): void {
-  b.clear();
-  for (let k = 0; k < BATCH; k++) {
-    const f = innerFrame(size, k);
-    b.append(f, 0, f.length, f.length, 0, 0);
-  }
-}
-
-class Snapshot {
-  readonly offset: Uint32Array;
-  readonly length: Uint32Array;
-  readonly wire: Uint32Array;
-  readonly outPort: Int32Array;
-  constructor(readonly b: PacketBatch) {
-    this.offset = b.offset.slice();
-    this.length = b.length.slice();
-    this.wire = b.wireLength.slice();
-    this.outPort = b.outPort.slice();
-  }
-  restore(): void {
-    const b = this.b;
-    b.offset.set(this.offset);
-    b.length.set(this.length);
-    b.wireLength.set(this.wire);
-    b.outPort.set(this.outPort);
-    b.drop.fill(0);
-  }
-}
-
-function cpuNow(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-}
-
-/** ns per frame of `run` (with `before` run each iteration too), best of 4 rounds of ~250 ms CPU. */
-function time(before: () => void, run: () => void): { cpu: number; wall: number } {
-  for (let k = 0; k < 200; k++) {
-    before();
-    run();
-  }
-  let best = Infinity;
-  let bestWall = Infinity;
-  for (let round = 0; round < 4; round++) {
-    let iters = 0;
-    const w0 = process.hrtime.bigint();
-    const c0 = cpuNow();
-    let c1 = c0;
-    while (c1 - c0 < 250_000) {
-      for (let k = 0; k < 100; k++) {
-        before();
-        run();
-      }
-      iters += 100;
-      c1 = cpuNow();
-    }
-    bestWall = Math.min(bestWall, Number(process.hrtime.bigint() - w0) / (iters * BATCH));
-    best = Math.min(best, ((c1 - c0) * 1000) / (iters * BATCH));
-  }
-  return { cpu: best, wall: bestWall };
-}
+import { BATCH, Snapshot, fill, time } from './support.js';
 
 function cfg(v6: boolean, udpCsum: boolean): EncapConfig {
   return {
@@ -113,7 +42,7 @@ export default async function (): Promise<BenchFigure[]> {
   const udpOnly = new NativeChecksumStage({ ip4: false });
   const both = new NativeChecksumStage();
   for (const size of [64, 1400]) {
-    fill(b, size);
+    fill(b, size, true);
     const base = new Snapshot(b);
     const restoreNs = time(() => base.restore(), noop).cpu;
     for (const v6 of [false, true]) {

@@ -16,77 +16,7 @@ import { EncapStage } from '../src/tunnel/encap.js';
 import { DecapStage } from '../src/tunnel/decap.js';
 import { NativeDecapStage } from '../src/tunnel/native-decap.js';
 import type { EncapConfig, TunnelType } from '../src/tunnel/tunnel-config.js';
-
-const BATCH = 256;
-
-function innerFrame(size: number, k: number): Uint8Array {
-  const f = new Uint8Array(size);
-  f.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00], 0);
-  f.set([0x45, 0, (size - 14) >> 8, (size - 14) & 0xff, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, (k >> 8) & 0xff, k & 0xff], 14);
-  f.set([(1000 + k) >> 8, (1000 + k) & 0xff, 0, 80], 34);
-  return f;
-}
-
-function fill(b: PacketBatch, size: number): void {
-  b.clear();
-  for (let k = 0; k < BATCH; k++) {
-    const f = innerFrame(size, k);
-    b.append(f, 0, f.length, f.length, 0, 0);
-  }
-}
-
-class Snapshot {
-  readonly offset: Uint32Array;
-  readonly length: Uint32Array;
-  readonly wire: Uint32Array;
-  readonly outPort: Int32Array;
-  constructor(readonly b: PacketBatch) {
-    this.offset = b.offset.slice();
-    this.length = b.length.slice();
-    this.wire = b.wireLength.slice();
-    this.outPort = b.outPort.slice();
-  }
-  restore(): void {
-    const b = this.b;
-    b.offset.set(this.offset);
-    b.length.set(this.length);
-    b.wireLength.set(this.wire);
-    b.outPort.set(this.outPort);
-    b.drop.fill(0);
-  }
-}
-
-function cpuNow(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-}
-
-/** ns per frame of `run` (restore included), best of 4 rounds of ~250 ms of CPU time. */
-function time(snap: Snapshot, run: () => void): { cpu: number; wall: number } {
-  for (let k = 0; k < 200; k++) {
-    snap.restore();
-    run();
-  }
-  let best = Infinity;
-  let bestWall = Infinity;
-  for (let round = 0; round < 4; round++) {
-    let iters = 0;
-    const w0 = process.hrtime.bigint();
-    const c0 = cpuNow();
-    let c1 = c0;
-    while (c1 - c0 < 250_000) {
-      for (let k = 0; k < 100; k++) {
-        snap.restore();
-        run();
-      }
-      iters += 100;
-      c1 = cpuNow();
-    }
-    bestWall = Math.min(bestWall, Number(process.hrtime.bigint() - w0) / (iters * BATCH));
-    best = Math.min(best, ((c1 - c0) * 1000) / (iters * BATCH));
-  }
-  return { cpu: best, wall: bestWall };
-}
+import { BATCH, Snapshot, fill, time } from './support.js';
 
 function cfg(type: TunnelType, v6: boolean): EncapConfig {
   return {
@@ -107,7 +37,8 @@ export default async function (): Promise<BenchFigure[]> {
   console.log('subtracted); best of 4 rounds of 250 ms process CPU time after 200 warm-up iterations; native includes its N-API call.');
   for (const size of [64, 1400]) {
     fill(b, size);
-    const restoreNs = time(new Snapshot(b), () => {}).cpu;
+    const first = new Snapshot(b);
+    const restoreNs = time(() => first.restore(), () => {}).cpu;
     for (const [type, v6] of cases) {
       const label = `${type}${v6 ? '-ip6' : ''} ${size}B`;
       fill(b, size);
@@ -117,8 +48,8 @@ export default async function (): Promise<BenchFigure[]> {
       const post = new Snapshot(b);
       const ts = new DecapStage();
       const native = new NativeDecapStage();
-      const tsT = time(post, () => ts.process(b));
-      const natT = time(post, () => native.process(b));
+      const tsT = time(() => post.restore(), () => ts.process(b));
+      const natT = time(() => post.restore(), () => native.process(b));
       for (const st of [ts, native]) if (st.counters.totalDrops() !== 0) throw new Error(`${label}: decap dropped frames`);
       if (native.counters.outFrames !== native.counters.inFrames) throw new Error(`${label}: native decap lost frames`);
       const tsNs = tsT.cpu - restoreNs;

@@ -16,79 +16,7 @@ import { PacketBatch } from '../src/batch/packet-batch.js';
 import { EncapStage } from '../src/tunnel/encap.js';
 import { DecapStage } from '../src/tunnel/decap.js';
 import type { EncapConfig, TunnelType } from '../src/tunnel/tunnel-config.js';
-
-const BATCH = 256;
-
-function innerFrame(size: number, k: number): Uint8Array {
-  const f = new Uint8Array(size);
-  f.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00], 0);
-  f.set([0x45, 0, (size - 14) >> 8, (size - 14) & 0xff, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, (k >> 8) & 0xff, k & 0xff], 14);
-  f.set([(1000 + k) >> 8, (1000 + k) & 0xff, 0, 80], 34); // many flows: the hash has work to do
-  return f;
-}
-
-function fill(b: PacketBatch, size: number): void {
-  b.clear();
-  for (let k = 0; k < BATCH; k++) {
-    const f = innerFrame(size, k);
-    b.append(f, 0, f.length, f.length, 0, 0);
-  }
-}
-
-class Snapshot {
-  readonly offset: Uint32Array;
-  readonly length: Uint32Array;
-  readonly wire: Uint32Array;
-  readonly outPort: Int32Array;
-  constructor(readonly b: PacketBatch) {
-    this.offset = b.offset.slice();
-    this.length = b.length.slice();
-    this.wire = b.wireLength.slice();
-    this.outPort = b.outPort.slice();
-  }
-  restore(): void {
-    const b = this.b;
-    b.offset.set(this.offset);
-    b.length.set(this.length);
-    b.wireLength.set(this.wire);
-    b.outPort.set(this.outPort);
-    b.drop.fill(0);
-  }
-}
-
-/** CPU microseconds (user + system) of this process: other load on a shared host does not inflate it. */
-function cpuNow(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-}
-
-/** ns per frame of `run` (restore included), best of several rounds of ~250 ms of CPU time. */
-function time(snap: Snapshot, run: () => void): { cpu: number; wall: number } {
-  for (let k = 0; k < 200; k++) {
-    snap.restore();
-    run();
-  }
-  let best = Infinity;
-  let bestWall = Infinity;
-  for (let round = 0; round < 4; round++) {
-    let iters = 0;
-    const w0 = process.hrtime.bigint();
-    const c0 = cpuNow();
-    let c1 = c0;
-    while (c1 - c0 < 250_000) {
-      for (let k = 0; k < 100; k++) {
-        snap.restore();
-        run();
-      }
-      iters += 100;
-      c1 = cpuNow();
-    }
-    const wall = Number(process.hrtime.bigint() - w0) / (iters * BATCH);
-    best = Math.min(best, ((c1 - c0) * 1000) / (iters * BATCH));
-    bestWall = Math.min(bestWall, wall);
-  }
-  return { cpu: best, wall: bestWall };
-}
+import { BATCH, Snapshot, fill, time } from './support.js';
 
 function cfg(type: TunnelType, v6: boolean): EncapConfig {
   return {
@@ -111,21 +39,21 @@ export default async function (): Promise<BenchFigure[]> {
   for (const size of [64, 1400]) {
     fill(b, size);
     const base = new Snapshot(b);
-    const restoreNs = time(base, () => {}).cpu;
+    const restoreNs = time(() => base.restore(), () => {}).cpu;
     for (const [type, v6] of cases) {
       const label = `${type}${v6 ? '-ip6' : ''} ${size}B`;
       const enc = new EncapStage(cfg(type, v6));
       const dec = new DecapStage();
       fill(b, size);
       const pre = new Snapshot(b);
-      const encT = time(pre, () => enc.process(b));
+      const encT = time(() => pre.restore(), () => enc.process(b));
       const encNs = encT.cpu - restoreNs;
       // Decap input: the batch as encap left it.
       pre.restore();
       enc.process(b);
       if (enc.counters.totalDrops() !== 0) throw new Error(`${label}: encap dropped frames`);
       const post = new Snapshot(b);
-      const decT = time(post, () => dec.process(b));
+      const decT = time(() => post.restore(), () => dec.process(b));
       const decNs = decT.cpu - restoreNs;
       if (dec.counters.totalDrops() !== 0) throw new Error(`${label}: decap dropped frames`);
       const line = (stage: string, ns: number, wall: number) => {
