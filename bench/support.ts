@@ -1,6 +1,7 @@
 /** Helpers shared by the benchmarks (not a benchmark itself: no `.bench` in the name). */
 import { openCapture } from '../src/capture/index.js';
 import type { PacketBatch } from '../src/batch/packet-batch.js';
+import type { EncapConfig, TunnelType } from '../src/tunnel/tunnel-config.js';
 
 /** Read every record of a capture with `next()` and nothing else (default 1 MiB chunk, as `vtepd dissect` reads). */
 export function readAllRecords(path: string): { records: number; bytes: number } {
@@ -93,4 +94,19 @@ export function time(before: () => void, run: () => void): { cpu: number; wall: 
     best = Math.min(best, ((c1 - c0) * 1000) / (iters * BATCH));
   }
   return { cpu: best, wall: bestWall };
+}
+
+/** The tunnel cases of the stage benchmarks: [type, IPv6 outer]. */
+export const TUNNEL_CASES: readonly [TunnelType, boolean][] = [['vxlan', false], ['geneve', false], ['nvgre', false], ['vxlan', true]];
+
+/** One remote, MTU 9000 (1400 B frames fit), GENEVE with one 8-byte option. */
+export function benchEncapConfig(type: TunnelType, v6: boolean): EncapConfig {
+  return {
+    type,
+    vni: 4242,
+    local: v6 ? '2001:db8::1' : '192.0.2.1',
+    remotes: [{ ip: v6 ? '2001:db8::2' : '192.0.2.2' }],
+    mtu: 9000,
+    geneveOptions: type === 'geneve' ? [{ optClass: 0x0102, type: 0x01, data: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8) }] : undefined,
+  };
 }

@@ -16,22 +16,11 @@ import { PacketBatch } from '../src/batch/packet-batch.js';
 import { EncapStage } from '../src/tunnel/encap.js';
 import { DecapStage } from '../src/tunnel/decap.js';
 import type { EncapConfig, TunnelType } from '../src/tunnel/tunnel-config.js';
-import { BATCH, Snapshot, fill, time } from './support.js';
-
-function cfg(type: TunnelType, v6: boolean): EncapConfig {
-  return {
-    type,
-    vni: 4242,
-    local: v6 ? '2001:db8::1' : '192.0.2.1',
-    remotes: [{ ip: v6 ? '2001:db8::2' : '192.0.2.2' }],
-    mtu: 9000,
-    geneveOptions: type === 'geneve' ? [{ optClass: 0x0102, type: 0x01, data: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8) }] : undefined,
-  };
-}
+import { BATCH, Snapshot, TUNNEL_CASES, benchEncapConfig as cfg, fill, time } from './support.js';
 
 export default async function (): Promise<BenchFigure[]> {
   const figures: BenchFigure[] = [];
-  const cases: [TunnelType, boolean][] = [['vxlan', false], ['geneve', false], ['nvgre', false], ['vxlan', true]];
+  const cases = TUNNEL_CASES;
   const b = new PacketBatch({ capacity: BATCH, headroom: 128, dataRoom: 2048 });
   console.log(`method: batch of ${BATCH} in-memory frames, one core (node main thread); per iteration the moved metadata is restored`);
   console.log('(restore timed alone and subtracted); best of 4 rounds of 250 ms process CPU time (process.cpuUsage, so other load on');
