@@ -23,8 +23,8 @@ import { MacTable, localPlace } from '../src/l2/mac-table.js';
 import { BridgeDomains } from '../src/l2/bridge-domain.js';
 import { BridgeStage } from '../src/l2/bridge-stage.js';
 import { NativeBridgeStage } from '../src/l2/native-bridge-stage.js';
+import { BATCH, time } from './support.js';
 
-const BATCH = 256;
 const PORTS = 16;
 const SEED: [number, number] = [0x2545f491, 0x4f6cdd1d];
 const NOW = 100_000;
@@ -37,35 +37,13 @@ function xorshift(seed: number): () => number {
   };
 }
 
-function cpuNow(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-}
-
-/** ns per frame, best of 4 rounds of >= 250 ms CPU time. */
-function time(batches: PacketBatch[], stage: BridgeStage): { cpu: number; wall: number } {
+/** ns per frame of the stage cycling through `batches`, with bench/support.ts's CPU timer. */
+function timeStage(batches: PacketBatch[], stage: BridgeStage): { cpu: number; wall: number } {
   let k = 0;
-  const step = () => {
+  return time(() => {}, () => {
     stage.process(batches[k], NOW);
     k = k + 1 === batches.length ? 0 : k + 1;
-  };
-  for (let j = 0; j < 200; j++) step();
-  let best = Infinity;
-  let bestWall = Infinity;
-  for (let round = 0; round < 4; round++) {
-    let iters = 0;
-    const w0 = process.hrtime.bigint();
-    const c0 = cpuNow();
-    let c1 = c0;
-    while (c1 - c0 < 250_000) {
-      for (let j = 0; j < 64; j++) step();
-      iters += 64;
-      c1 = cpuNow();
-    }
-    bestWall = Math.min(bestWall, Number(process.hrtime.bigint() - w0) / (iters * BATCH));
-    best = Math.min(best, ((c1 - c0) * 1000) / (iters * BATCH));
-  }
-  return { cpu: best, wall: bestWall };
+  });
 }
 
 function setup(n: number, nBatches: number) {
@@ -119,8 +97,8 @@ export default async function (): Promise<BenchFigure[]> {
       }
     }
     const slow0 = nat.slowFrames;
-    const t = time(batches, ts);
-    const nt = time(batches, nat);
+    const t = timeStage(batches, ts);
+    const nt = timeStage(batches, nat);
     if (nat.slowFrames !== slow0) throw new Error('steady state sent frames to the TS path');
     const tsRate = 1e9 / t.cpu;
     const natRate = 1e9 / nt.cpu;
