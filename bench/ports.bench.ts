@@ -13,7 +13,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { AfPacketPort } from '../src/ports/af-packet-port.js';
 import { PacketBatch } from '../src/batch/packet-batch.js';
-import { nativeAvailable } from '../src/ports/native.js';
+import { nativeAvailable } from '../src/native/addon.js';
 import type { BenchFigure } from './run.js';
 
 const DURATION = 2;

@@ -4,7 +4,7 @@
  * prebuilt slab (no per-frame work in JS), optional pacing by sleeping between
  * bursts. Argument: the JSON of ChildSpec. Prints one JSON line: GeneratorResult.
  */
-import { loadNative } from '../../src/ports/native.js';
+import { loadNative } from '../../src/native/addon.js';
 
 export interface ChildSpec {
   interface: string;

@@ -24,9 +24,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { readHostCpu, parseTaskStat, type HostCpuTimes } from '../../src/cost/proc-stat.js';
-import { nativeAvailable } from '../../src/ports/native.js';
-import { callDaemon } from '../../src/daemon/control-client.js';
-import type { StatsSnapshot } from '../../src/daemon/stats.js';
+import { nativeAvailable } from '../../src/native/addon.js';
+import { callDaemon } from '../../src/control/control-client.js';
+import type { StatsSnapshot } from '../../src/control/stats.js';
 import { runGenerator } from './generator.js';
 import { LiveLab, DST_MAC, SRC_MAC } from './lab.js';
 

@@ -4,7 +4,7 @@
  * per batch with (stage, view, count) instead of twenty typed arrays.
  */
 import type { PacketBatch } from './packet-batch.js';
-import { loadNative } from '../ports/native.js';
+import { loadNative } from '../native/addon.js';
 
 /** Opaque handle of the addon's BatchView. */
 export interface NativeBatchView { readonly __nativeBatchView: unique symbol }

@@ -1,5 +1,5 @@
 /** What `vtepd encap` and `vtepd decap` share around runCapture: user errors in, summary out. */
-import { UsageError } from './fatal.js';
+import { UsageError } from '../config/usage-error.js';
 import { formatSummary, type CaptureRunResult } from '../tunnel/capture-tool.js';
 import { TunnelConfigError } from '../tunnel/tunnel-config.js';
 

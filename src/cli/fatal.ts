@@ -1,10 +1,4 @@
-/** User-facing error: printed as one line, exit code chosen by the thrower. */
-export class UsageError extends Error {
-  constructor(message: string, readonly exitCode = 2) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+import { UsageError } from '../config/usage-error.js';
 
 /** Print an error as one line (stack only with VTEPD_DEBUG=1) and set a failing exit code. */
 export function reportFatal(err: unknown): void {

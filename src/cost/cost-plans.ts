@@ -1,6 +1,6 @@
 /**
  * The plans `vtepd cost` can run, each as a data path on the two-hypervisor
- * namespace topology (src/daemon/demo/topology.ts):
+ * namespace topology (src/lab/topology.ts):
  *
  *   [gen = vm11] ─veth─ [hv1: encap + learning] ═ul0═ [hv2: decap + learning] ─veth─ [sink = vm21]
  *
@@ -14,13 +14,13 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseTaskStat, type TaskCpuTimes } from './proc-stat.js';
-import { OverlayLab } from '../daemon/demo/harness.js';
+import { OverlayLab } from '../lab/harness.js';
 import { KernelVtep } from '../offload/kernel-vtep.js';
 import { probeHost, type HostCapabilities } from '../offload/host-probe.js';
 import { availability } from '../offload/availability.js';
 import type { Placement } from '../offload/plan-schema.js';
-import { controlRequest } from '../daemon/control-client.js';
-import type { StatsSnapshot } from '../daemon/stats.js';
+import { controlRequest } from '../control/control-client.js';
+import type { StatsSnapshot } from '../control/stats.js';
 
 export const COST_PLANS = ['host', 'native', 'kernel', 'nic'] as const;
 export type CostPlan = (typeof COST_PLANS)[number];

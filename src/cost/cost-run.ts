@@ -17,8 +17,8 @@
  */
 import { loadavg, cpus } from 'node:os';
 import { iprouteJson } from '../offload/iproute.js';
-import { VM_MTU } from '../daemon/demo/topology.js';
-import type { OverlayLab } from '../daemon/demo/harness.js';
+import { VM_MTU } from '../lab/topology.js';
+import type { OverlayLab } from '../lab/harness.js';
 import { beginPlanRun, type PlanRun } from './plan-run.js';
 import { readHostCpu, readSelfCpu, type HostCpuTimes, type TaskCpuTimes } from './proc-stat.js';
 import { generatedFrames, pcapFrames, PacedSender, type TrafficFrames } from './cost-traffic.js';

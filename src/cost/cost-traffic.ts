@@ -9,7 +9,7 @@
  * generator's CPU is exactly this process's CPU (subtracted by the caller).
  * Frames the socket refuses (full buffer) are not counted as offered.
  */
-import { loadNative, type AfPacketNative } from '../ports/native.js';
+import { loadNative, type AfPacketNative } from '../native/addon.js';
 import { withNetns } from '../ports/netns.js';
 import { openCapture } from '../capture/open.js';
 import { FCS_BYTES } from './derive.js';

@@ -11,14 +11,14 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { loadConfig, parseListen } from './config-load.js';
-import type { VtepdConfig } from './config-schema.js';
-import { ControlServer } from './control-server.js';
+import { loadConfig, parseListen } from '../config/config-load.js';
+import type { VtepdConfig } from '../config/config-schema.js';
+import { ControlServer } from '../control/control-server.js';
 import { controlHandlers } from './handlers.js';
 import { createLogger } from './logger.js';
 import { createRegistry, MetricsServer } from './metrics.js';
 import { carry, statsSnapshot, type CarriedStats } from './snapshot.js';
-import type { StatsSnapshot } from './stats.js';
+import type { StatsSnapshot } from '../control/stats.js';
 import { Dataplane } from '../pipeline/dataplane.js';
 import { closeUnderlay, openLocalDevices, openUnderlay, underlayKey, type LocalDevice, type Underlay } from '../pipeline/open-ports.js';
 import { resolveNextHop } from '../ports/neighbour.js';

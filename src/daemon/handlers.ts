@@ -4,10 +4,10 @@
  */
 import { parseAddrWords } from '../l2/bridge-domain.js';
 import { parseMacWords } from '../l2/mac-text.js';
-import { ControlError, type Handlers } from './control-server.js';
-import { optVni, reqVni, reqMac, optStr, optRemote } from './control-args.js';
+import { ControlError, type Handlers } from '../control/control-server.js';
+import { optVni, reqVni, reqMac, optStr, optRemote } from '../control/control-args.js';
 import { fdbEntries, portsSnapshot } from './snapshot.js';
-import type { StatsSnapshot } from './stats.js';
+import type { StatsSnapshot } from '../control/stats.js';
 import type { Dataplane } from '../pipeline/dataplane.js';
 
 export interface DaemonView {

@@ -25,17 +25,17 @@
  * batch.size and underlay.mtu/nextHopMac have no kernel counterpart here and
  * are ignored (logged at start); the vxlan MTU is the kernel's (underlay − 50).
  */
+import type { FdbEntryJson } from '../control/fdb-entry.js';
 import { existsSync, readlinkSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Logger } from 'pino';
-import { loadConfig, parseListen } from './config-load.js';
-import type { NetworkConfig, StaticFdbEntry, VtepdConfig } from './config-schema.js';
-import { ControlError, ControlServer } from './control-server.js';
+import { loadConfig, parseListen } from '../config/config-load.js';
+import type { NetworkConfig, StaticFdbEntry, VtepdConfig } from '../config/config-schema.js';
+import { ControlError, ControlServer } from '../control/control-server.js';
 import { kernelControlHandlers, type FlushFilter } from './kernel-handlers.js';
 import { createLogger } from './logger.js';
 import { createRegistry, MetricsServer } from './metrics.js';
-import type { NetworkStats, PortStats, StatsSnapshot } from './stats.js';
-import type { FdbEntryJson } from '../cli/commands/fdb.js';
+import type { NetworkStats, PortStats, StatsSnapshot } from '../control/stats.js';
 import { KernelVtep, type KernelVtepSpec } from '../offload/kernel-vtep.js';
 import { FLOOD_MAC, type FdbDiff, type KernelFdbEntry } from '../offload/fdb-sync.js';
 import { iproute, iprouteJson, IprouteError } from '../offload/iproute.js';

@@ -4,10 +4,10 @@
  * `vtepd ports` and `vtepd fdb ...` work unchanged. The answers come from the
  * kernel (iproute2), so every handler is async; argument checking is the same.
  */
-import { ControlError, type Handlers } from './control-server.js';
-import { optVni, reqVni, reqMac as reqMacAsGiven, optStr, optRemote as optIp } from './control-args.js';
-import type { PortStats, StatsSnapshot } from './stats.js';
-import type { FdbEntryJson } from '../cli/commands/fdb.js';
+import type { FdbEntryJson } from '../control/fdb-entry.js';
+import { ControlError, type Handlers } from '../control/control-server.js';
+import { optVni, reqVni, reqMac as reqMacAsGiven, optStr, optRemote as optIp } from '../control/control-args.js';
+import type { PortStats, StatsSnapshot } from '../control/stats.js';
 
 export interface FlushFilter { vni?: number; port?: string; remote?: string }
 

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { StatsSnapshot } from './stats.js';
+import type { StatsSnapshot } from '../control/stats.js';
 
 export type SnapshotFn = () => StatsSnapshot;
 

@@ -5,7 +5,7 @@
  * answers for root, for file capabilities (setcap) and for ambient ones alike.
  */
 import { readFileSync } from 'node:fs';
-import type { VtepdConfig } from './config-schema.js';
+import type { VtepdConfig } from '../config/config-schema.js';
 
 export const CAP_NET_ADMIN = 12;
 export const CAP_NET_RAW = 13;

@@ -2,6 +2,7 @@
  * Reading the data path's counters into plain data (stats.ts shapes) and the
  * FDB into `fdb show` entries. Control path: allocates freely, runs on demand.
  */
+import type { FdbEntryJson } from '../control/fdb-entry.js';
 import { readFileSync } from 'node:fs';
 import { formatMac } from '../l2/mac-text.js';
 import { TICKS_PER_SECOND } from '../l2/mac-table.js';
@@ -10,8 +11,7 @@ import { PORT_DROP_REASONS } from '../ports/counters.js';
 import { dropReason } from '../tunnel/drop-reasons.js';
 import type { Port } from '../ports/port.js';
 import { displayName, type Dataplane } from '../pipeline/dataplane.js';
-import type { FdbEntryJson } from '../cli/commands/fdb.js';
-import type { NetworkStats, PortStats, StatsSnapshot } from './stats.js';
+import type { NetworkStats, PortStats, StatsSnapshot } from '../control/stats.js';
 
 function portStats(p: Port, s: Omit<PortStats, 'rxPackets' | 'rxBytes' | 'txPackets' | 'txBytes' | 'drops' | 'kernelDrops' | 'name' | 'backend'> & { name?: string }): PortStats {
   p.pollStats();

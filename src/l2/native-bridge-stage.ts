@@ -19,8 +19,8 @@
  */
 import { PacketBatch, PacketFlag } from '../batch/packet-batch.js';
 import { nativeBatchView, type NativeBatchView } from '../batch/native-batch.js';
-import { loadNative } from '../ports/native.js';
-import { loadNativeExports } from '../ports/native-exports.js';
+import { loadNative } from '../native/addon.js';
+import { loadNativeExports } from '../native/exports.js';
 import { MacFlag, OUT_MASK, ticksOf } from './mac-table.js';
 import { DIST_SHIFT } from './mac-store.js';
 import { BridgeDomains } from './bridge-domain.js';

@@ -12,8 +12,8 @@
  */
 import { PacketBatch, PacketFlag } from '../batch/packet-batch.js';
 import { nativeBatchView, type NativeBatchView } from '../batch/native-batch.js';
-import { loadNative } from '../ports/native.js';
-import { loadNativeExports } from '../ports/native-exports.js';
+import { loadNative } from '../native/addon.js';
+import { loadNativeExports } from '../native/exports.js';
 import { MacFlag, OUT_MASK } from './mac-store.js';
 import { BridgeStage, Action } from './bridge-stage.js';
 import { Replicator } from './replicate.js';

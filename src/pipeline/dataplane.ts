@@ -37,7 +37,7 @@ import { AfPacketPort } from '../ports/af-packet-port.js';
 import { runPlanHostProblems } from './run-plan.js';
 import type { Port } from '../ports/port.js';
 import { TunnelClassifier, KIND_GENEVE, KIND_OF_TYPE, KIND_VXLAN } from './classify.js';
-import type { VtepdConfig } from '../daemon/config-schema.js';
+import type { VtepdConfig } from '../config/config-schema.js';
 import { underlayVnet, type LocalDevice, type Underlay } from './open-ports.js';
 
 export const STAGES = ['rx', 'classify', 'decap', 'bridge', 'replicate', 'encap', 'checksum', 'tx'] as const;

@@ -11,7 +11,7 @@
 import { createRequire } from 'node:module';
 import { isIPv6 } from 'node:net';
 import { TunnelPortGuard } from '../ports/tunnel-port-guard.js';
-import type { VtepdConfig } from '../daemon/config-schema.js';
+import type { VtepdConfig } from '../config/config-schema.js';
 
 interface RawSocket { pauseRecv(): void; close(): void; on(ev: 'error', fn: (e: Error) => void): void }
 interface RawModule { createSocket(o: { protocol: number; addressFamily: number; bufferSize?: number }): RawSocket; AddressFamily: { IPv4: number; IPv6: number } }

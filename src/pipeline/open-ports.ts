@@ -14,7 +14,7 @@ import { PcapFilePort } from '../ports/pcap-file-port.js';
 import { UdpUnderlay } from '../ports/udp-underlay.js';
 import { RawIpUnderlay } from '../ports/raw-ip-underlay.js';
 import { TunnelPortGuard } from '../ports/tunnel-port-guard.js';
-import type { PortConfig, VtepdConfig } from '../daemon/config-schema.js';
+import type { PortConfig, VtepdConfig } from '../config/config-schema.js';
 
 /** Bridge port indices: local devices count up from 0; underlay sockets sit at the top. */
 export const UNDERLAY_INDEX_BASE = 1000;

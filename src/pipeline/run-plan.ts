@@ -14,7 +14,7 @@ import { PLAN_RULES } from '../offload/plan.js';
 import { availability } from '../offload/availability.js';
 import { probeNative, type Avail, type HostCapabilities, type KernelLinkType } from '../offload/host-probe.js';
 import type { OffloadPlan } from '../offload/plan-schema.js';
-import type { VtepdConfig } from '../daemon/config-schema.js';
+import type { VtepdConfig } from '../config/config-schema.js';
 
 /** The plan puts the whole data path in the kernel (vtepd run starts KernelDaemon). */
 export function kernelDataPath(p: OffloadPlan): boolean {

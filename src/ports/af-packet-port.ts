@@ -13,7 +13,7 @@
  */
 import type { PacketBatch } from '../batch/packet-batch.js';
 import { PortDrop } from './counters.js';
-import { loadNative, type AfPacketNative, type AfPacketNativeOptions } from './native.js';
+import { loadNative, type AfPacketNative, type AfPacketNativeOptions } from '../native/addon.js';
 import { NativePort } from './native-port.js';
 import { withNetns } from './netns.js';
 import { VNET, VNET_FIELDS } from './tap-port.js';

@@ -4,7 +4,7 @@
  */
 import type { PacketBatch } from '../batch/packet-batch.js';
 import { PortCounters, PortDrop } from './counters.js';
-import type { NativeAddon, NativeRxTx } from './native.js';
+import type { NativeAddon, NativeRxTx } from '../native/addon.js';
 import { aliveBytesPrefix, aliveStats, type Port, type PortKind } from './port.js';
 
 export abstract class NativePort implements Port {

@@ -6,7 +6,7 @@
  * Needs CAP_SYS_ADMIN. Node's own sockets (dgram) bind asynchronously and are
  * NOT covered: run those with `ip netns exec`.
  */
-import { loadNative } from './native.js';
+import { loadNative } from '../native/addon.js';
 
 export function netnsPath(name: string): string {
   return name.includes('/') ? name : `/run/netns/${name}`;

@@ -7,7 +7,7 @@
  */
 import type { PacketBatch } from '../batch/packet-batch.js';
 import { PortDrop } from './counters.js';
-import { loadNative, type TapNative } from './native.js';
+import { loadNative, type TapNative } from '../native/addon.js';
 import { NativePort } from './native-port.js';
 import { withNetns } from './netns.js';
 

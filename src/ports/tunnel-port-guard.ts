@@ -9,7 +9,7 @@
  * without one, `nft add rule inet filter output icmp type destination-unreachable drop`
  * is the fallback.)
  */
-import { loadNative } from './native.js';
+import { loadNative } from '../native/addon.js';
 import { withNetns } from './netns.js';
 
 export class TunnelPortGuard {

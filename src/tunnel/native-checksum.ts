@@ -11,8 +11,8 @@
  */
 import type { PacketBatch } from '../batch/packet-batch.js';
 import { nativeBatchView, type NativeBatchView } from '../batch/native-batch.js';
-import { loadNative } from '../ports/native.js';
-import { loadNativeExports } from '../ports/native-exports.js';
+import { loadNative } from '../native/addon.js';
+import { loadNativeExports } from '../native/exports.js';
 
 /** checksumBatch mode bits. */
 export const CHECKSUM_MODE = { ip4: 1, udp: 2 } as const;

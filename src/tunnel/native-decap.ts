@@ -15,8 +15,8 @@
  */
 import type { PacketBatch } from '../batch/packet-batch.js';
 import { nativeBatchView, type NativeBatchView } from '../batch/native-batch.js';
-import { loadNative } from '../ports/native.js';
-import { loadNativeExports } from '../ports/native-exports.js';
+import { loadNative } from '../native/addon.js';
+import { loadNativeExports } from '../native/exports.js';
 import { DecapStage } from './decap.js';
 import { TUNNEL_DROPS, TUNNEL_DROP_CODES } from './drop-reasons.js';
 import type { DecapConfig, ResolvedDecap } from './tunnel-config.js';

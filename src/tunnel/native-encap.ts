@@ -13,8 +13,8 @@
  */
 import type { PacketBatch } from '../batch/packet-batch.js';
 import { nativeBatchView, type NativeBatchView } from '../batch/native-batch.js';
-import { loadNative } from '../ports/native.js';
-import { loadNativeExports } from '../ports/native-exports.js';
+import { loadNative } from '../native/addon.js';
+import { loadNativeExports } from '../native/exports.js';
 import { EncapStage } from './encap.js';
 import { TunnelDrop, TUNNEL_DROP_CODES } from './drop-reasons.js';
 import type { EncapConfig, TunnelType } from './tunnel-config.js';

@@ -4,12 +4,12 @@
  * through the CLI), then, with the VMs quiet, the daemon's idle ager removes
  * them and counts them as aged; new traffic learns them again.
  */
+import type { FdbEntryJson } from '../../src/control/fdb-entry.js';
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { OverlayLab, sleep } from '../../src/daemon/demo/harness.js';
-import { callDaemon } from '../../src/daemon/control-client.js';
-import type { StatsSnapshot } from '../../src/daemon/stats.js';
-import type { FdbEntryJson } from '../../src/cli/commands/fdb.js';
+import { OverlayLab, sleep } from '../../src/lab/harness.js';
+import { callDaemon } from '../../src/control/control-client.js';
+import type { StatsSnapshot } from '../../src/control/stats.js';
 import { daemonTestSkip, fdbShowCli as fdbShow } from './support.js';
 
 const skip = daemonTestSkip();

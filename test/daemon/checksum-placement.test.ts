@@ -15,9 +15,9 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OverlayLab, sleep } from '../../src/daemon/demo/harness.js';
-import { callDaemon } from '../../src/daemon/control-client.js';
-import type { StatsSnapshot } from '../../src/daemon/stats.js';
+import { OverlayLab, sleep } from '../../src/lab/harness.js';
+import { callDaemon } from '../../src/control/control-client.js';
+import type { StatsSnapshot } from '../../src/control/stats.js';
 import { daemonTestSkip } from './support.js';
 
 const hasTool = (cmd: string) => { try { execFileSync(cmd, ['--version'], { stdio: 'ignore' }); return true; } catch { return false; } };

@@ -2,7 +2,7 @@ import t from 'tap';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, validateConfig, ConfigError, parseConfigText } from '../../src/daemon/config-load.js';
+import { loadConfig, validateConfig, ConfigError, parseConfigText } from '../../src/config/config-load.js';
 
 const example = new URL('../../examples/vtepd.yaml', import.meta.url).pathname;
 

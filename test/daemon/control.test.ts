@@ -4,8 +4,8 @@ import { createConnection } from 'node:net';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ControlServer, ControlError, MAX_REQUEST_BYTES } from '../../src/daemon/control-server.js';
-import { controlRequest, callDaemon } from '../../src/daemon/control-client.js';
+import { ControlServer, ControlError, MAX_REQUEST_BYTES } from '../../src/control/control-server.js';
+import { controlRequest, callDaemon } from '../../src/control/control-client.js';
 
 /** Send raw bytes, collect response lines until the server has answered `n` lines or closed. */
 function raw(path: string, data: string, n: number): Promise<{ lines: any[]; closed: boolean }> {

@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { PacketBatch } from '../../src/batch/packet-batch.js';
-import { validateConfig } from '../../src/daemon/config-load.js';
+import { validateConfig } from '../../src/config/config-load.js';
 import { fdbEntries, statsSnapshot } from '../../src/daemon/snapshot.js';
 import { PortCounters } from '../../src/ports/counters.js';
 import type { Port } from '../../src/ports/port.js';

@@ -13,9 +13,9 @@ import t, { type Test } from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OverlayLab, sleep } from '../../src/daemon/demo/harness.js';
-import { daemonConfig } from '../../src/daemon/demo/topology.js';
-import { controlRequest } from '../../src/daemon/control-client.js';
+import { OverlayLab, sleep } from '../../src/lab/harness.js';
+import { daemonConfig } from '../../src/lab/topology.js';
+import { controlRequest } from '../../src/control/control-client.js';
 import { KernelVtep } from '../../src/offload/kernel-vtep.js';
 import { MAIN, daemonTestSkip, fdbShowCli } from './support.js';
 

@@ -15,13 +15,13 @@ import t from 'tap';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateConfig, ConfigError } from '../../src/daemon/config-load.js';
+import { validateConfig, ConfigError } from '../../src/config/config-load.js';
 import { kernelHostProblems } from '../../src/pipeline/run-plan.js';
 import type { Avail, KernelLinkType } from '../../src/offload/host-probe.js';
-import { OverlayLab, sleep } from '../../src/daemon/demo/harness.js';
-import { daemonConfig } from '../../src/daemon/demo/topology.js';
-import { controlRequest } from '../../src/daemon/control-client.js';
-import type { StatsSnapshot } from '../../src/daemon/stats.js';
+import { OverlayLab, sleep } from '../../src/lab/harness.js';
+import { daemonConfig } from '../../src/lab/topology.js';
+import { controlRequest } from '../../src/control/control-client.js';
+import type { StatsSnapshot } from '../../src/control/stats.js';
 import { MAIN, daemonTestSkip, fdbShowCli } from './support.js';
 
 const KERNEL = { 'encap-decap': 'kernel', 'forwarding-learning': 'kernel', checksum: 'kernel', segmentation: 'kernel' } as const;

@@ -9,12 +9,12 @@
  * TypeScript stages (offload plan host) and with their C twins (plan native:
  * encap/decap and forwarding/learning in the addon).
  */
+import type { FdbEntryJson } from '../../src/control/fdb-entry.js';
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
-import { OverlayLab, sleep } from '../../src/daemon/demo/harness.js';
-import { callDaemon } from '../../src/daemon/control-client.js';
-import type { StatsSnapshot } from '../../src/daemon/stats.js';
-import type { FdbEntryJson } from '../../src/cli/commands/fdb.js';
+import { OverlayLab, sleep } from '../../src/lab/harness.js';
+import { callDaemon } from '../../src/control/control-client.js';
+import type { StatsSnapshot } from '../../src/control/stats.js';
 import { PacketBatch } from '../../src/batch/packet-batch.js';
 import { AfPacketPort } from '../../src/ports/af-packet-port.js';
 import { MAIN, daemonTestSkip, fdbShowCli } from './support.js';

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { createRegistry, MetricsServer } from '../../src/daemon/metrics.js';
-import type { StatsSnapshot } from '../../src/daemon/stats.js';
+import type { StatsSnapshot } from '../../src/control/stats.js';
 
 function snap(rx: number): StatsSnapshot {
   return {

@@ -1,7 +1,7 @@
 /** The capability check before `vtepd run` touches a device, on synthetic /proc/self/status texts. */
 import t from 'tap';
 import { privilegeProblem } from '../../src/daemon/privileges.js';
-import { validateConfig } from '../../src/daemon/config-load.js';
+import { validateConfig } from '../../src/config/config-load.js';
 
 const status = (eff: string, amb = '0000000000000000') => `Name:\tnode\nCapInh:\t0000000000000000\nCapEff:\t${eff}\nCapAmb:\t${amb}\n`;
 const NET = '0000000000003000'; // CAP_NET_ADMIN (12) + CAP_NET_RAW (13)

@@ -1,8 +1,8 @@
 /** What the daemon integration tests share: the built CLI, their skip reason, `vtepd fdb show` as a user runs it. */
+import type { FdbEntryJson } from '../../src/control/fdb-entry.js';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { FdbEntryJson } from '../../src/cli/commands/fdb.js';
-import { loadNative } from '../../src/ports/native.js';
+import { loadNative } from '../../src/native/addon.js';
 
 export const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 

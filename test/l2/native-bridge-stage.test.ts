@@ -18,7 +18,7 @@ import { BridgeStage, Action } from '../../src/l2/bridge-stage.js';
 import { NativeBridgeStage } from '../../src/l2/native-bridge-stage.js';
 import { Replicator } from '../../src/l2/replicate.js';
 import { Drop } from '../../src/l2/counters.js';
-import { loadNative } from '../../src/ports/native.js';
+import { loadNative } from '../../src/native/addon.js';
 
 const SEED: [number, number] = [0x1234567, -0x789abcd];
 

@@ -21,7 +21,7 @@ import { BridgeDomains, parseAddrWords } from '../../src/l2/bridge-domain.js';
 import { BridgeStage, Action } from '../../src/l2/bridge-stage.js';
 import { Replicator } from '../../src/l2/replicate.js';
 import { NativeReplicator } from '../../src/l2/native-replicate.js';
-import { loadNative } from '../../src/ports/native.js';
+import { loadNative } from '../../src/native/addon.js';
 
 const SEED: [number, number] = [0x1234567, -0x789abcd];
 const DATA_ROOM = 512;

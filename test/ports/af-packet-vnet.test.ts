@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PacketBatch } from '../../src/batch/packet-batch.js';
 import { AfPacketPort, VNET, VNET_FIELDS } from '../../src/ports/af-packet-port.js';
-import { nativeAvailable } from '../../src/ports/native.js';
+import { nativeAvailable } from '../../src/native/addon.js';
 import { fold16, internetChecksum, pseudoHeaderSum4, pseudoHeaderSum6, sum16 } from '../../src/packet/checksum.js';
 import { makeVethPair, nsExec, startTcpdump, stopTcpdump, until, type VethPair } from './fixtures/netns.js';
 

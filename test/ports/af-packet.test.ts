@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { PacketBatch } from '../../src/batch/packet-batch.js';
 import { AfPacketPort } from '../../src/ports/af-packet-port.js';
-import { nativeAvailable } from '../../src/ports/native.js';
+import { nativeAvailable } from '../../src/native/addon.js';
 import { makeVethPair, startTcpdump, stopTcpdump, until } from './fixtures/netns.js';
 import { fillBatch, testFrame, testSeq, TEST_ETHERTYPE } from './fixtures/frames.js';
 

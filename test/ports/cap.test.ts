@@ -8,7 +8,7 @@ import t from 'tap';
 import { PacketBatch } from '../../src/batch/packet-batch.js';
 import { AfPacketPort } from '../../src/ports/af-packet-port.js';
 import { CapPort } from '../../src/ports/cap-port.js';
-import { nativeAvailable } from '../../src/ports/native.js';
+import { nativeAvailable } from '../../src/native/addon.js';
 import { makeVethPair, until } from './fixtures/netns.js';
 import { fillBatch, testFrame, testSeq } from './fixtures/frames.js';
 

@@ -8,7 +8,7 @@ import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { AfPacketPort } from '../../src/ports/af-packet-port.js';
 import { TapPort } from '../../src/ports/tap-port.js';
-import { nativeAvailable } from '../../src/ports/native.js';
+import { nativeAvailable } from '../../src/native/addon.js';
 import { makeNetns, nsExec } from './fixtures/netns.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (namespaces)' : !nativeAvailable() ? 'native addon not built' : false;
@@ -54,7 +54,7 @@ t.test('without privileges: EPERM says root or CAP_NET_RAW/CAP_NET_ADMIN', { ski
 
 t.test('addon missing: the loader says how to build it', async (t) => {
   const r = spawnSync(process.execPath, ['--import', 'file://' + process.cwd() + '/node_modules/@tapjs/typescript/dist/esm/import.mjs', '-e',
-    `import('${process.cwd()}/src/ports/native.ts').then((m) => m.loadNative()).catch((e) => { console.log(e.message); })`],
+    `import('${process.cwd()}/src/native/addon.ts').then((m) => m.loadNative()).catch((e) => { console.log(e.message); })`],
   { encoding: 'utf8', env: { ...process.env, VTEPD_NATIVE: '/nonexistent/vtepd_native.node' } });
   t.match(r.stdout, /vtepd native addon is not built \(\/nonexistent\/vtepd_native.node is missing\): run `npm run build:native`/);
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { openPort, openUnderlay } from '../../src/ports/open-port.js';
-import { nativeAvailable } from '../../src/ports/native.js';
+import { nativeAvailable } from '../../src/native/addon.js';
 import { makeVethPair, nsExec } from './fixtures/netns.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (namespaces)' : !nativeAvailable() ? 'native addon not built' : false;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { PacketBatch } from '../../src/batch/packet-batch.js';
 import { TapPort, TUN_OFFLOAD, VNET } from '../../src/ports/tap-port.js';
-import { nativeAvailable } from '../../src/ports/native.js';
+import { nativeAvailable } from '../../src/native/addon.js';
 import { makeNetns, nsExec, startTcpdump, stopTcpdump, until } from './fixtures/netns.js';
 import { fillBatch, testFrame } from './fixtures/frames.js';
 import { echoReplySeq, echoRequest, ip4, macBytes, makeResponder, respondArp } from './fixtures/responder.js';

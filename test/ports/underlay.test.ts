@@ -14,7 +14,7 @@ import { NONE, PacketBatch } from '../../src/batch/packet-batch.js';
 import { PcapWriter } from '../../src/capture/pcap-writer.js';
 import { internetChecksum } from '../../src/packet/checksum.js';
 import { AfPacketPort } from '../../src/ports/af-packet-port.js';
-import { nativeAvailable } from '../../src/ports/native.js';
+import { nativeAvailable } from '../../src/native/addon.js';
 import { resolveNextHop } from '../../src/ports/neighbour.js';
 import { RawIpUnderlay } from '../../src/ports/raw-ip-underlay.js';
 import { TunnelPortGuard } from '../../src/ports/tunnel-port-guard.js';

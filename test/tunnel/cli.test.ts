@@ -3,6 +3,7 @@
  * error with exit code 2, summaries on stderr, --json on stdout, nanosecond
  * timestamps kept, oversized frames dropped and counted, --keep-other.
  */
+import { UsageError } from '../../src/config/usage-error.js';
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,7 +14,6 @@ import { Command } from 'commander';
 import { openCapture, PcapWriter } from '../../src/capture/index.js';
 import { register as registerEncap } from '../../src/cli/commands/encap.js';
 import { register as registerDecap } from '../../src/cli/commands/decap.js';
-import { UsageError } from '../../src/cli/fatal.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'vtepd-tcli-'));

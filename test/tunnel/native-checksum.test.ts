@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { PacketBatch, NONE } from '../../src/batch/packet-batch.js';
 import { EncapStage } from '../../src/tunnel/encap.js';
 import { NativeChecksumStage, loadNativeChecksum } from '../../src/tunnel/native-checksum.js';
-import { nativeAvailable } from '../../src/ports/native.js';
+import { nativeAvailable } from '../../src/native/addon.js';
 import { nativeBatchView } from '../../src/batch/native-batch.js';
 import { fold16, pseudoHeaderSum4, sum16 } from '../../src/packet/checksum.js';
 import type { EncapConfig, TunnelType } from '../../src/tunnel/tunnel-config.js';

@@ -3,11 +3,11 @@
  * plan on a namespace topology it builds, and write the cost report (JSON,
  * table, SVG) into --out. See docs/cost-report.md for how to read it.
  */
+import { UsageError } from '../../config/usage-error.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { UsageError } from '../fatal.js';
 import { checkPlans } from '../../cost/cost-plans.js';
 import { closeAllSync, runCost, MAX_FRAME, MIN_FRAME } from '../../cost/cost-run.js';
 import { buildCostReport } from '../../cost/report.js';

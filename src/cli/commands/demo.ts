@@ -6,12 +6,13 @@
  * daemons with SIGTERM. Everything is torn down at the end, on failure and on
  * Ctrl-C / SIGTERM. Nothing is configured outside the namespaces it creates.
  */
+import { formatFdbEntry } from '../../control/fdb-entry.js';
+import type { FdbEntryJson } from '../../control/fdb-entry.js';
+import { UsageError } from '../../config/usage-error.js';
 import type { Command } from 'commander';
-import { callDaemon } from '../../daemon/control-client.js';
-import type { StatsSnapshot } from '../../daemon/stats.js';
-import { OverlayLab } from '../../daemon/demo/harness.js';
-import { UsageError } from '../fatal.js';
-import { formatFdbEntry, type FdbEntryJson } from './fdb.js';
+import { callDaemon } from '../../control/control-client.js';
+import type { StatsSnapshot } from '../../control/stats.js';
+import { OverlayLab } from '../../lab/harness.js';
 
 const TYPES = ['vxlan', 'geneve', 'nvgre'] as const;
 type Type = (typeof TYPES)[number];

@@ -8,11 +8,11 @@
  * Output is buffered (64 KiB writes, honouring back-pressure); a closed pipe
  * (`| head`) ends the run quietly.
  */
+import { UsageError } from '../../config/usage-error.js';
 import type { Command } from 'commander';
 import { CaptureFormatError } from '../../capture/index.js';
 import { DEFAULT_MAX_TUNNELS } from '../../dissect/walk.js';
 import { dissectFile } from '../../dissect/run.js';
-import { UsageError } from '../fatal.js';
 
 interface DissectOptions {
   json?: boolean;

@@ -2,15 +2,12 @@
  * `vtepd fdb show|add|del|flush`: the running daemon's MAC table, through the
  * control socket. Output mimics `bridge fdb show`; --json gives one object per entry.
  */
+import { formatFdbEntry, type FdbEntryJson } from '../../control/fdb-entry.js';
+import { UsageError } from '../../config/usage-error.js';
 import { Command, Option } from 'commander';
 import { isIP } from 'node:net';
-import { callDaemon } from '../../daemon/control-client.js';
-import { DEFAULT_SOCKET } from '../../daemon/config-schema.js';
-import { UsageError } from '../fatal.js';
-
-export interface FdbEntryJson {
-  vni: number; vlan: number | null; mac: string; port: string | null; remote: string | null; static: boolean; ageSeconds: number;
-}
+import { callDaemon } from '../../control/control-client.js';
+import { DEFAULT_SOCKET } from '../../config/config-schema.js';
 
 const socketOpt = (): Option => new Option('--socket <path>', 'control socket of the daemon').default(DEFAULT_SOCKET);
 
@@ -26,12 +23,6 @@ function macArg(v: string): string {
 function ipArg(v: string): string {
   if (isIP(v) === 0) throw new UsageError(`--remote must be an IPv4 or IPv6 address, got "${v}"`);
   return v;
-}
-
-export function formatFdbEntry(e: FdbEntryJson): string {
-  const where = e.port !== null ? `dev ${e.port}` : `dst ${e.remote}`;
-  const kind = e.static ? 'static' : `age ${Math.round(e.ageSeconds)}s`;
-  return `${e.mac} vni ${e.vni} ${where} ${kind}`;
 }
 
 export function register(program: Command): void {

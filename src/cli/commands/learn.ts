@@ -3,9 +3,9 @@
  * through decap and the learning bridge, print the final MAC table like
  * `bridge fdb show`, one entry per line (or one JSON object per line).
  */
+import { UsageError } from '../../config/usage-error.js';
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { UsageError } from '../fatal.js';
 import { learnReplay } from '../../l2/learn-replay.js';
 
 function intOpt(name: string, min: number, max: number): (v: string) => number {

@@ -4,9 +4,9 @@
  * not. The probe changes nothing on the host: kernel device types are tried in
  * a throwaway network namespace.
  */
+import { UsageError } from '../../config/usage-error.js';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { UsageError } from '../fatal.js';
 import { probeHost } from '../../offload/host-probe.js';
 import { availabilityMatrix, type AvailabilityRow } from '../../offload/availability.js';
 import { PLACEMENTS } from '../../offload/plan-schema.js';

@@ -1,8 +1,8 @@
 /** `vtepd ports`: the running daemon's ports and their counters. */
 import { Command, Option } from 'commander';
-import { callDaemon } from '../../daemon/control-client.js';
-import { DEFAULT_SOCKET } from '../../daemon/config-schema.js';
-import type { PortStats } from '../../daemon/stats.js';
+import { callDaemon } from '../../control/control-client.js';
+import { DEFAULT_SOCKET } from '../../config/config-schema.js';
+import type { PortStats } from '../../control/stats.js';
 
 export function formatPorts(ports: PortStats[]): string {
   const lines = ['ports', '  name         interface    backend   role      vni       state   rx-pkts    tx-pkts    drops  kernel-drops'];

@@ -2,12 +2,12 @@
  * `vtepd run --config FILE`: the daemon. `--check` validates the config and
  * prints it normalised (defaults filled in) without touching the network.
  */
+import { UsageError } from '../../config/usage-error.js';
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../../daemon/config-load.js';
+import { ConfigError, loadConfig } from '../../config/config-load.js';
 import { privilegeProblem } from '../../daemon/privileges.js';
 import { Daemon } from '../../daemon/daemon.js';
 import { KernelDaemon } from '../../daemon/kernel-daemon.js';
-import { UsageError } from '../fatal.js';
 
 export function register(program: Command): void {
   program.command('run')

@@ -1,8 +1,8 @@
 /** `vtepd stats`: the running daemon's counters (ports, networks, stage timings, drops). */
 import { Command, Option } from 'commander';
-import { callDaemon } from '../../daemon/control-client.js';
-import { DEFAULT_SOCKET } from '../../daemon/config-schema.js';
-import type { StatsSnapshot } from '../../daemon/stats.js';
+import { callDaemon } from '../../control/control-client.js';
+import { DEFAULT_SOCKET } from '../../config/config-schema.js';
+import type { StatsSnapshot } from '../../control/stats.js';
 import { formatPorts } from './ports.js';
 
 export function formatStats(s: StatsSnapshot): string {

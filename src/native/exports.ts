@@ -3,7 +3,7 @@
  * built, or it was built before that stage existed (then it names what is missing).
  * Callers pass their own `loadNative` import (tests replace it per module).
  */
-import type { NativeAddon } from './native.js';
+import type { NativeAddon } from './addon.js';
 
 export function loadNativeExports<T>(what: string, names: readonly string[], loadNative: () => NativeAddon): T {
   let addon: Record<string, unknown>;

@@ -9,8 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { controlRequest } from '../control-client.js';
-import type { StatsSnapshot } from '../stats.js';
+import { controlRequest } from '../control/control-client.js';
+import type { StatsSnapshot } from '../control/stats.js';
 import { createTopology, daemonConfig, destroyTopology, type DaemonConfigOptions, type Topology, type Vm } from './topology.js';
 
 /** A compiled script beside this module; from the TypeScript sources (tests), the one in dist/. */

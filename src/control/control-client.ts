@@ -2,8 +2,8 @@
  * Client side of the control API: one request, one response, with errors a
  * user can act on (daemon not running, permission denied, timeout).
  */
+import { UsageError } from '../config/usage-error.js';
 import { createConnection } from 'node:net';
-import { UsageError } from '../cli/fatal.js';
 
 export interface ControlResponse { id: unknown; ok: boolean; result?: unknown; error?: { code: string; message: string } }
 
