@@ -66,7 +66,6 @@ export function statsSnapshot(dp: Dataplane, startedAt: number, base: CarriedSta
   const meter = dp.meter.snapshot();
   const drops: Record<string, number> = {};
   const add = (k: string, v: number): void => { if (v > 0) drops[k] = (drops[k] ?? 0) + v; };
-  add('classify/tunnel-type-mismatch', dp.classify.typeMismatch);
   for (let c = 1; c < dp.decap.counters.drops.length; c++) add(`decap/${dropReason(c) ?? c}`, dp.decap.counters.drops[c]);
   for (const e of dp.encap) {
     if (e === null || e === undefined) continue;

@@ -36,12 +36,11 @@ import { KernelChecksumStage } from '../tunnel/vnet-checksum.js';
 import { AfPacketPort } from '../ports/af-packet-port.js';
 import { runPlanHostProblems } from './run-plan.js';
 import type { Port } from '../ports/port.js';
-import { TunnelClassifier, KIND_GENEVE, KIND_OF_TYPE, KIND_VXLAN } from './classify.js';
 import type { VtepdConfig } from '../config/config-schema.js';
 import { underlayVnet, type LocalDevice, type Underlay } from './open-ports.js';
 
-export const STAGES = ['rx', 'classify', 'decap', 'bridge', 'replicate', 'encap', 'checksum', 'tx'] as const;
-const S_RX = 0, S_CLASSIFY = 1, S_DECAP = 2, S_BRIDGE = 3, S_REPL = 4, S_ENCAP = 5, S_CSUM = 6, S_TX = 7;
+export const STAGES = ['rx', 'decap', 'bridge', 'replicate', 'encap', 'checksum', 'tx'] as const;
+const S_RX = 0, S_DECAP = 1, S_BRIDGE = 2, S_REPL = 3, S_ENCAP = 4, S_CSUM = 5, S_TX = 6;
 /** Batches taken from one port per readiness callback before yielding to the others. */
 const BATCHES_PER_WAKEUP = 8;
 
@@ -63,7 +62,6 @@ export class Dataplane {
   readonly domains: BridgeDomains;
   readonly bridge: BridgeStage;
   readonly decap: DecapStage;
-  readonly classify: TunnelClassifier;
   readonly meter = new CostMeter(STAGES, { host: false });
   /** Per bridge domain (= network index): its encap stage (null without remotes) and underlay port. */
   readonly encap: (EncapStage | null)[] = [];
@@ -106,7 +104,6 @@ export class Dataplane {
     this.idle = new PacketBatch({ capacity: 1 });
     for (const p of o.underlay.ports) this.underlaySet.add(p);
 
-    this.classify = new TunnelClassifier(this.domains, this.domains.maxDomains);
     const devOf = new Map<string, LocalDevice>();
     for (const d of o.devices) {
       this.portAt[d.port.index] = d.port;
@@ -123,7 +120,6 @@ export class Dataplane {
         this.domains.addPort(dom, dev.port.index, vlan, displayName(dev));
       }
       for (const r of n.remotes) this.domains.addRemoteIp(dom, r);
-      this.classify.domainKind[dom] = KIND_OF_TYPE[n.type];
       if (n.type === 'vxlan') vxlanPorts.add(n.udpPort);
       if (n.type === 'geneve') genevePorts.add(n.udpPort);
       for (const g of n.geneveOptions) known.push({ optClass: g.class, type: g.type });
@@ -148,10 +144,8 @@ export class Dataplane {
       if (csumPlace === 'kernel' && underlayVnet(cfg)) this.csum[dom] = this.kernelChecksum(this.txPort[dom], laterCsum);
       else this.csum[dom] = laterCsum && csumPlace === 'native' ? new NativeChecksumStage({ ip4: false, udp: true }) : null;
     }
-    for (const p of genevePorts) if (!vxlanPorts.has(p)) this.classify.portKind[p] = KIND_GENEVE;
-    for (const p of vxlanPorts) this.classify.portKind[p] = KIND_VXLAN;
     const decapCfg: DecapConfig = {
-      vnis: cfg.networks.map((n) => n.vni),
+      networks: cfg.networks.map((n) => ({ vni: n.vni, type: n.type })),
       vxlanPorts: [...vxlanPorts],
       genevePorts: [...genevePorts].filter((p) => !vxlanPorts.has(p)),
       nvgre: cfg.networks.some((n) => n.type === 'nvgre'),
@@ -219,10 +213,7 @@ export class Dataplane {
       t = this.meter.stage(S_RX, t, n);
       this.meter.countIn(n, 0);
       if (isUnderlay) {
-        this.classify.mark(b);
-        t = this.meter.stage(S_CLASSIFY, t, n);
         this.decap.process(b);
-        this.classify.check(b);
         t = this.meter.stage(S_DECAP, t, n);
       }
       this.bridge.process(b);
