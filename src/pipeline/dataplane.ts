@@ -39,6 +39,8 @@ import type { VtepdConfig } from '../config/config-schema.js';
 import type { Stage } from '../batch/stage.js';
 import type { LocalDevice, Underlay } from './open-ports.js';
 import { resolvePipeline, type PipelineSpec } from './resolve.js';
+import { Forwarder } from './forward.js';
+import { PacketTracer, type TraceResult } from './trace.js';
 
 export const STAGES = ['rx', 'decap', 'bridge', 'replicate', 'encap', 'checksum', 'tx'] as const;
 const S_RX = 0, S_DECAP = 1, S_BRIDGE = 2, S_REPL = 3, S_ENCAP = 4, S_CSUM = 5, S_TX = 6;
@@ -77,11 +79,11 @@ export class Dataplane {
   readonly csum: (NativeChecksumStage | KernelChecksumStage | null)[] = [];
   /** Local device port by bridge port index. */
   readonly portAt: (Port | undefined)[] = [];
-  private readonly replicator: Replicator;
+  private readonly forwarder: Forwarder;
   private readonly rx: PacketBatch;
-  private readonly localOut: PacketBatch;
-  private readonly remoteOut: PacketBatch;
   private readonly idle: PacketBatch;
+  /** The running packet trace, null when none (then the traced path costs one branch per batch). */
+  private tracer: PacketTracer | null = null;
   private readonly underlaySet = new Set<Port>();
 
   constructor(o: DataplaneOptions) {
@@ -100,12 +102,14 @@ export class Dataplane {
     const bridgeOpts = { table: this.table, domains: this.domains, clock: () => Date.now() / 1000, ageSlotsPerBatch: 0 };
     const nativeBridge = spec.bridgeImpl === 'native';
     this.bridge = nativeBridge ? new NativeBridgeStage(bridgeOpts) : new BridgeStage(bridgeOpts);
-    this.replicator = nativeBridge ? new NativeReplicator(this.bridge) : new Replicator(this.bridge);
+    const replicator = nativeBridge ? new NativeReplicator(this.bridge) : new Replicator(this.bridge);
     const size = spec.batchSize;
     this.rx = new PacketBatch({ capacity: size });
-    this.localOut = new PacketBatch({ capacity: size });
-    this.remoteOut = new PacketBatch({ capacity: size });
     this.idle = new PacketBatch({ capacity: 1 });
+    this.forwarder = new Forwarder({
+      replicator, meter: this.meter, slots: { repl: S_REPL, encap: S_ENCAP, csum: S_CSUM, tx: S_TX }, batchSize: size,
+      encap: this.encap, csum: this.csum, txPort: this.txPort, portAt: this.portAt,
+    }, (capacity) => new PacketBatch({ capacity }));
     for (const p of o.underlay.ports) this.underlaySet.add(p);
 
     const devOf = new Map<string, LocalDevice>();
@@ -196,73 +200,55 @@ export class Dataplane {
       total += n;
       t = this.meter.stage(S_RX, t, n);
       this.meter.countIn(n, 0);
-      if (isUnderlay) {
-        this.decap.process(b);
-        t = this.meter.stage(S_DECAP, t, n);
+      if (this.tracer !== null) {
+        this.handleTraced(b, port, isUnderlay, this.tracer);
+      } else {
+        if (isUnderlay) {
+          this.decap.process(b);
+          t = this.meter.stage(S_DECAP, t, n);
+        }
+        this.bridge.process(b);
+        t = this.meter.stage(S_BRIDGE, t, n);
+        this.forwarder.forward(b, t);
       }
-      this.bridge.process(b);
-      t = this.meter.stage(S_BRIDGE, t, n);
-      this.forward(b, t);
       if (n < b.capacity) break;
     }
     return total;
   }
 
-  private forward(b: PacketBatch, t0: number): void {
-    const rep = this.replicator;
-    const lo = this.localOut;
-    const ro = this.remoteOut;
-    const m = this.meter;
-    let t = t0;
-    rep.start(b);
-    for (;;) {
-      lo.clear();
-      const done = rep.fillLocal(lo);
-      t = m.stage(S_REPL, t, lo.count);
-      if (lo.count > 0) {
-        this.sendLocal(lo);
-        t = m.stage(S_TX, t, lo.count);
-      }
-      if (done) break;
+  /** One batch through the same stages with the tracer's hooks (not metered: it is the slow path). */
+  private handleTraced(b: PacketBatch, port: Port, isUnderlay: boolean, tr: PacketTracer): void {
+    const dev = this.devices.find((d) => d.port === port);
+    tr.rx(b, dev !== undefined ? displayName(dev) : port.name, isUnderlay);
+    if (isUnderlay) {
+      this.decap.process(b);
+      tr.afterDecap(b);
     }
-    for (;;) {
-      ro.clear();
-      const dom = rep.fillRemote(ro);
-      t = m.stage(S_REPL, t, ro.count);
-      if (dom < 0) break;
-      const enc = this.encap[dom];
-      if (enc === null) continue;
-      enc.process(ro);
-      t = m.stage(S_ENCAP, t, ro.count);
-      const cs = this.csum[dom];
-      if (cs !== null) {
-        cs.process(ro);
-        t = m.stage(S_CSUM, t, ro.count);
-      }
-      this.txPort[dom].transmit(ro);
-      t = m.stage(S_TX, t, ro.count);
-    }
+    this.bridge.process(b);
+    tr.afterBridge(b, this.bridge);
+    this.forwarder.forwardTraced(b, tr);
+    if (tr.complete) this.tracer = null;
+  }
+
+  /**
+   * Record the next `count` frames through every stage (`vtepd trace`). Resolves
+   * when they were seen or after `timeoutMs` with what was; one trace at a time.
+   */
+  trace(count: number, timeoutMs: number): Promise<TraceResult> {
+    if (this.tracer !== null) return Promise.reject(new Error('a trace is already running'));
+    const tr = new PacketTracer(count, this.domains);
+    this.tracer = tr;
+    const timer = setTimeout(() => {
+      if (this.tracer === tr) this.tracer = null;
+      tr.finish(true);
+    }, timeoutMs);
+    return tr.done.finally(() => clearTimeout(timer));
   }
 
   /** `complete` false: the network sends no UDP checksum, but its frames still need clean vnet slots. */
   private kernelChecksum(port: Port, complete: boolean): KernelChecksumStage {
     if (!(port instanceof AfPacketPort)) throw new Error('checksum: kernel needs the AF_PACKET underlay (its virtio-net header carries the request)');
     return new KernelChecksumStage(port, complete);
-  }
-
-  /** Transmit local copies in runs of equal output port (one burst per run). */
-  private sendLocal(lo: PacketBatch): void {
-    const out = lo.outPort;
-    const n = lo.count;
-    let start = 0;
-    while (start < n) {
-      const p = out[start];
-      let end = start + 1;
-      while (end < n && out[end] === p) end++;
-      const port = this.portAt[p];
-      if (port !== undefined) port.transmit(lo, start, end - start);
-      start = end;
-    }
   }
 
   // ---------------------------------------------------------------- control path (FDB)
