@@ -17,7 +17,7 @@
  * and resumes after it, so frames are decided in order. In steady state (all
  * sources known) a batch is one native call.
  */
-import { PacketBatch, PacketFlag } from '../batch/packet-batch.js';
+import { PacketBatch } from '../batch/packet-batch.js';
 import { nativeBatchView, type NativeBatchView } from '../batch/native-batch.js';
 import { loadNative } from '../native/addon.js';
 import { loadNativeExports } from '../native/exports.js';

@@ -115,7 +115,6 @@ export class PacketTracer {
   }
 
   afterDecap(b: PacketBatch): void {
-    const doms = this.domains;
     for (let i = 0; i < b.count; i++) {
       if (this.at[i] < 0 || this.alive[i] === 0) continue;
       const kind = TUNNEL_KIND_NAMES[(b.flags[i] & PacketFlag.TUNNEL_KIND) >> TUNNEL_KIND_SHIFT];
