@@ -7,6 +7,9 @@
  * Rule: classify first (protocol + port / GRE type), validate second. A frame
  * that cannot be recognised as a tunnel is "not-tunnel" (passed untouched with
  * keepOther); one that is recognised but malformed is dropped with its reason.
+ * This is the one classifier of tunnel frames: the kind it recognised goes into
+ * flags (TUNNEL_KIND, also for a dropped frame), and with `networks` a VNI is
+ * accepted only in its own network's kind ('tunnel-type-mismatch' otherwise).
  * IPv4/IPv6 fragments of UDP/GRE are dropped: a VTEP does not reassemble.
  *
  * Nesting: maxDepth levels are stripped (default 1: an inner tunnel is tenant
