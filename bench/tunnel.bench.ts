@@ -15,7 +15,6 @@ import type { BenchFigure } from './run.js';
 import { PacketBatch } from '../src/batch/packet-batch.js';
 import { EncapStage } from '../src/tunnel/encap.js';
 import { DecapStage } from '../src/tunnel/decap.js';
-import type { EncapConfig, TunnelType } from '../src/tunnel/tunnel-config.js';
 import { BATCH, Snapshot, TUNNEL_CASES, benchEncapConfig as cfg, fill, time } from './support.js';
 
 export default async function (): Promise<BenchFigure[]> {

@@ -28,7 +28,7 @@ fi
 arch=$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 for src in "${srcs[@]}"; do
   obj="$out/$(basename "${src%.c}").o"
-  deps=("$src" bpf/*.h "$out/vmlinux.h")
+  deps=("$src" bpf/*.h "$out/vmlinux.h" src/generated/contract.h)
   fresh=1
   for d in "${deps[@]}"; do [ "$d" -nt "$obj" ] && fresh=0; done
   [ -f "$obj" ] && [ $fresh = 1 ] && continue

@@ -65,7 +65,7 @@ export class LiveLab {
       ip(['-n', this.hv, 'neigh', 'replace', REMOTE, 'lladdr', SINK_MAC, 'dev', 'ul0', 'nud', 'permanent']);
     } catch (e) {
       this.closeSync();
-      throw new Error(`building the namespaces failed: ${(e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message}`);
+      throw new Error(`building the namespaces failed: ${(e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message}`, { cause: e });
     }
   }
 

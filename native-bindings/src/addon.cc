@@ -2,6 +2,7 @@
 
 #include "batch_view.h"
 #include "errors.h"
+#include "generated/contract.h"
 #include "stages.h"
 #ifdef __linux__
 #include "af_packet.h"
@@ -33,6 +34,11 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   vtepd::InitChecksum(env, exports);
   vtepd::InitReplicate(env, exports);
   exports.Set("errnoName", Napi::Function::New(env, ErrnoNameJs));
+  // The contract sections this build was compiled from (src/native/contract.ts checks them).
+  Napi::Object contract = Napi::Object::New(env);
+  contract.Set("batch", VTEPD_CONTRACT_BATCH_HASH);
+  contract.Set("l2", VTEPD_CONTRACT_L2_HASH);
+  exports.Set("contract", contract);
   return exports;
 }
 

@@ -35,22 +35,9 @@ BatchView::BatchView(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BatchVie
   if (capacity == 0 || headroom + dataRoom > slotSize) throw Napi::RangeError::New(env, "BatchView: inconsistent batch geometry");
   data = TypedData<uint8_t>(b.Get("data"), &dataLen, "batch.data");
   if (dataLen < (uint64_t)capacity * slotSize) throw Napi::RangeError::New(env, "BatchView: batch.data is smaller than capacity * slotSize");
-  offset = Field<uint32_t>(b, "offset", capacity);
-  length = Field<uint32_t>(b, "length", capacity);
-  wireLength = Field<uint32_t>(b, "wireLength", capacity);
-  tsSec = Field<double>(b, "tsSec", capacity);
-  tsNsec = Field<uint32_t>(b, "tsNsec", capacity);
-  inPort = Field<uint16_t>(b, "inPort", capacity);
-  outPort = Field<int32_t>(b, "outPort", capacity);
-  vni = Field<int32_t>(b, "vni", capacity);
-  drop = Field<uint8_t>(b, "drop", capacity);
-  flags = Field<uint16_t>(b, "flags", capacity);
-  l2 = Field<int32_t>(b, "l2", capacity);
-  l3 = Field<int32_t>(b, "l3", capacity);
-  l4 = Field<int32_t>(b, "l4", capacity);
-  innerL2 = Field<int32_t>(b, "innerL2", capacity);
-  remoteAddr = Field<uint32_t>(b, "remoteAddr", (size_t)capacity * 4);
-  entropy = Field<uint32_t>(b, "entropy", capacity);
+#define VTEPD_BV_BIND(name, type, perPacket) name = Field<type>(b, #name, (size_t)capacity * (perPacket));
+  VTEPD_BATCH_FIELDS(VTEPD_BV_BIND)
+#undef VTEPD_BV_BIND
   batch_ = Napi::Persistent(b);
   napi_type_tag_object(env, info.This(), &kBatchViewTag);
 }

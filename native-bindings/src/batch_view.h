@@ -6,10 +6,23 @@
 // held by a strong reference: its arrays cannot be collected while the view
 // lives, and V8 never moves a typed array's backing store once its buffer has
 // been handed out (which the constructor does).
+//
+// The fields are the ones src/batch/packet-batch.ts lists in BATCH_FIELDS,
+// through the generated contract (VTEPD_BATCH_FIELDS): adding a field there
+// adds it here.
+//
+// One rule for every native core: a typed array handed to C is bound ONCE
+// (constructor or bind call): its data pointer is cached and the array is
+// held by a strong reference, never fetched again per call. V8 does not move
+// a backing store whose pointer was taken; the arrays a stage hands over are
+// its own and are never transferred or detached (nothing in vtepd does), and
+// a stage that replaces an array binds the new one (BridgeStage.grow).
 #pragma once
 #include <napi.h>
 
 #include <cstdint>
+
+#include "generated/contract.h"
 
 namespace vtepd {
 
@@ -23,15 +36,9 @@ class BatchView : public Napi::ObjectWrap<BatchView> {
   uint8_t* data = nullptr;
   size_t dataLen = 0;
   uint32_t capacity = 0, slotSize = 0, headroom = 0, dataRoom = 0;
-  uint32_t *offset = nullptr, *length = nullptr, *wireLength = nullptr;
-  double* tsSec = nullptr;
-  uint32_t* tsNsec = nullptr;
-  uint16_t* inPort = nullptr;
-  int32_t *outPort = nullptr, *vni = nullptr;
-  uint8_t* drop = nullptr;
-  uint16_t* flags = nullptr;
-  int32_t *l2 = nullptr, *l3 = nullptr, *l4 = nullptr, *innerL2 = nullptr;
-  uint32_t *remoteAddr = nullptr, *entropy = nullptr;
+#define VTEPD_BV_MEMBER(name, type, perPacket) type* name = nullptr;
+  VTEPD_BATCH_FIELDS(VTEPD_BV_MEMBER)
+#undef VTEPD_BV_MEMBER
 
   // Frame i lies inside slot i: [i*slotSize, (i+1)*slotSize). Every native
   // stage checks this before touching a frame (JS may have written anything).
@@ -44,8 +51,10 @@ class BatchView : public Napi::ObjectWrap<BatchView> {
   // The batch's count argument checked against the capacity (RangeError otherwise).
   uint32_t CheckCount(const Napi::Value& v) const;
 
-  static constexpr uint16_t kDecapped = 1 << 0, kRemoteV6 = 1 << 1, kFlood = 1 << 2, kTruncated = 1 << 3;  // PacketFlag
-  static constexpr int32_t kNone = -1;
+  // PacketFlag and NONE under their older names (contract.h VTEPD_FLAG_* / VTEPD_NONE).
+  static constexpr uint16_t kDecapped = VTEPD_FLAG_DECAPPED, kRemoteV6 = VTEPD_FLAG_REMOTE_V6, kFlood = VTEPD_FLAG_FLOOD,
+                            kTruncated = VTEPD_FLAG_TRUNCATED;
+  static constexpr int32_t kNone = VTEPD_NONE;
 
  private:
   Napi::ObjectReference batch_;

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "checksum.h"
 #include "common.h"
 #include "stages.h"
 
@@ -19,64 +20,29 @@ namespace vtepd {
 namespace {
 
 constexpr int kNotTunnel = -1;
-// drop-reasons.ts TUNNEL_DROPS (code = index + 1), checked by name at construction.
+// Drop codes: the global registry (src/batch/drop-reasons.ts) through the generated contract.
 enum : int {
-  kDropNotTunnel = 1, kDropTruncated, kDropIpBadHeader, kDropIpBadLength, kDropIp4BadChecksum, kDropIpFragment,
-  kDropUdpBadLength, kDropUdpBadChecksum, kDropUdp6ZeroChecksum, kDropVxlanBadFlags, kDropGeneveBadVersion,
-  kDropGeneveBadOptLength, kDropGeneveCriticalOption, kDropGeneveControl, kDropGeneveNonEthernet,
-  kDropNvgreBadFlags, kDropUnknownVni, kDropZeroPayload, kDropInnerTooShort, kDropNestedTooDeep,
+  kDropNotTunnel = VTEPD_DROP_NOT_TUNNEL, kDropTruncated = VTEPD_DROP_TRUNCATED, kDropIpBadHeader = VTEPD_DROP_IP_BAD_HEADER,
+  kDropIpBadLength = VTEPD_DROP_IP_BAD_LENGTH, kDropIp4BadChecksum = VTEPD_DROP_IP4_BAD_CHECKSUM, kDropIpFragment = VTEPD_DROP_IP_FRAGMENT,
+  kDropUdpBadLength = VTEPD_DROP_UDP_BAD_LENGTH, kDropUdpBadChecksum = VTEPD_DROP_UDP_BAD_CHECKSUM,
+  kDropUdp6ZeroChecksum = VTEPD_DROP_UDP6_ZERO_CHECKSUM, kDropVxlanBadFlags = VTEPD_DROP_VXLAN_BAD_FLAGS,
+  kDropGeneveBadVersion = VTEPD_DROP_GENEVE_BAD_VERSION, kDropGeneveBadOptLength = VTEPD_DROP_GENEVE_BAD_OPT_LENGTH,
+  kDropGeneveCriticalOption = VTEPD_DROP_GENEVE_CRITICAL_OPTION, kDropGeneveControl = VTEPD_DROP_GENEVE_CONTROL,
+  kDropGeneveNonEthernet = VTEPD_DROP_GENEVE_NON_ETHERNET, kDropNvgreBadFlags = VTEPD_DROP_NVGRE_BAD_FLAGS,
+  kDropUnknownVni = VTEPD_DROP_UNKNOWN_VNI, kDropZeroPayload = VTEPD_DROP_ZERO_PAYLOAD, kDropInnerTooShort = VTEPD_DROP_INNER_TOO_SHORT,
+  kDropNestedTooDeep = VTEPD_DROP_NESTED_TOO_DEEP, kDropTunnelTypeMismatch = VTEPD_DROP_TUNNEL_TYPE_MISMATCH,
 };
-const char* const kDropNames[] = {
-  "not-tunnel", "truncated", "ip-bad-header", "ip-bad-length", "ip4-bad-checksum", "ip-fragment",
-  "udp-bad-length", "udp-bad-checksum", "udp6-zero-checksum", "vxlan-bad-flags", "geneve-bad-version",
-  "geneve-bad-opt-length", "geneve-critical-option", "geneve-control", "geneve-non-ethernet",
-  "nvgre-bad-flags", "unknown-vni", "zero-payload", "inner-too-short", "nested-too-deep",
-};
-constexpr uint32_t kDecapDrops = sizeof(kDropNames) / sizeof(kDropNames[0]);
-static_assert(kDecapDrops == kDropNestedTooDeep, "kDropNames and the code enum disagree");
 
-constexpr uint8_t kPortVxlan = 1, kPortGeneve = 2;  // tunnel-config.ts PORT_VXLAN / PORT_GENEVE
 constexpr uint32_t kEthPTeb = 0x6558;
-constexpr int kKindVxlan = 1, kKindGeneve = 2, kKindNvgre = 3;
+// portType values are tunnel kinds (tunnel-config.ts PORT_VXLAN / PORT_GENEVE = TunnelKind).
+constexpr int kKindVxlan = VTEPD_KIND_VXLAN, kKindNvgre = VTEPD_KIND_NVGRE;
+constexpr uint16_t kNotKind = (uint16_t)~VTEPD_FLAG_TUNNEL_KIND;
 
 const napi_type_tag kDecapCoreTag = {0x7674657064656361ULL, 0x70636f7265000001ULL};
 
 inline uint32_t Be16(const uint8_t* d, size_t p) { return ((uint32_t)d[p] << 8) | d[p + 1]; }
 inline uint32_t Be32(const uint8_t* d, size_t p) {
   return ((uint32_t)d[p] << 24) | ((uint32_t)d[p + 1] << 16) | ((uint32_t)d[p + 2] << 8) | d[p + 3];
-}
-
-// decap.ts sumFold: one's-complement sum folded to 16 bits. Words are loaded
-// 4 bytes at a time in host order: 2^16 = 1 (mod 0xffff) and a byte swap is a
-// multiplication by 256 (mod 0xffff) (RFC 1071 2.A/B), so this is the TS sum
-// mod 0xffff; and as both fold a positive sum into 1..0xffff (0 only when
-// everything is 0), the results are equal, not just equivalent.
-inline uint32_t SumFold(const uint8_t* d, size_t off, size_t len, uint64_t acc) {
-  const uint8_t* p = d + off;
-  uint64_t s = 0;
-  size_t k = 0;
-  for (; k + 4 <= len; k += 4) {
-    uint32_t w;
-    std::memcpy(&w, p + k, 4);
-    s += w;
-  }
-  if (k + 2 <= len) {
-    uint16_t h;
-    std::memcpy(&h, p + k, 2);
-    s += h;
-    k += 2;
-  }
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  if (k < len) s += p[k];
-  while (s >> 16) s = (s & 0xffff) + (s >> 16);
-  s = ((s & 0xff) << 8) | (s >> 8);
-#else
-  if (k < len) s += (uint32_t)p[k] << 8;
-  while (s >> 16) s = (s & 0xffff) + (s >> 16);
-#endif
-  acc += s;
-  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
-  return (uint32_t)acc;
 }
 
 bool Bool(const Napi::Object& c, const char* name) {
@@ -89,19 +55,20 @@ bool Bool(const Napi::Object& c, const char* name) {
 
 DecapCore::DecapCore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DecapCore>(info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsObject() || !info[2].IsArray()) {
-    throw Napi::TypeError::New(env, "DecapCore(resolvedDecapConfig, counts: Uint32Array, dropNames: string[])");
-  }
+  if (info.Length() < 2 || !info[0].IsObject()) throw Napi::TypeError::New(env, "DecapCore(resolvedDecapConfig, counts: Uint32Array)");
   Napi::Object c = info[0].As<Napi::Object>();
   size_t len = 0;
   const uint8_t* pt = TypedData<uint8_t>(c.Get("portType"), &len, "DecapCore: config.portType");
   if (len != 65536) throw Napi::RangeError::New(env, "DecapCore: config.portType must have 65536 entries");
+  for (size_t k = 0; k < len; k++) {
+    if (pt[k] > VTEPD_KIND_GENEVE) throw Napi::RangeError::New(env, "DecapCore: config.portType entries must be 0, 1 (VXLAN) or 2 (GENEVE)");
+  }
   std::memcpy(portType_, pt, sizeof portType_);
-  Napi::Value bm = c.Get("vniBitmap");
-  if (!bm.IsNull()) {
-    const uint32_t* b = TypedData<uint32_t>(bm, &len, "DecapCore: config.vniBitmap");
-    if (len != (1u << 19)) throw Napi::RangeError::New(env, "DecapCore: config.vniBitmap must have 2^19 words (2^24 bits) or be null");
-    vniBitmap_.assign(b, b + len);
+  Napi::Value vk = c.Get("vniKind");
+  if (!vk.IsNull()) {
+    const uint32_t* b = TypedData<uint32_t>(vk, &len, "DecapCore: config.vniKind");
+    if (len != (1u << 20)) throw Napi::RangeError::New(env, "DecapCore: config.vniKind must have 2^20 words (2 bits for each of 2^24 VNIs) or be null");
+    vniKind_.assign(b, b + len);
   }
   const int32_t* known = TypedData<int32_t>(c.Get("geneveKnown"), &len, "DecapCore: config.geneveKnown");
   geneveKnown_.assign(known, known + len);
@@ -110,25 +77,14 @@ DecapCore::DecapCore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DecapCor
   verifyUdpCsum_ = Bool(c, "verifyUdpCsum");
   zeroCsum6Rx_ = Bool(c, "zeroCsum6Rx");
   verifyIp4Csum_ = Bool(c, "verifyIp4Csum");
+  checkKind_ = Bool(c, "checkKind");
   Napi::Value md = c.Get("maxDepth");
   double depth = md.IsNumber() ? md.As<Napi::Number>().DoubleValue() : 0;
   if (!(depth >= 1 && depth <= 8) || depth != (int)depth) throw Napi::RangeError::New(env, "DecapCore: config.maxDepth must be an integer in 1..8");
   maxDepth_ = (int)depth;
 
-  // The codes C writes must name the reasons TS names: compare the lists once here.
-  Napi::Array names = info[2].As<Napi::Array>();
-  if (names.Length() < kDecapDrops) throw Napi::Error::New(env, "DecapCore: dropNames is shorter than the decap drop list (rebuild the addon)");
-  for (uint32_t k = 0; k < kDecapDrops; k++) {
-    Napi::Value nv = names.Get(k);
-    if (!nv.IsString() || nv.As<Napi::String>().Utf8Value() != kDropNames[k]) {
-      throw Napi::Error::New(env, std::string("DecapCore: drop code ") + std::to_string(k + 1) + " is '" + kDropNames[k] +
-                                      "' in decap.cc but not in drop-reasons.ts (rebuild the addon)");
-    }
-  }
   counts_ = TypedData<uint32_t>(info[1], &len, "DecapCore: counts");
-  if (len != (size_t)kCountDrops + names.Length() + 1) {
-    throw Napi::RangeError::New(env, "DecapCore: counts must have 3 + TUNNEL_DROP_CODES entries");
-  }
+  if (len != VTEPD_COUNTS_LEN) throw Napi::RangeError::New(env, "DecapCore: counts must have VTEPD_COUNTS_LEN entries (stage.ts COUNTS_LEN)");
   countsRef_ = Napi::Persistent(info[1].As<Napi::Object>());
   napi_type_tag_object(env, info.This(), &kDecapCoreTag);
 }
@@ -199,25 +155,26 @@ __attribute__((always_inline)) inline int DecapCore::ParseLevel(const uint8_t* d
   if (l4 + 4 > end) return kNotTunnel;
   int kind;
   if (proto == 17) {
-    uint8_t t = portType_[Be16(d, l4 + 2)];
-    if (t == 0) return kNotTunnel;
-    kind = t == kPortVxlan ? kKindVxlan : t == kPortGeneve ? kKindGeneve : 0;
+    kind = portType_[Be16(d, l4 + 2)];
+    if (kind == 0) return kNotTunnel;
   } else {
     if (Be16(d, l4 + 2) != kEthPTeb) return kNotTunnel;
     kind = kKindNvgre;
   }
+  if (outer) r->kind = kind;
   if (frag != 0) return kDropIpFragment;
+  const size_t minL4 = kind == kKindNvgre ? 4 : 8;  // the L4 header classification read (decap.ts says why)
   size_t ipEnd;
   if (!v6) {
     size_t ihl = (size_t)(d[p] & 15) << 2;
     size_t tl = Be16(d, p + 2);
-    if (tl < ihl + 8 || p + tl > end) return kDropIpBadLength;
+    if (tl < ihl + minL4 || p + tl > end) return kDropIpBadLength;
     if (verifyIp4Csum_ && SumFold(d, p, ihl, 0) != 0xffff) return kDropIp4BadChecksum;
     ipEnd = p + tl;
     r->src = p + 12;
   } else {
     ipEnd = p + 40 + Be16(d, p + 4);
-    if (ipEnd > end || l4 + 8 > ipEnd) return kDropIpBadLength;
+    if (ipEnd > end || l4 + minL4 > ipEnd) return kDropIpBadLength;
     r->src = p + 8;
   }
   r->v6 = v6;
@@ -268,7 +225,11 @@ __attribute__((always_inline)) inline int DecapCore::ParseLevel(const uint8_t* d
   size_t innerLen = tEnd - r->inner;
   if (innerLen == 0) return kDropZeroPayload;
   if (innerLen < 14) return kDropInnerTooShort;
-  if (outer && !vniBitmap_.empty() && (vniBitmap_[r->vni >> 5] & (1u << (r->vni & 31))) == 0) return kDropUnknownVni;
+  if (outer && !vniKind_.empty()) {
+    const int k = (int)((vniKind_[r->vni >> 4] >> ((r->vni & 15) << 1)) & 3);
+    if (k == 0) return kDropUnknownVni;
+    if (k != kind && checkKind_) return kDropTunnelTypeMismatch;
+  }
   r->end = tEnd;
   return 0;
 }
@@ -283,7 +244,7 @@ void DecapCore::Process(BatchView* v, uint32_t n) {
   uint8_t* drop = v->drop;
   uint16_t* flags = v->flags;
   int32_t *vni = v->vni, *l2 = v->l2, *l3 = v->l3, *l4 = v->l4, *innerL2 = v->innerL2;
-  uint32_t drops[kDecapDrops + 1] = {};
+  uint32_t drops[VTEPD_DROP_CODES] = {};
   uint32_t nIn = 0, nOut = 0, nPassed = 0;
   Level r;
   for (uint32_t i = 0; i < n; i++) {
@@ -296,7 +257,10 @@ void DecapCore::Process(BatchView* v, uint32_t n) {
     if (off < lo || off + lens[i] > lo + slot) {
       code = kDropTruncated;  // BatchView::FrameInSlot false; see the file comment
     } else {
+      r.kind = 0;
       code = ParseLevel(d, off, off + lens[i], true, &r);
+      // The outermost level's kind, also for a frame about to be dropped (the trace shows it).
+      flags[i] = (uint16_t)((flags[i] & kNotKind) | (r.kind << VTEPD_TUNNEL_KIND_SHIFT));
       if (code == kNotTunnel) {
         if (keepOther_) {
           nPassed++;
@@ -324,10 +288,10 @@ void DecapCore::Process(BatchView* v, uint32_t n) {
             a[1] = Be32(d, top.src + 4);
             a[2] = Be32(d, top.src + 8);
             a[3] = Be32(d, top.src + 12);
-            flags[i] = (uint16_t)((flags[i] | BatchView::kDecapped | BatchView::kRemoteV6) & ~BatchView::kTruncated);
+            flags[i] = (uint16_t)((flags[i] | VTEPD_FLAG_DECAPPED | VTEPD_FLAG_REMOTE_V6) & ~VTEPD_FLAG_TRUNCATED);
           } else {
             a[1] = a[2] = a[3] = 0;
-            flags[i] = (uint16_t)((flags[i] | BatchView::kDecapped) & ~(BatchView::kRemoteV6 | BatchView::kTruncated));
+            flags[i] = (uint16_t)((flags[i] | VTEPD_FLAG_DECAPPED) & ~(VTEPD_FLAG_REMOTE_V6 | VTEPD_FLAG_TRUNCATED));
           }
           offs[i] = (uint32_t)inner;
           lens[i] = (uint32_t)(end - inner);
@@ -335,22 +299,22 @@ void DecapCore::Process(BatchView* v, uint32_t n) {
           vni[i] = (int32_t)top.vni;
           entropy[i] = top.entropy;
           l2[i] = 0;
-          l3[i] = BatchView::kNone;
-          l4[i] = BatchView::kNone;
+          l3[i] = VTEPD_NONE;
+          l4[i] = VTEPD_NONE;
           innerL2[i] = 0;
           nOut++;
           continue;
         }
       }
-      if ((flags[i] & BatchView::kTruncated) != 0 && (code == kDropIpBadLength || code == kDropUdpBadLength)) code = kDropTruncated;
+      if ((flags[i] & VTEPD_FLAG_TRUNCATED) != 0 && (code == kDropIpBadLength || code == kDropUdpBadLength)) code = kDropTruncated;
     }
     drop[i] = (uint8_t)code;
     drops[code]++;
   }
-  counts_[kCountIn] += nIn;
-  counts_[kCountOut] += nOut;
-  counts_[kCountPassed] += nPassed;
-  for (uint32_t c = 1; c <= kDecapDrops; c++) counts_[kCountDrops + c] += drops[c];
+  counts_[VTEPD_COUNTS_IN] += nIn;
+  counts_[VTEPD_COUNTS_OUT] += nOut;
+  counts_[VTEPD_COUNTS_EXTRA] += nPassed;
+  for (uint32_t c = 1; c < VTEPD_DROP_CODES; c++) counts_[VTEPD_COUNTS_DROPS + c] += drops[c];
 }
 
 // vxlanDecapBatch / geneveDecapBatch / nvgreDecapBatch (core, view, count).

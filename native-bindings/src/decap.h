@@ -17,19 +17,20 @@ namespace vtepd {
 class DecapCore : public Napi::ObjectWrap<DecapCore> {
  public:
   static void Init(Napi::Env env, Napi::Object exports);
-  // new DecapCore(resolvedDecapConfig, counts: Uint32Array, dropNames: TUNNEL_DROPS)
+  // new DecapCore(resolvedDecapConfig, counts: Uint32Array(VTEPD_COUNTS_LEN))
   explicit DecapCore(const Napi::CallbackInfo& info);
   static DecapCore* From(const Napi::Value& v, const char* what);
   static Napi::Value DecapBatch(const Napi::CallbackInfo& info);
 
-  // counts_ layout: counters the batch call ADDS to; TS drains (adds to its
-  // TunnelCounters and zeroes) after each call, so nothing is lost between calls.
-  enum { kCountIn = 0, kCountOut = 1, kCountPassed = 2, kCountDrops = 3 };  // drops: kCountDrops + code
+  // counts_: the stage counts convention (contract.h VTEPD_COUNTS_*, extra =
+  // non-tunnel frames passed); the batch call ADDS to it and TS drains it
+  // (StageCounters.drain) after each call, so nothing is lost between calls.
 
  private:
   struct Level {
     size_t inner, end, src;
     uint32_t vni, entropy;
+    int kind;  // TunnelKind of the outermost level, set as soon as it is recognised
     bool v6;
   };
   void Process(BatchView* v, uint32_t n);
@@ -37,9 +38,9 @@ class DecapCore : public Napi::ObjectWrap<DecapCore> {
   bool KnownOption(int32_t key) const;
 
   uint8_t portType_[65536];
-  std::vector<uint32_t> vniBitmap_;  // empty = accept every VNI
+  std::vector<uint32_t> vniKind_;  // 2 bits per VNI (tunnel-config.ts ResolvedDecap.vniKind); empty = accept every VNI
   std::vector<int32_t> geneveKnown_;
-  bool nvgre_ = true, keepOther_ = false, verifyUdpCsum_ = false, zeroCsum6Rx_ = false, verifyIp4Csum_ = true;
+  bool nvgre_ = true, keepOther_ = false, verifyUdpCsum_ = false, zeroCsum6Rx_ = false, verifyIp4Csum_ = true, checkKind_ = false;
   int maxDepth_ = 1;
   uint32_t* counts_ = nullptr;
   Napi::ObjectReference countsRef_;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "checksum.h"
 #include "common.h"
 #include "stages.h"
 
@@ -78,66 +79,6 @@ uint32_t FlowHash(const uint8_t* f, uint32_t len, int32_t* l3, uint32_t* et) {
     if ((nh == 6 || nh == 17 || nh == 132) && l4 + 4 <= len) h = Mix(h, Be32(f + l4));
   }
   return Fmix(h);
-}
-
-// ---------------------------------------------------------------- checksums
-
-inline uint32_t Fold(uint64_t s) {
-  while (s >> 16) s = (s & 0xffff) + (s >> 16);
-  return (uint32_t)s;
-}
-
-// One's-complement sum of p[0, len) as big-endian 16-bit words, folded to 16
-// bits. Loads native 64-bit words with end-around carry (2^64 = 1 mod 0xffff)
-// and swaps once at the end on little-endian hosts (RFC 1071 2.B). The result
-// may be 0 or 0xffff for a zero sum; the caller adds positive terms, so the
-// final fold is the same as encap.ts's.
-uint32_t SumBe16(const uint8_t* p, uint32_t len) {
-  uint64_t a = 0, b = 0;
-  for (; len >= 16; p += 16, len -= 16) {
-    uint64_t x, y;
-    std::memcpy(&x, p, 8);
-    std::memcpy(&y, p + 8, 8);
-    a += x;
-    a += a < x;
-    b += y;
-    b += b < y;
-  }
-  if (len >= 8) {
-    uint64_t x;
-    std::memcpy(&x, p, 8);
-    b += x;
-    b += b < x;
-    p += 8;
-    len -= 8;
-  }
-  a += b;
-  a += a < b;
-  uint64_t s = (a & 0xffffffffu) + (a >> 32);
-  if (len >= 4) {
-    uint32_t x;
-    std::memcpy(&x, p, 4);
-    s += x;
-    p += 4;
-    len -= 4;
-  }
-  if (len >= 2) {
-    uint16_t x;
-    std::memcpy(&x, p, 2);
-    s += x;
-    p += 2;
-    len -= 2;
-  }
-  uint32_t v;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-  if (len) s += (uint32_t)p[0] << 8;
-  v = Fold(s);
-#else
-  if (len) s += p[0];  // the odd byte is the high byte of its word: low byte when read little-endian
-  v = Fold(s);
-  v = ((v & 0xff) << 8) | (v >> 8);
-#endif
-  return v;
 }
 
 // ---------------------------------------------------------------- config
@@ -212,24 +153,14 @@ EncapCore::EncapCore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EncapCor
   tpl_.assign(t, t + tlen);
   ip4Sum_ = SumsField(c, "ip4Sum", nRemotes_);
   udpSum_ = SumsField(c, "udpSum", nRemotes_);
-  Napi::Value dv = c.Get("dropCodes");
-  if (!dv.IsObject()) throw Napi::TypeError::New(env, "EncapCore: dropCodes must be an object");
-  Napi::Object dc = dv.As<Napi::Object>();
-  dHeadroom_ = (uint8_t)IntField(dc, "noHeadroom", 1, 255);
-  dMtu_ = (uint8_t)IntField(dc, "mtuExceeded", 1, 255);
-  dRemote_ = (uint8_t)IntField(dc, "badRemote", 1, 255);
-  dShort_ = (uint8_t)IntField(dc, "innerTooShort", 1, 255);
-  uint32_t maxCode = dHeadroom_;
-  for (uint32_t k : {dMtu_, dRemote_, dShort_}) maxCode = k > maxCode ? k : maxCode;
-  countsNeed_ = maxCode + 1;
+  size_t cn = 0;
   Napi::Value cv = c.Get("counts");
   if (!cv.IsTypedArray() || cv.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
     throw Napi::TypeError::New(env, "EncapCore: counts must be a Uint32Array");
   }
-  if (cv.As<Napi::Uint32Array>().ElementLength() < countsNeed_) {
-    throw Napi::RangeError::New(env, "EncapCore: counts needs an entry per drop code");
-  }
-  counts_ = Napi::Persistent(cv.As<Napi::Uint32Array>());
+  counts_ = TypedData<uint32_t>(cv, &cn, "EncapCore: counts");
+  if (cn != VTEPD_COUNTS_LEN) throw Napi::RangeError::New(env, "EncapCore: counts must have VTEPD_COUNTS_LEN entries (stage.ts COUNTS_LEN)");
+  countsRef_ = Napi::Persistent(cv.As<Napi::Object>());
   napi_type_tag_object(env, info.This(), &kEncapCoreTag);
 }
 
@@ -241,10 +172,8 @@ EncapCore* EncapCore::From(const Napi::Value& v, const char* what) {
 }
 
 uint32_t EncapCore::Process(Napi::Env env, BatchView& b, uint32_t count) {
-  // Fetched per call, not cached: JS could have detached (transferred) the buffer since.
-  Napi::Uint32Array ca = counts_.Value();
-  if (ca.ElementLength() < countsNeed_) throw Napi::Error::New(env, "EncapCore: the counts array was detached or replaced");
-  uint32_t* counts = ca.Data();
+  // Bound once at construction (the one rule for native cores: batch_view.h).
+  uint32_t* counts = counts_;
   const bool udp = type_ != kNvgre;
   if (v6_) return udp ? Run<true, true>(b, count, counts) : Run<true, false>(b, count, counts);
   return udp ? Run<false, true>(b, count, counts) : Run<false, false>(b, count, counts);
@@ -262,17 +191,17 @@ uint32_t EncapCore::Run(BatchView& b, uint32_t n, uint32_t* counts) {
     nIn++;
     const uint32_t off = b.offset[i], len = b.length[i];
     int32_t r = b.outPort[i];
-    if (r == BatchView::kNone) r = 0;
+    if (r == VTEPD_NONE) r = 0;
     // Same order as encap.ts; a frame outside its slot (only hostile JS makes one)
     // has no headroom we may write into, so it counts as no-headroom.
     uint8_t code = 0;
-    if (r < 0 || (uint32_t)r >= nRemotes_) code = dRemote_;
-    else if (len < 14) code = dShort_;
-    else if ((uint64_t)len + hdrLen - eth > mtu_) code = dMtu_;
-    else if (!b.FrameInSlot(i) || b.Headroom(i) < hdrLen) code = dHeadroom_;
+    if (r < 0 || (uint32_t)r >= nRemotes_) code = VTEPD_DROP_BAD_REMOTE;
+    else if (len < 14) code = VTEPD_DROP_INNER_TOO_SHORT;
+    else if ((uint64_t)len + hdrLen - eth > mtu_) code = VTEPD_DROP_MTU_EXCEEDED;
+    else if (!b.FrameInSlot(i) || b.Headroom(i) < hdrLen) code = VTEPD_DROP_NO_HEADROOM;
     if (code != 0) {
       b.drop[i] = code;
-      counts[code]++;
+      counts[VTEPD_COUNTS_DROPS + code]++;
       continue;
     }
     const uint8_t* f = d + off;
@@ -338,7 +267,8 @@ uint32_t EncapCore::Run(BatchView& b, uint32_t n, uint32_t* counts) {
     nOut++;
   }
   ipId_ = id;
-  counts[0] += nIn;
+  counts[VTEPD_COUNTS_IN] += nIn;
+  counts[VTEPD_COUNTS_OUT] += nOut;
   return nOut;
 }
 

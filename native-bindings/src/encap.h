@@ -2,8 +2,8 @@
 // Built once from the config and templates TS resolved (so the two sides can
 // never disagree on a header byte), it owns copies of everything it needs plus
 // the IPv4 identification counter. vxlan/geneve/nvgreEncapBatch(core, view,
-// count) run one batch; counts go into a Uint32Array TS handed over (index =
-// drop code, index 0 = frames seen), which C adds to and TS drains.
+// count) run one batch; counts go into a Uint32Array TS handed over (the stage
+// counts convention, contract.h VTEPD_COUNTS_*), which C adds to and TS drains.
 #pragma once
 #include <napi.h>
 
@@ -37,11 +37,10 @@ class EncapCore : public Napi::ObjectWrap<EncapCore> {
   uint32_t nRemotes_ = 0, mtu_ = 0, sportMin_ = 0, sportSpan_ = 0;
   int32_t vni_ = 0;
   uint16_t ipId_ = 0;  // last id used, 0 at start like EncapStage.ipId
-  uint8_t dHeadroom_ = 0, dMtu_ = 0, dRemote_ = 0, dShort_ = 0;  // codes from drop-reasons.ts
-  std::vector<uint8_t> tpl_;                                     // nRemotes_ * hdrLen_
+  std::vector<uint8_t> tpl_;  // nRemotes_ * hdrLen_
   std::vector<uint64_t> ip4Sum_, udpSum_;
-  uint32_t countsNeed_ = 0;
-  Napi::Reference<Napi::Uint32Array> counts_;
+  uint32_t* counts_ = nullptr;  // bound once (batch_view.h: the pointer rule)
+  Napi::ObjectReference countsRef_;
 };
 
 }  // namespace vtepd

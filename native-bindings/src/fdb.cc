@@ -23,22 +23,23 @@ namespace vtepd {
 
 namespace {
 
-// mac-store.ts
-constexpr int32_t kLocal = 1 << 20, kRemote = 1 << 21, kStatic = 1 << 22;
-constexpr int32_t kOutMask = 0xfffff, kPlaceMask = kOutMask | kLocal | kRemote;
-constexpr int kDistShift = 24;
-// mac-learn.ts TOUCH_GROUP: slots loaded together so their misses overlap.
-constexpr uint32_t kTouchGroup = 16;
-// counters.ts (BRIDGE_COUNTERS, BRIDGE_DROPS) and bridge-stage.ts (Action); checked against TS at construction.
-enum { kCtrIn, kCtrUnicast, kCtrFlooded, kCtrFloodCopies, kCtrDropped, kNC };
-enum { kDropNone, kDropRunt, kDropInvalidSrc, kDropNoDomain, kDropUnknownRemote, kDropSamePort, kDropRemoteToRemote, kDropNoFloodTarget, kND };
-enum { kActDrop, kActLocal, kActRemote, kActFlood };
-// The layout TS passes to the constructor must equal this (a renamed or reordered counter fails loudly).
-const int32_t kLayout[] = {kNC, kND, kCtrIn, kCtrUnicast, kCtrFlooded, kCtrFloodCopies, kCtrDropped,
-                           kDropRunt, kDropInvalidSrc, kDropNoDomain, kDropUnknownRemote, kDropSamePort, kDropRemoteToRemote, kDropNoFloodTarget,
-                           kActDrop, kActLocal, kActRemote, kActFlood, kLocal, kRemote, kStatic, kOutMask, kDistShift,
-                           BatchView::kDecapped, BatchView::kRemoteV6, BatchView::kFlood};
-constexpr size_t kLayoutLen = sizeof(kLayout) / sizeof(kLayout[0]);
+// mac-store.ts, mac-learn.ts, counters.ts, bridge-stage.ts and the drop registry, through the generated contract.
+constexpr int32_t kLocal = VTEPD_MAC_LOCAL, kRemote = VTEPD_MAC_REMOTE, kStatic = VTEPD_MAC_STATIC;
+constexpr int32_t kOutMask = VTEPD_MAC_OUT_MASK, kPlaceMask = VTEPD_MAC_PLACE_MASK;
+constexpr int kDistShift = VTEPD_MAC_DIST_SHIFT;
+// Slots loaded together so their misses overlap.
+constexpr uint32_t kTouchGroup = VTEPD_TOUCH_GROUP;
+enum {
+  kCtrIn = VTEPD_BRIDGE_CTR_IN, kCtrUnicast = VTEPD_BRIDGE_CTR_UNICAST, kCtrFlooded = VTEPD_BRIDGE_CTR_FLOODED,
+  kCtrFloodCopies = VTEPD_BRIDGE_CTR_FLOOD_COPIES, kCtrDropped = VTEPD_BRIDGE_CTR_DROPPED, kNC = VTEPD_BRIDGE_CTR_LEN,
+};
+// Per-domain drop arrays are indexed by registry code.
+enum {
+  kDropRunt = VTEPD_DROP_RUNT, kDropInvalidSrc = VTEPD_DROP_INVALID_SRC, kDropNoDomain = VTEPD_DROP_NO_DOMAIN,
+  kDropUnknownRemote = VTEPD_DROP_UNKNOWN_REMOTE, kDropSamePort = VTEPD_DROP_SAME_PORT, kDropRemoteToRemote = VTEPD_DROP_REMOTE_TO_REMOTE,
+  kDropNoFloodTarget = VTEPD_DROP_NO_FLOOD_TARGET, kND = VTEPD_DROP_CODES,
+};
+enum { kActDrop = VTEPD_ACTION_DROP, kActLocal = VTEPD_ACTION_LOCAL, kActRemote = VTEPD_ACTION_REMOTE, kActFlood = VTEPD_ACTION_FLOOD };
 
 inline uint32_t Rotl(uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
 
@@ -116,8 +117,8 @@ int32_t FdbCore::PairMap::Get(int32_t a, int32_t b) const {
 
 FdbCore::FdbCore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FdbCore>(info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 6) throw Napi::TypeError::New(env, "FdbCore(words, ageing, s0, s1, homeSlots, layout)");
-  size_t wl = 0, al = 0, ll = 0;
+  if (info.Length() < 5) throw Napi::TypeError::New(env, "FdbCore(words, ageing, s0, s1, homeSlots)");
+  size_t wl = 0, al = 0;
   words_ = Bind<int32_t>(info[0], &wl, "words", &wordsRef_);
   ageing_ = Bind<int32_t>(info[1], &al, "ageing", &ageingRef_);
   if (!info[2].IsNumber() || !info[3].IsNumber() || !info[4].IsNumber()) throw Napi::TypeError::New(env, "FdbCore: s0, s1, homeSlots must be numbers");
@@ -130,11 +131,6 @@ FdbCore::FdbCore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FdbCore>(inf
   ageingLen_ = (uint32_t)al;
   // mac-store.ts: homeSlots * 2^-32 (exact: a power-of-two scaling).
   scale_ = hs * 2.3283064365386963e-10;
-  const int32_t* layout = TypedData<int32_t>(info[5], &ll, "layout");
-  if (ll != kLayoutLen) throw Napi::Error::New(env, "FdbCore: counter/flag layout differs from the native build (rebuild the addon)");
-  for (size_t k = 0; k < kLayoutLen; k++) {
-    if (layout[k] != kLayout[k]) throw Napi::Error::New(env, "FdbCore: counter/flag layout differs from the native build (rebuild the addon)");
-  }
   napi_type_tag_object(env, info.This(), &kFdbCoreTag);
 }
 
@@ -276,7 +272,7 @@ bool FdbCore::Classify(BatchView* v, uint32_t n) {
       continue;
     }
     int32_t dom, place;
-    if ((v->flags[i] & BatchView::kDecapped) != 0) {
+    if ((v->flags[i] & VTEPD_FLAG_DECAPPED) != 0) {
       tagLen_[i] = 0;
       dom = byVni_.Get(v->vni[i], 0);
       if (dom < 0) {
@@ -290,7 +286,7 @@ bool FdbCore::Classify(BatchView* v, uint32_t n) {
         continue;
       }
       const uint32_t* ra = v->remoteAddr + ((size_t)i << 2);
-      bool v6 = (v->flags[i] & BatchView::kRemoteV6) != 0;
+      bool v6 = (v->flags[i] & VTEPD_FLAG_REMOTE_V6) != 0;
       int32_t r = RemoteIndex(ra[0], ra[1], ra[2], ra[3], v6);
       if (r < 0 || remotePos_.Get(dom, r) < 0) {
         if (canRemote) slow_[i] = 1, anySlow = true;
@@ -432,8 +428,8 @@ uint32_t FdbCore::Decide(BatchView* v, uint32_t from, uint32_t n) {
       continue;
     }
     action[i] = kActFlood;
-    outPort[i] = BatchView::kNone;
-    flags[i] |= BatchView::kFlood;
+    outPort[i] = VTEPD_NONE;
+    flags[i] |= VTEPD_FLAG_FLOOD;
     ctr[kCtrFlooded]++;
     ctr[kCtrFloodCopies] += copies;
   }

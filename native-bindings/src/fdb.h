@@ -25,7 +25,12 @@ class FdbCore : public Napi::ObjectWrap<FdbCore> {
   // time fixed for the batch, autoCreate, the sink of the touch loads, and (autoCreate)
   // whether a domain / a remote can still be created and the port bound: at a maximum
   // nothing is created for the rest of the batch, so C can count those misses itself.
-  enum { kIoNow, kIoStarted, kIoFixed, kIoAuto, kIoTouched, kIoCanDomain, kIoCanRemote, kIoMaxPorts, kIoLen };
+  // (src/l2/contract.ts FDB_IO, through the generated contract.)
+  enum {
+    kIoNow = VTEPD_FDB_IO_NOW, kIoStarted = VTEPD_FDB_IO_STARTED, kIoFixed = VTEPD_FDB_IO_FIXED, kIoAuto = VTEPD_FDB_IO_AUTO,
+    kIoTouched = VTEPD_FDB_IO_TOUCHED, kIoCanDomain = VTEPD_FDB_IO_CAN_DOMAIN, kIoCanRemote = VTEPD_FDB_IO_CAN_REMOTE,
+    kIoMaxPorts = VTEPD_FDB_IO_MAX_PORTS, kIoLen = VTEPD_FDB_IO_LEN,
+  };
 
  private:
   // A KeyPairMap (src/l2/key-map.ts) read in place: 2 key words and one value per slot, -1 = free.

@@ -24,15 +24,16 @@ namespace vtepd {
 
 namespace {
 
-// bridge-stage.ts Action, mac-store.ts MacFlag / OUT_MASK, packet-batch.ts PacketFlag: checked at construction.
-enum { kActDrop, kActLocal, kActRemote, kActFlood };
-constexpr int32_t kLocal = 1 << 20, kRemote = 1 << 21, kOutMask = 0xfffff;
-const int32_t kLayout[] = {kActDrop, kActLocal, kActRemote, kActFlood, kLocal, kRemote, kOutMask, BatchView::kFlood, BatchView::kTruncated};
-constexpr size_t kLayoutLen = sizeof(kLayout) / sizeof(kLayout[0]);
+// bridge-stage.ts Action, mac-store.ts MacFlag / OUT_MASK, through the generated contract.
+enum { kActDrop = VTEPD_ACTION_DROP, kActLocal = VTEPD_ACTION_LOCAL, kActRemote = VTEPD_ACTION_REMOTE, kActFlood = VTEPD_ACTION_FLOOD };
+constexpr int32_t kLocal = VTEPD_MAC_LOCAL, kRemote = VTEPD_MAC_REMOTE, kOutMask = VTEPD_MAC_OUT_MASK;
 
 // Words of the `state` array shared with TS: the cursors, whether a batch was started,
 // the output count after the call and the copies lost during it.
-enum { kStLi, kStLk, kStRi, kStRk, kStOutCount, kStLost, kStLen };
+enum {
+  kStLi = VTEPD_REPL_ST_LI, kStLk = VTEPD_REPL_ST_LK, kStRi = VTEPD_REPL_ST_RI, kStRk = VTEPD_REPL_ST_RK,
+  kStOutCount = VTEPD_REPL_ST_OUT_COUNT, kStLost = VTEPD_REPL_ST_LOST, kStLen = VTEPD_REPL_ST_LEN,
+};
 
 const napi_type_tag kReplicateCoreTag = {0x7674657072706c63ULL, 0x6f72650000000001ULL};
 
@@ -115,13 +116,6 @@ class ReplicateCore : public Napi::ObjectWrap<ReplicateCore> {
 
 ReplicateCore::ReplicateCore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ReplicateCore>(info) {
   Napi::Env env = info.Env();
-  size_t ll = 0;
-  if (info.Length() < 1) throw Napi::TypeError::New(env, "ReplicateCore(layout)");
-  const int32_t* layout = TypedData<int32_t>(info[0], &ll, "layout");
-  if (ll != kLayoutLen) throw Napi::Error::New(env, "ReplicateCore: action/flag layout differs from the native build (rebuild the addon)");
-  for (size_t k = 0; k < kLayoutLen; k++) {
-    if (layout[k] != kLayout[k]) throw Napi::Error::New(env, "ReplicateCore: action/flag layout differs from the native build (rebuild the addon)");
-  }
   portStart_.assign(1, 0);
   remoteStart_.assign(1, 0);
   portTag_.Reset(0);
@@ -238,14 +232,14 @@ inline bool ReplicateCore::Copy(const BatchView* b, uint32_t i, BatchView* out, 
   // PacketBatch.resetMeta, then the copy's own fields.
   out->drop[j] = 0;
   out->l2[j] = 0;
-  out->l3[j] = BatchView::kNone;
-  out->l4[j] = BatchView::kNone;
-  out->innerL2[j] = BatchView::kNone;
+  out->l3[j] = VTEPD_NONE;
+  out->l4[j] = VTEPD_NONE;
+  out->innerL2[j] = VTEPD_NONE;
   out->entropy[j] = 0;
   std::memset(out->remoteAddr + ((size_t)j << 2), 0, 16);
   out->outPort[j] = outPort;
   out->vni[j] = vni;
-  out->flags[j] = b->flags[i] & (BatchView::kFlood | BatchView::kTruncated);
+  out->flags[j] = b->flags[i] & (VTEPD_FLAG_FLOOD | VTEPD_FLAG_TRUNCATED);
   *count = j + 1;
   return true;
 }
@@ -267,7 +261,7 @@ bool ReplicateCore::FillLocal(const BatchView* b, uint32_t n, BatchView* out, ui
       int32_t tag = (uint32_t)dom < domains_ ? portTag_.Get(dom, port) : -1;
       if (tag < 0) {
         lost_++;
-      } else if (!Copy(b, i, out, count, tag, port, BatchView::kNone)) {
+      } else if (!Copy(b, i, out, count, tag, port, VTEPD_NONE)) {
         done = false;
         break;
       }
@@ -281,7 +275,7 @@ bool ReplicateCore::FillLocal(const BatchView* b, uint32_t n, BatchView* out, ui
       for (; lk < np; lk++) {
         int32_t port = ports_[base + lk];
         if (port == inPort) continue;
-        if (!Copy(b, i, out, count, tags_[base + lk], port, BatchView::kNone)) {
+        if (!Copy(b, i, out, count, tags_[base + lk], port, VTEPD_NONE)) {
           done = false;
           break;
         }
@@ -310,7 +304,7 @@ int32_t ReplicateCore::FillRemote(const BatchView* b, uint32_t n, BatchView* out
     // Flooding from a remote never goes to remotes (split horizon). (TS throws on a flood of no domain.)
     if (act == kActFlood && ((srcPlace_[i] & kRemote) != 0 || nr == 0)) continue;
     if (cur >= 0 && dom != cur) break;
-    int32_t vni = known ? vni_[dom] : BatchView::kNone;
+    int32_t vni = known ? vni_[dom] : VTEPD_NONE;
     if (act == kActRemote) {
       if (rk > 0) continue;
       int32_t pos = known ? remotePos_.Get(dom, b->outPort[i]) : -1;

@@ -18,10 +18,48 @@ export const PacketFlag = {
   FLOOD: 1 << 2,
   /** Frame was captured with caplen < wire length. */
   TRUNCATED: 1 << 3,
+  /** Two bits: the TunnelKind the frame arrived in, written by decap (outermost level). */
+  TUNNEL_KIND: 3 << 4,
 } as const;
+
+/** Position of the TUNNEL_KIND bits in `flags`. */
+export const TUNNEL_KIND_SHIFT = 4;
+
+/** Tunnel kinds (flags TUNNEL_KIND; also decap's per-VNI kind table and UDP port table). */
+export const TunnelKind = { NONE: 0, VXLAN: 1, GENEVE: 2, NVGRE: 3 } as const;
+export const TUNNEL_KIND_NAMES = ['none', 'vxlan', 'geneve', 'nvgre'] as const;
 
 /** Sentinel for "no value" in Int32 metadata arrays (vni, outPort, offsets). */
 export const NONE = -1;
+
+/**
+ * The per-packet metadata arrays: [field, C element type, entries per packet].
+ * The C side's BatchView binds exactly these (contract.h VTEPD_BATCH_FIELDS);
+ * test/batch/contract.test.ts checks the class against this list.
+ */
+export const BATCH_FIELDS = [
+  ['offset', 'uint32_t', 1],
+  ['length', 'uint32_t', 1],
+  ['wireLength', 'uint32_t', 1],
+  ['tsSec', 'double', 1],
+  ['tsNsec', 'uint32_t', 1],
+  ['inPort', 'uint16_t', 1],
+  ['outPort', 'int32_t', 1],
+  ['vni', 'int32_t', 1],
+  ['drop', 'uint8_t', 1],
+  ['flags', 'uint16_t', 1],
+  ['l2', 'int32_t', 1],
+  ['l3', 'int32_t', 1],
+  ['l4', 'int32_t', 1],
+  ['innerL2', 'int32_t', 1],
+  ['remoteAddr', 'uint32_t', 4],
+  ['entropy', 'uint32_t', 1],
+] as const;
+
+/** Slot geometry: defaults and the alignment every slot size is rounded up to. */
+export const SLOT_ALIGN = 64;
+export const DEFAULT_HEADROOM = 128;
+export const DEFAULT_DATA_ROOM = 2048;
 
 export interface PacketBatchOptions {
   /** Number of packets the batch holds (32-256 is the sweet spot). */
@@ -57,7 +95,7 @@ export class PacketBatch {
   readonly outPort: Int32Array;
   /** VNI / VSID (24 bits), NONE when not tunnelled. */
   readonly vni: Int32Array;
-  /** Drop reason code; 0 = alive. Codes are defined by the stage that drops. */
+  /** Drop reason code; 0 = alive. Codes come from the one registry (drop-reasons.ts). */
   readonly drop: Uint8Array;
   readonly flags: Uint16Array;
 
@@ -77,13 +115,13 @@ export class PacketBatch {
 
   constructor(opts: PacketBatchOptions = {}) {
     this.capacity = opts.capacity ?? 256;
-    this.headroom = opts.headroom ?? 128;
-    this.dataRoom = opts.dataRoom ?? 2048;
+    this.headroom = opts.headroom ?? DEFAULT_HEADROOM;
+    this.dataRoom = opts.dataRoom ?? DEFAULT_DATA_ROOM;
     if (!Number.isInteger(this.capacity) || this.capacity < 1 || this.capacity > 65536) {
       throw new RangeError(`batch capacity must be 1..65536, got ${this.capacity}`);
     }
     // Keep slots 64-byte aligned so neighbouring frames do not share cache lines.
-    this.slotSize = (this.headroom + this.dataRoom + 63) & ~63;
+    this.slotSize = (this.headroom + this.dataRoom + SLOT_ALIGN - 1) & ~(SLOT_ALIGN - 1);
     const n = this.capacity;
     this.data = new Uint8Array(n * this.slotSize);
     this.view = new DataView(this.data.buffer);

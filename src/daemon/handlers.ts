@@ -6,6 +6,7 @@ import { parseAddrWords } from '../l2/bridge-domain.js';
 import { parseMacWords } from '../l2/mac-text.js';
 import { ControlError, type Handlers } from '../control/control-server.js';
 import { optVni, reqVni, reqMac, optStr, optRemote } from '../control/control-args.js';
+import { traceArgs } from '../control/trace.js';
 import { fdbEntries, portsSnapshot } from './snapshot.js';
 import type { StatsSnapshot } from '../control/stats.js';
 import type { Dataplane } from '../pipeline/dataplane.js';
@@ -68,5 +69,9 @@ export function controlHandlers(d: DaemonView): Handlers {
       return { removed: dp.table.flush(filter) };
     },
     reload: () => d.reload(),
+    trace: (a) => {
+      const { count, timeoutMs } = traceArgs(a);
+      return d.dataplane().trace(count, timeoutMs).catch((e: Error) => { throw new ControlError(e.message, 'busy'); });
+    },
   };
 }

@@ -6,9 +6,7 @@ import type { FdbEntryJson } from '../control/fdb-entry.js';
 import { readFileSync } from 'node:fs';
 import { formatMac } from '../l2/mac-text.js';
 import { TICKS_PER_SECOND } from '../l2/mac-table.js';
-import { BRIDGE_DROPS } from '../l2/counters.js';
-import { PORT_DROP_REASONS } from '../ports/counters.js';
-import { dropReason } from '../tunnel/drop-reasons.js';
+import { DROP_CODES, DROP_REASONS } from '../batch/drop-reasons.js';
 import type { Port } from '../ports/port.js';
 import { displayName, type Dataplane } from '../pipeline/dataplane.js';
 import type { NetworkStats, PortStats, StatsSnapshot } from '../control/stats.js';
@@ -66,21 +64,13 @@ export function statsSnapshot(dp: Dataplane, startedAt: number, base: CarriedSta
   const meter = dp.meter.snapshot();
   const drops: Record<string, number> = {};
   const add = (k: string, v: number): void => { if (v > 0) drops[k] = (drops[k] ?? 0) + v; };
-  add('classify/tunnel-type-mismatch', dp.classify.typeMismatch);
-  for (let c = 1; c < dp.decap.counters.drops.length; c++) add(`decap/${dropReason(c) ?? c}`, dp.decap.counters.drops[c]);
-  for (const e of dp.encap) {
-    if (e === null || e === undefined) continue;
-    for (let c = 1; c < e.counters.drops.length; c++) add(`encap/${dropReason(c) ?? c}`, e.counters.drops[c]);
-  }
-  for (let r = 1; r < BRIDGE_DROPS.length; r++) {
-    let v = dp.bridge.dropCount(-1, BRIDGE_DROPS[r]);
-    for (let d = 0; d < dp.domains.count; d++) v += dp.bridge.dropCount(d, BRIDGE_DROPS[r]);
-    add(`bridge/${BRIDGE_DROPS[r]}`, v);
-  }
   const ports = portsSnapshot(dp);
-  for (const p of [...dp.devices.map((d) => d.port), ...dp.underlay.ports]) {
-    for (let r = 0; r < PORT_DROP_REASONS.length; r++) add(`port/${PORT_DROP_REASONS[r]}`, p.counters.drops[r + 1]);
-  }
+  // One loop: every stage and every port counts its drops by registry code (src/batch/drop-reasons.ts).
+  const sources = [
+    ...dp.stages().map((st) => ({ name: st.name, drops: st.counters.drops })),
+    ...[...dp.devices.map((d) => d.port), ...dp.underlay.ports].map((p) => ({ name: 'port', drops: p.counters.drops })),
+  ];
+  for (const src of sources) for (let c = 1; c < DROP_CODES; c++) add(`${src.name}/${DROP_REASONS[c - 1]}`, src.drops[c]);
   const stages = meter.stages.map((s) => ({ stage: s.name, batches: s.batches, packets: s.frames, seconds: s.ns / 1e9 }));
   if (base !== null) {
     for (const n of networks) {

@@ -109,3 +109,8 @@ export function frameText(b: Uint8Array, st: WalkState, frame: number, tsSec: nu
   if (caplen !== len) s += ` (caplen ${caplen} of ${len})`;
   return s;
 }
+
+/** The layers of a walked frame as text, without frame number and time (`vtepd trace`). */
+export function layersText(b: Uint8Array, st: WalkState): string {
+  return frameText(b, st, 0, 0, 0, 0, 0).replace(/^0 \S+ /, '');
+}

@@ -234,10 +234,7 @@ export class BridgeDomains {
   remoteIp(r: number): string {
     const b = r << 2;
     const a = this.remoteAddr;
-    if (this.remoteV6[r] === 0) return `${a[b] >>> 24}.${(a[b] >>> 16) & 255}.${(a[b] >>> 8) & 255}.${a[b] & 255}`;
-    const g: number[] = [];
-    for (let k = 0; k < 4; k++) g.push(a[b + k] >>> 16, a[b + k] & 0xffff);
-    return formatIpv6(g);
+    return addrWordsText(a[b], a[b + 1], a[b + 2], a[b + 3], this.remoteV6[r] !== 0);
   }
 
   portName(port: number): string {
@@ -271,6 +268,14 @@ export function parseAddrWords(ip: string): [number, number, number, number, boo
   if (groups.length !== 8 || groups.some((x) => x.length === 0 || x.length > 4)) throw new RangeError(`'${ip}' is not an IPv6 address`);
   const g = groups.map((x) => parseInt(x, 16));
   return [((g[0] << 16) | g[1]) >>> 0, ((g[2] << 16) | g[3]) >>> 0, ((g[4] << 16) | g[5]) >>> 0, ((g[6] << 16) | g[7]) >>> 0, true];
+}
+
+/** Text of an address kept as four big-endian words (IPv4 in word 0), as parseAddrWords reads it. */
+export function addrWordsText(w0: number, w1: number, w2: number, w3: number, v6: boolean): string {
+  if (!v6) return `${w0 >>> 24}.${(w0 >>> 16) & 255}.${(w0 >>> 8) & 255}.${w0 & 255}`;
+  const g: number[] = [];
+  for (const w of [w0, w1, w2, w3]) g.push(w >>> 16, w & 0xffff);
+  return formatIpv6(g);
 }
 
 /** RFC 5952 text: lowercase, longest run (>= 2) of zero groups as "::". */

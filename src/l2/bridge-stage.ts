@@ -18,7 +18,9 @@ import { PacketBatch, PacketFlag, NONE } from '../batch/packet-batch.js';
 import { MacTable, MacFlag, OUT_MASK, PLACE_MASK, localPlace, remotePlace, ticksOf } from './mac-table.js';
 import { TOUCH_GROUP } from './mac-learn.js';
 import { BridgeDomains } from './bridge-domain.js';
-import { BRIDGE_COUNTERS, BRIDGE_DROPS, BridgeCtr, Drop, type BridgeCounter, type BridgeDrop } from './counters.js';
+import { DROP_CODES } from '../batch/drop-reasons.js';
+import { StageCounters, type Stage } from '../batch/stage.js';
+import { BRIDGE_COUNTERS, BridgeCtr, Drop, type BridgeCounter, type BridgeDrop } from './counters.js';
 
 export const Action = { DROP: 0, LOCAL: 1, REMOTE: 2, FLOOD: 3 } as const;
 
@@ -32,9 +34,11 @@ export interface BridgeStageOptions {
 }
 
 const NC = BRIDGE_COUNTERS.length;
-const ND = BRIDGE_DROPS.length;
+/** Per-domain drop arrays are indexed by registry code. */
+const ND = DROP_CODES;
 
-export class BridgeStage {
+export class BridgeStage implements Stage {
+  readonly name: string = 'bridge';
   readonly table: MacTable;
   readonly domains: BridgeDomains;
   /** Per packet of the last batch: Action, domain (-1 when dropped before one was known), ingress place, ingress VLAN tag bytes (0/4). */
@@ -42,11 +46,12 @@ export class BridgeStage {
   domainOf = new Int32Array(256);
   srcPlace = new Int32Array(256);
   tagLen = new Uint8Array(256);
-  /** Per domain: counters[d * BRIDGE_COUNTERS.length + BridgeCtr.x], drops[d * BRIDGE_DROPS.length + code]. */
-  readonly counters: Float64Array;
-  readonly drops: Float64Array;
-  /** Drops with no domain yet (runt, invalid source, no domain), per reason. */
+  /** Per domain: domainCounters[d * BRIDGE_COUNTERS.length + BridgeCtr.x], domainDrops[d * DROP_CODES + code]. */
+  readonly domainCounters: Float64Array;
+  readonly domainDrops: Float64Array;
+  /** Drops with no domain yet (runt, invalid source, no domain), per code. */
   readonly dropsNoDomain = new Float64Array(ND);
+  private readonly totals = new StageCounters();
   /**
    * Per packet scratch: time (ticks), MAC words (src hi/lo, dst hi/lo), table home slots to touch.
    * stamp/keys/hashes are what decideFrame reads (a subclass filling them itself calls it per frame).
@@ -70,16 +75,40 @@ export class BridgeStage {
     this.domains = o.domains;
     this.clock = o.clock ?? null;
     this.ageSlots = o.ageSlotsPerBatch ?? 4096;
-    this.counters = new Float64Array(this.domains.maxDomains * NC);
-    this.drops = new Float64Array(this.domains.maxDomains * ND);
+    this.domainCounters = new Float64Array(this.domains.maxDomains * NC);
+    this.domainDrops = new Float64Array(this.domains.maxDomains * ND);
   }
 
   counter(domain: number, name: BridgeCounter): number {
-    return this.counters[domain * NC + BridgeCtr[name]];
+    return this.domainCounters[domain * NC + BridgeCtr[name]];
   }
 
   dropCount(domain: number, reason: BridgeDrop): number {
-    return domain < 0 ? this.dropsNoDomain[Drop[reason]] : this.drops[domain * ND + Drop[reason]];
+    return domain < 0 ? this.dropsNoDomain[Drop[reason]] : this.domainDrops[domain * ND + Drop[reason]];
+  }
+
+  /**
+   * The stage totals in the common convention, summed from the per-domain
+   * counters on demand (control path): in = frames classified into a domain +
+   * frames dropped before one; out = unicast + flooded.
+   */
+  get counters(): StageCounters {
+    const t = this.totals;
+    t.reset();
+    const dc = this.domainCounters;
+    const dd = this.domainDrops;
+    let inFrames = 0;
+    for (let c = 1; c < ND; c++) {
+      t.drops[c] += this.dropsNoDomain[c];
+      inFrames += this.dropsNoDomain[c];
+    }
+    for (let d = 0; d < this.domains.count; d++) {
+      inFrames += dc[d * NC + BridgeCtr.in];
+      t.outFrames += dc[d * NC + BridgeCtr.unicast] + dc[d * NC + BridgeCtr.flooded];
+      for (let c = 1; c < ND; c++) t.drops[c] += dd[d * ND + c];
+    }
+    t.inFrames = inFrames;
+    return t;
   }
 
   protected advance(t: number): number {
@@ -135,7 +164,7 @@ export class BridgeStage {
     }
     const flags = batch.flags;
     const outPort = batch.outPort;
-    const ctr = this.counters;
+    const ctr = this.domainCounters;
     const w = table.words;
     let touched = 0;
     for (let i = 0; i < n; i++) {
@@ -193,7 +222,7 @@ export class BridgeStage {
     const table = this.table;
     const keys = this.keys;
     const hashes = this.hashes;
-    const ctr = this.counters;
+    const ctr = this.domainCounters;
     const place = this.srcPlace[i];
     const t = this.stamp[i];
     const k = i << 2;
@@ -297,8 +326,8 @@ export class BridgeStage {
       this.dropsNoDomain[code]++;
       return -1;
     }
-    this.drops[dom * ND + code]++;
-    this.counters[dom * NC + BridgeCtr.dropped]++;
+    this.domainDrops[dom * ND + code]++;
+    this.domainCounters[dom * NC + BridgeCtr.dropped]++;
     return -1;
   }
 

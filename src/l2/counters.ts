@@ -3,6 +3,7 @@
  * both the numeric codes (index in the list) and the counter names, so a counter
  * cannot exist without a name or a name without a code (the VPP error-list idea).
  */
+import { BRIDGE_DROP_REASONS, codesOf } from '../batch/drop-reasons.js';
 
 /** Per bridge domain, kept by the MAC table. */
 export const TABLE_COUNTERS = [
@@ -36,19 +37,13 @@ export const LEARN_OUTCOMES = [
 export type LearnOutcome = (typeof LEARN_OUTCOMES)[number];
 export const Learn = Object.fromEntries(LEARN_OUTCOMES.map((n, i) => [n, i])) as { [K in LearnOutcome]: number };
 
-/** Frame drop reasons of the bridge stage; code 0 means "not dropped". */
-export const BRIDGE_DROPS = [
-  'none',
-  'runt', // shorter than an Ethernet header
-  'invalid-src', // multicast/broadcast or all-zero source MAC (never learned, never forwarded)
-  'no-domain', // VNI / port+VLAN belongs to no bridge domain
-  'unknown-remote', // decapped from a VTEP that is not a member of the domain
-  'same-port', // known destination lives where the frame came from
-  'remote-to-remote', // split horizon: from a remote VTEP to a remote VTEP
-  'no-flood-target', // flood with no other member to send to
-] as const;
+/**
+ * Frame drop reasons of the bridge stage: its section of the global registry
+ * (src/batch/drop-reasons.ts); `Drop[reason]` is the code written to batch.drop.
+ */
+export const BRIDGE_DROPS = BRIDGE_DROP_REASONS;
 export type BridgeDrop = (typeof BRIDGE_DROPS)[number];
-export const Drop = Object.fromEntries(BRIDGE_DROPS.map((n, i) => [n, i])) as { [K in BridgeDrop]: number };
+export const Drop = codesOf(BRIDGE_DROPS);
 
 /** Per bridge domain, kept by the bridge stage (drops are counted per reason beside these). */
 export const BRIDGE_COUNTERS = [

@@ -91,9 +91,9 @@ export function learnReplay(path: string, o: LearnReplayOptions = {}): LearnRepl
   for (let d = 0; d < domains.count; d++) {
     for (const c of TABLE_COUNTERS) totals[c] = (totals[c] ?? 0) + table.counter(d, c);
     for (const c of BRIDGE_COUNTERS) totals[c] = (totals[c] ?? 0) + bridge.counter(d, c);
-    for (const r of BRIDGE_DROPS.slice(1)) totals[`drop-${r}`] = (totals[`drop-${r}`] ?? 0) + bridge.dropCount(d, r);
+    for (const r of BRIDGE_DROPS) totals[`drop-${r}`] = (totals[`drop-${r}`] ?? 0) + bridge.dropCount(d, r);
   }
-  for (const r of BRIDGE_DROPS.slice(1)) totals[`drop-${r}`] += bridge.dropCount(-1, r);
+  for (const r of BRIDGE_DROPS) totals[`drop-${r}`] += bridge.dropCount(-1, r);
   for (const [name, n] of Object.entries(decap.counters.snapshot())) if (name.startsWith('drop-')) totals[`decap-${name}`] = n;
   return { entries, frames, totals };
 }

@@ -17,16 +17,17 @@
  * and resumes after it, so frames are decided in order. In steady state (all
  * sources known) a batch is one native call.
  */
-import { PacketBatch, PacketFlag } from '../batch/packet-batch.js';
+import { PacketBatch } from '../batch/packet-batch.js';
 import { nativeBatchView, type NativeBatchView } from '../batch/native-batch.js';
 import { loadNative } from '../native/addon.js';
 import { loadNativeExports } from '../native/exports.js';
-import { MacFlag, OUT_MASK, ticksOf } from './mac-table.js';
-import { DIST_SHIFT } from './mac-store.js';
+import { checkContract } from '../native/contract.js';
+import { BATCH_CONTRACT } from '../batch/contract.js';
+import { ticksOf } from './mac-table.js';
 import { BridgeDomains } from './bridge-domain.js';
-import { BridgeStage, Action, type BridgeStageOptions } from './bridge-stage.js';
+import { BridgeStage, type BridgeStageOptions } from './bridge-stage.js';
 import type { ReadonlyKeyPairMap } from './key-map.js';
-import { BRIDGE_COUNTERS, BRIDGE_DROPS, BridgeCtr, Drop } from './counters.js';
+import { FDB_IO, FdbIo, L2_CONTRACT } from './contract.js';
 
 /** The FdbCore handle (native-bindings/src/fdb.h). */
 interface FdbCore {
@@ -39,36 +40,28 @@ interface FdbCore {
 }
 
 interface FdbAddon {
-  FdbCore: new (words: Int32Array, ageing: Int32Array, s0: number, s1: number, homeSlots: number, layout: Int32Array) => FdbCore;
+  FdbCore: new (words: Int32Array, ageing: Int32Array, s0: number, s1: number, homeSlots: number) => FdbCore;
   fdbLearnLookupBatch(core: FdbCore, view: NativeBatchView, count: number, from?: number): number;
 }
 
-const NC = BRIDGE_COUNTERS.length;
-const ND = BRIDGE_DROPS.length;
-const IO_NOW = 0;
-const IO_STARTED = 1;
-const IO_FIXED = 2;
-const IO_AUTO = 3;
-const IO_TOUCHED = 4;
-const IO_CAN_DOMAIN = 5;
-const IO_CAN_REMOTE = 6;
-const IO_MAX_PORTS = 7;
-
-/** Must equal kLayout in fdb.cc: the native side refuses to run on a different layout. */
-function layout(): Int32Array {
-  return Int32Array.from([
-    NC, ND, BridgeCtr.in, BridgeCtr.unicast, BridgeCtr.flooded, BridgeCtr['flood-copies'], BridgeCtr.dropped,
-    Drop.runt, Drop['invalid-src'], Drop['no-domain'], Drop['unknown-remote'], Drop['same-port'], Drop['remote-to-remote'], Drop['no-flood-target'],
-    Action.DROP, Action.LOCAL, Action.REMOTE, Action.FLOOD, MacFlag.LOCAL, MacFlag.REMOTE, MacFlag.STATIC, OUT_MASK, DIST_SHIFT,
-    PacketFlag.DECAPPED, PacketFlag.REMOTE_V6, PacketFlag.FLOOD,
-  ]);
-}
+const IO_NOW = FdbIo.now;
+const IO_STARTED = FdbIo.started;
+const IO_FIXED = FdbIo.fixed;
+const IO_AUTO = FdbIo.auto;
+const IO_TOUCHED = FdbIo.touched;
+const IO_CAN_DOMAIN = FdbIo['can-domain'];
+const IO_CAN_REMOTE = FdbIo['can-remote'];
+const IO_MAX_PORTS = FdbIo['max-ports'];
 
 let addon: FdbAddon | null = null;
 function fdbAddon(): FdbAddon {
   if (addon !== null) return addon;
-  addon = loadNativeExports<FdbAddon>('native forwarding/learning', ['FdbCore', 'fdbLearnLookupBatch'], loadNative);
-  return addon;
+  const a = loadNativeExports<FdbAddon>('native forwarding/learning', ['FdbCore', 'fdbLearnLookupBatch'], loadNative);
+  // Counter indexes, drop codes, actions and MAC meta bits come from the generated contract.
+  checkContract(a, BATCH_CONTRACT);
+  checkContract(a, L2_CONTRACT);
+  addon = a;
+  return a;
 }
 
 export class NativeBridgeStage extends BridgeStage {
@@ -80,7 +73,7 @@ export class NativeBridgeStage extends BridgeStage {
   nativeCalls = 0;
   private readonly addon: FdbAddon;
   private readonly core: FdbCore;
-  private readonly io = new Int32Array(8);
+  private readonly io = new Int32Array(FDB_IO.length);
   /** Per frame: 1 = C left its classification to TS. (C shares BridgeStage's stamp/keys/hashes scratch.) */
   private slow = new Uint8Array(256);
   /** Bound map arrays (a KeyPairMap replaces them when it grows) and the domains' version the flood lists were bound at. */
@@ -95,7 +88,7 @@ export class NativeBridgeStage extends BridgeStage {
     const d = o.domains;
     this.maps = [d.byVni, d.byPortVlan, d.remotePos, d.byAddr];
     const [s0, s1] = o.table.seed;
-    this.core = new this.addon.FdbCore(o.table.words, o.table.ageing, s0, s1, o.table.homeSlots, layout());
+    this.core = new this.addon.FdbCore(o.table.words, o.table.ageing, s0, s1, o.table.homeSlots);
     this.bindStage();
     this.bindMaps();
     this.bindFlood();
@@ -178,7 +171,7 @@ export class NativeBridgeStage extends BridgeStage {
   private bindStage(): void {
     if (this.slow.length < this.action.length) this.slow = new Uint8Array(this.action.length);
     this.core.bindStage(this.io, this.action, this.domainOf, this.srcPlace, this.tagLen, this.stamp, this.keys, this.hashes, this.slow,
-      this.counters, this.drops, this.dropsNoDomain);
+      this.domainCounters, this.domainDrops, this.dropsNoDomain);
   }
 
   /** Rebind when a KeyPairMap grew (it then has new arrays). No allocation when nothing changed. */

@@ -10,13 +10,15 @@
  * whenever BridgeDomains.version moves, and holds the BridgeStage's per-frame
  * arrays, rebound when BridgeStage.grow() replaces them (seen by identity).
  */
-import { PacketBatch, PacketFlag } from '../batch/packet-batch.js';
+import { PacketBatch } from '../batch/packet-batch.js';
 import { nativeBatchView, type NativeBatchView } from '../batch/native-batch.js';
 import { loadNative } from '../native/addon.js';
 import { loadNativeExports } from '../native/exports.js';
-import { MacFlag, OUT_MASK } from './mac-store.js';
-import { BridgeStage, Action } from './bridge-stage.js';
+import { checkContract } from '../native/contract.js';
+import { BATCH_CONTRACT } from '../batch/contract.js';
+import { BridgeStage } from './bridge-stage.js';
 import { Replicator } from './replicate.js';
+import { L2_CONTRACT, REPLICATE_STATE, ReplicateSt } from './contract.js';
 
 /** The ReplicateCore handle (native-bindings/src/replicate.cc). */
 interface ReplicateCore {
@@ -25,31 +27,27 @@ interface ReplicateCore {
 }
 
 interface ReplicateAddon {
-  ReplicateCore: new (layout: Int32Array) => ReplicateCore;
+  ReplicateCore: new () => ReplicateCore;
   replicateLocal(core: ReplicateCore, inView: NativeBatchView, inCount: number, outView: NativeBatchView, outCount: number): boolean;
   replicateRemote(core: ReplicateCore, inView: NativeBatchView, inCount: number, outView: NativeBatchView, outCount: number): number;
 }
 
-// Words of the state array shared with C (kSt* in replicate.cc).
-const ST_LI = 0;
-const ST_LK = 1;
-const ST_RI = 2;
-const ST_RK = 3;
-const ST_OUT_COUNT = 4;
-const ST_LOST = 5;
-const ST_LEN = 6;
-
-/** Must equal kLayout in replicate.cc: the native side refuses to run on a different layout. */
-function layout(): Int32Array {
-  return Int32Array.from([Action.DROP, Action.LOCAL, Action.REMOTE, Action.FLOOD, MacFlag.LOCAL, MacFlag.REMOTE, OUT_MASK,
-    PacketFlag.FLOOD, PacketFlag.TRUNCATED]);
-}
+// Words of the state array shared with C (l2/contract.ts, kSt* in replicate.cc).
+const ST_LI = ReplicateSt.li;
+const ST_LK = ReplicateSt.lk;
+const ST_RI = ReplicateSt.ri;
+const ST_RK = ReplicateSt.rk;
+const ST_OUT_COUNT = ReplicateSt['out-count'];
+const ST_LOST = ReplicateSt.lost;
 
 let addon: ReplicateAddon | null = null;
 function replicateAddon(): ReplicateAddon {
   if (addon !== null) return addon;
-  addon = loadNativeExports<ReplicateAddon>('native replication', ['ReplicateCore', 'replicateLocal', 'replicateRemote'], loadNative);
-  return addon;
+  const a = loadNativeExports<ReplicateAddon>('native replication', ['ReplicateCore', 'replicateLocal', 'replicateRemote'], loadNative);
+  checkContract(a, BATCH_CONTRACT);
+  checkContract(a, L2_CONTRACT);
+  addon = a;
+  return a;
 }
 
 export class NativeReplicator extends Replicator {
@@ -58,7 +56,7 @@ export class NativeReplicator extends Replicator {
   private readonly addon: ReplicateAddon;
   private readonly core: ReplicateCore;
   private readonly bridge: BridgeStage;
-  private readonly state = new Int32Array(ST_LEN);
+  private readonly state = new Int32Array(REPLICATE_STATE.length);
   private input: PacketBatch | null = null;
   private inView: NativeBatchView | null = null;
   /** The last output batch and its view (a daemon reuses the same two). */
@@ -75,7 +73,7 @@ export class NativeReplicator extends Replicator {
     super(stage);
     this.addon = replicateAddon();
     this.bridge = stage;
-    this.core = new this.addon.ReplicateCore(layout());
+    this.core = new this.addon.ReplicateCore();
     this.bindStage();
     this.setMembership();
   }

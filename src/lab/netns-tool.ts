@@ -9,6 +9,7 @@
 import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
 import { createServer, connect, isIPv6 } from 'node:net';
+import { internetChecksum } from '../packet/checksum.js';
 
 const require = createRequire(import.meta.url);
 /**
@@ -26,11 +27,7 @@ interface RawSocket {
 }
 
 function csum(b: Buffer): number {
-  let s = 0;
-  for (let i = 0; i + 1 < b.length; i += 2) s += b.readUInt16BE(i);
-  if (b.length & 1) s += b[b.length - 1] << 8;
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return ~s & 0xffff;
+  return internetChecksum(b, 0, b.length);
 }
 
 async function ping(dst: string, count: number, timeoutMs: number): Promise<void> {

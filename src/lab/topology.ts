@@ -76,7 +76,7 @@ export function createTopology(tag: string, opts: { v6?: boolean } = {}): Topolo
   } catch (err) {
     destroyTopology(t);
     const e = err as Error & { stderr?: Buffer };
-    throw new Error(`building the namespaces failed: ${e.stderr?.toString().trim() || e.message}`);
+    throw new Error(`building the namespaces failed: ${e.stderr?.toString().trim() || e.message}`, { cause: err });
   }
   return t;
 }

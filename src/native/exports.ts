@@ -10,7 +10,7 @@ export function loadNativeExports<T>(what: string, names: readonly string[], loa
   try {
     addon = loadNative() as unknown as Record<string, unknown>;
   } catch (e) {
-    throw new Error(`${what} needs the vtepd addon: ${(e as Error).message}`);
+    throw new Error(`${what} needs the vtepd addon: ${(e as Error).message}`, { cause: e });
   }
   const missing = names.filter((k) => typeof addon[k] !== 'function');
   if (missing.length > 0) throw new Error(`${what}: the vtepd addon lacks ${missing.join(', ')} (rebuild it: npm run build:native)`);

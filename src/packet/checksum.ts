@@ -1,5 +1,8 @@
 /**
- * Internet checksum (RFC 1071) and incremental update (RFC 1624).
+ * Internet checksum (RFC 1071) and incremental update (RFC 1624): the one
+ * checksum module of the TypeScript side (its C twin is
+ * native-bindings/src/checksum.h). The fast-path stages use sumBytes /
+ * sumWords + foldFast; codecs and tools use sum16 / internetChecksum.
  *
  * All functions work on 16-bit one's-complement sums kept as plain numbers;
  * `sum16` returns the unfolded 32-bit-ish accumulator so callers can chain
@@ -77,4 +80,74 @@ export function fillChecksum(bytes: Uint8Array, field: number, off: number, len:
   bytes[field] = c >>> 8;
   bytes[field + 1] = c & 0xff;
   return c;
+}
+
+// ---------------------------------------------------------------- fast-path sums
+
+/** One's-complement partial sum of d[off, off+len), 4 bytes per step (len < 64 KiB keeps it exact). */
+export function sumBytes(d: Uint8Array, off: number, len: number): number {
+  let a = 0;
+  let b = 0;
+  let i = off;
+  const end4 = off + (len & ~3);
+  for (; i < end4; i += 4) {
+    a += (d[i] << 8) | d[i + 1];
+    b += (d[i + 2] << 8) | d[i + 3];
+  }
+  const end = off + len;
+  if (i + 2 <= end) {
+    a += (d[i] << 8) | d[i + 1];
+    i += 2;
+  }
+  if (i < end) b += d[i] << 8;
+  return a + b;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/**
+ * Same sum, reading aligned 32-bit words through `w32` (a view of d's buffer).
+ * The one's-complement sum is byte-order independent (RFC 1071 2.B): words read
+ * little-endian sum to the byte-swapped result, swapped back once at the end.
+ */
+export function sumWords(d: Uint8Array, w32: Int32Array, off: number, len: number): number {
+  const base = d.byteOffset;
+  if (((off | base) & 1) !== 0 || (base & 3) !== 0 || len < 8) return sumBytes(d, off, len);
+  let i = off;
+  const end = off + len;
+  let be = 0;
+  if ((i & 2) !== 0) {
+    be = (d[i] << 8) | d[i + 1];
+    i += 2;
+  }
+  // Int32 loads and two accumulators: measurably faster in V8 than Uint32 / one chain.
+  let a = 0;
+  let b = 0;
+  const shift = base >>> 2;
+  let w = (i >>> 2) + shift;
+  const wEnd = (end >>> 2) + shift;
+  for (; w + 1 < wEnd; w += 2) {
+    const x = w32[w];
+    const y = w32[w + 1];
+    a += (x & 0xffff) + (x >>> 16);
+    b += (y & 0xffff) + (y >>> 16);
+  }
+  if (w < wEnd) {
+    const x = w32[w];
+    a += (x & 0xffff) + (x >>> 16);
+  }
+  i = end & ~3;
+  let le = a + b;
+  if (LITTLE_ENDIAN) {
+    le = foldFast(le);
+    le = ((le & 0xff) << 8) | (le >>> 8);
+  }
+  return be + le + sumBytes(d, i, end - i);
+}
+
+/** Fold a sum below 2^48 to 16 bits in three steps (the fast paths' fold16). */
+export function foldFast(s: number): number {
+  s = (s & 0xffff) + Math.floor(s / 65536);
+  s = (s & 0xffff) + (s >>> 16);
+  return (s & 0xffff) + (s >>> 16);
 }

@@ -1,22 +1,22 @@
 /**
  * The data path of `vtepd run`: one batch at a time from a port through
  *
- *   rx → classify → decap → bridge → replicate → encap → tx
+ *   rx → decap → bridge → replicate → encap → checksum → tx
  *
- * Underlay frames are classified (which tunnel type arrived) and decapsulated
- * first, and dropped when the type is not their network's; local frames go straight to the
+ * Underlay frames are decapsulated first (decap recognises the tunnel kind and
+ * drops a frame whose kind is not its network's); local frames go straight to the
  * bridge, which learns, looks up and decides; the replicator makes one copy
  * per output (local ports, or one per remote VTEP: head-end replication), each
  * network's encap stage builds the outer headers, and the copies leave in runs
  * per output port. Stage times are taken per batch by the cost meter.
  *
- * Construction (control path) wires the stages from a validated config and
- * opened ports; `handle(port)` is the hot entry, called when a port is readable.
- * The config's offload plan picks each stage's implementation: `host` the
- * TypeScript stages, `native` their C twins in the addon (same interface, same
- * counters, one call per batch); anything else is refused at config load.
+ * Construction (control path) instantiates the stages from the resolved spec
+ * (resolve.ts: all config translation) and wires them to the opened ports;
+ * `handle(port)` is the hot entry, called when a port is readable. The spec
+ * picks each stage's implementation: `host` the TypeScript stages, `native`
+ * their C twins in the addon (same Stage contract, same counters, one call per
+ * batch); anything else is refused at config load.
  */
-import { isIPv6 } from 'node:net';
 import { PacketBatch } from '../batch/packet-batch.js';
 import { CostMeter } from '../cost/meter.js';
 import { BridgeDomains, parseAddrWords } from '../l2/bridge-domain.js';
@@ -27,7 +27,6 @@ import { NativeReplicator } from '../l2/native-replicate.js';
 import { parseMacWords } from '../l2/mac-text.js';
 import { DecapStage } from '../tunnel/decap.js';
 import { EncapStage } from '../tunnel/encap.js';
-import type { EncapConfig, DecapConfig } from '../tunnel/tunnel-config.js';
 import { NativeDecapStage } from '../tunnel/native-decap.js';
 import { NativeEncapStage } from '../tunnel/native-encap.js';
 import { NativeBridgeStage } from '../l2/native-bridge-stage.js';
@@ -36,12 +35,15 @@ import { KernelChecksumStage } from '../tunnel/vnet-checksum.js';
 import { AfPacketPort } from '../ports/af-packet-port.js';
 import { runPlanHostProblems } from './run-plan.js';
 import type { Port } from '../ports/port.js';
-import { TunnelClassifier, KIND_GENEVE, KIND_OF_TYPE, KIND_VXLAN } from './classify.js';
 import type { VtepdConfig } from '../config/config-schema.js';
-import { underlayVnet, type LocalDevice, type Underlay } from './open-ports.js';
+import type { Stage } from '../batch/stage.js';
+import type { LocalDevice, Underlay } from './open-ports.js';
+import { resolvePipeline, type PipelineSpec } from './resolve.js';
+import { Forwarder } from './forward.js';
+import { PacketTracer, type TraceResult } from './trace.js';
 
-export const STAGES = ['rx', 'classify', 'decap', 'bridge', 'replicate', 'encap', 'checksum', 'tx'] as const;
-const S_RX = 0, S_CLASSIFY = 1, S_DECAP = 2, S_BRIDGE = 3, S_REPL = 4, S_ENCAP = 5, S_CSUM = 6, S_TX = 7;
+export const STAGES = ['rx', 'decap', 'bridge', 'replicate', 'encap', 'checksum', 'tx'] as const;
+const S_RX = 0, S_DECAP = 1, S_BRIDGE = 2, S_REPL = 3, S_ENCAP = 4, S_CSUM = 5, S_TX = 6;
 /** Batches taken from one port per readiness callback before yielding to the others. */
 const BATCHES_PER_WAKEUP = 8;
 
@@ -56,14 +58,16 @@ export interface DataplaneOptions {
 }
 
 export class Dataplane {
+  /** The config this was built from (kept for the control path's reports). */
   readonly cfg: VtepdConfig;
+  /** What the stages were built from (src/pipeline/resolve.ts). */
+  readonly spec: PipelineSpec;
   readonly devices: LocalDevice[];
   readonly underlay: Underlay;
   readonly table: MacTable;
   readonly domains: BridgeDomains;
   readonly bridge: BridgeStage;
   readonly decap: DecapStage;
-  readonly classify: TunnelClassifier;
   readonly meter = new CostMeter(STAGES, { host: false });
   /** Per bridge domain (= network index): its encap stage (null without remotes) and underlay port. */
   readonly encap: (EncapStage | null)[] = [];
@@ -75,47 +79,46 @@ export class Dataplane {
   readonly csum: (NativeChecksumStage | KernelChecksumStage | null)[] = [];
   /** Local device port by bridge port index. */
   readonly portAt: (Port | undefined)[] = [];
-  private readonly replicator: Replicator;
+  private readonly forwarder: Forwarder;
   private readonly rx: PacketBatch;
-  private readonly localOut: PacketBatch;
-  private readonly remoteOut: PacketBatch;
   private readonly idle: PacketBatch;
+  /** The running packet trace, null when none (then the traced path costs one branch per batch). */
+  private tracer: PacketTracer | null = null;
   private readonly underlaySet = new Set<Port>();
 
   constructor(o: DataplaneOptions) {
     const cfg = o.cfg;
     const hostProblems = runPlanHostProblems(cfg);
     if (hostProblems.length > 0) throw new Error(`offload plan cannot run on this host:\n  - ${hostProblems.join('\n  - ')}`);
-    const nativeTunnel = cfg.offload['encap-decap'] === 'native';
-    const csumPlace = cfg.offload.checksum;
     this.cfg = cfg;
     this.devices = o.devices;
     this.underlay = o.underlay;
-    const f = cfg.fdb;
-    this.table = new MacTable({ capacity: f.maxEntries, full: f.full, perPortLimit: f.perPortLimit, perRemoteLimit: f.perRemoteLimit, ageingSeconds: f.ageing, maxDomains: Math.max(16, cfg.networks.length) });
+    // All config translation is in the resolver; from here on only the spec is read.
+    const spec = (this.spec = resolvePipeline(cfg, { localMac: o.localMac, remoteMacs: o.remoteMacs }));
+    this.table = new MacTable(spec.table);
     this.domains = new BridgeDomains({ table: this.table });
     // Ageing runs on the timer (tick), not per batch: a per-batch step costs the same
     // at 1 frame per batch as at 256, and at low rates it was most of the bridge's time.
     const bridgeOpts = { table: this.table, domains: this.domains, clock: () => Date.now() / 1000, ageSlotsPerBatch: 0 };
-    this.bridge = cfg.offload['forwarding-learning'] === 'native' ? new NativeBridgeStage(bridgeOpts) : new BridgeStage(bridgeOpts);
-    this.replicator = cfg.offload['forwarding-learning'] === 'native' ? new NativeReplicator(this.bridge) : new Replicator(this.bridge);
-    const size = cfg.batch.size;
+    const nativeBridge = spec.bridgeImpl === 'native';
+    this.bridge = nativeBridge ? new NativeBridgeStage(bridgeOpts) : new BridgeStage(bridgeOpts);
+    const replicator = nativeBridge ? new NativeReplicator(this.bridge) : new Replicator(this.bridge);
+    const size = spec.batchSize;
     this.rx = new PacketBatch({ capacity: size });
-    this.localOut = new PacketBatch({ capacity: size });
-    this.remoteOut = new PacketBatch({ capacity: size });
     this.idle = new PacketBatch({ capacity: 1 });
+    this.forwarder = new Forwarder({
+      replicator, meter: this.meter, slots: { repl: S_REPL, encap: S_ENCAP, csum: S_CSUM, tx: S_TX }, batchSize: size,
+      encap: this.encap, csum: this.csum, txPort: this.txPort, portAt: this.portAt,
+    }, (capacity) => new PacketBatch({ capacity }));
     for (const p of o.underlay.ports) this.underlaySet.add(p);
 
-    this.classify = new TunnelClassifier(this.domains, this.domains.maxDomains);
     const devOf = new Map<string, LocalDevice>();
     for (const d of o.devices) {
       this.portAt[d.port.index] = d.port;
       for (const m of d.members) devOf.set(m.name, d);
     }
-    const vxlanPorts = new Set<number>();
-    const genevePorts = new Set<number>();
-    const known: { optClass: number; type: number }[] = [];
-    for (const n of cfg.networks) {
+    const nativeTunnel = spec.tunnelImpl === 'native';
+    for (const n of spec.networks) {
       const dom = this.domains.addVniDomain(n.vni, { name: n.name, ageingSeconds: n.ageing });
       for (const pn of n.ports) {
         const dev = devOf.get(pn)!;
@@ -123,42 +126,21 @@ export class Dataplane {
         this.domains.addPort(dom, dev.port.index, vlan, displayName(dev));
       }
       for (const r of n.remotes) this.domains.addRemoteIp(dom, r);
-      this.classify.domainKind[dom] = KIND_OF_TYPE[n.type];
-      if (n.type === 'vxlan') vxlanPorts.add(n.udpPort);
-      if (n.type === 'geneve') genevePorts.add(n.udpPort);
-      for (const g of n.geneveOptions) known.push({ optClass: g.class, type: g.type });
-      // The outer UDP checksum: inline in encap (host), or left 0 by encap and filled by a later pass.
-      const wantsUdpCsum = n.type !== 'nvgre' && (isIPv6(cfg.underlay.address) || cfg.underlay.udpChecksum);
-      const laterCsum = wantsUdpCsum && (csumPlace === 'native' || csumPlace === 'kernel');
-      const encapCfg: EncapConfig = {
-        type: n.type,
-        vni: n.vni,
-        local: cfg.underlay.address,
-        localMac: o.localMac,
-        remotes: n.remotes.map((ip) => ({ ip, mac: o.remoteMacs.get(ip) ?? 'ff:ff:ff:ff:ff:ff' })),
-        dstPort: n.type === 'nvgre' ? undefined : n.udpPort,
-        geneveOptions: n.geneveOptions.map((g) => ({ optClass: g.class, type: g.type | (g.critical ? 0x80 : 0), data: Uint8Array.from(Buffer.from(g.data, 'hex')) })),
-        mtu: cfg.underlay.mtu,
-        udpCsum: cfg.underlay.udpChecksum && !laterCsum,
-        zeroCsum6Tx: laterCsum,
-        ttl: cfg.underlay.ttl,
-      };
-      this.encap[dom] = n.remotes.length === 0 ? null : nativeTunnel ? new NativeEncapStage(encapCfg) : new EncapStage(encapCfg);
-      this.txPort[dom] = o.underlay.txFor(n.type === 'nvgre' ? 0 : n.udpPort);
-      if (csumPlace === 'kernel' && underlayVnet(cfg)) this.csum[dom] = this.kernelChecksum(this.txPort[dom], laterCsum);
-      else this.csum[dom] = laterCsum && csumPlace === 'native' ? new NativeChecksumStage({ ip4: false, udp: true }) : null;
+      this.encap[dom] = n.encap === null ? null : nativeTunnel ? new NativeEncapStage(n.encap) : new EncapStage(n.encap);
+      this.txPort[dom] = o.underlay.txFor(n.txUdpPort);
+      const cs = n.checksum;
+      this.csum[dom] = cs === null ? null : cs.kind === 'kernel' ? this.kernelChecksum(this.txPort[dom], cs.complete) : new NativeChecksumStage({ ip4: false, udp: true });
     }
-    for (const p of genevePorts) if (!vxlanPorts.has(p)) this.classify.portKind[p] = KIND_GENEVE;
-    for (const p of vxlanPorts) this.classify.portKind[p] = KIND_VXLAN;
-    const decapCfg: DecapConfig = {
-      vnis: cfg.networks.map((n) => n.vni),
-      vxlanPorts: [...vxlanPorts],
-      genevePorts: [...genevePorts].filter((p) => !vxlanPorts.has(p)),
-      nvgre: cfg.networks.some((n) => n.type === 'nvgre'),
-      geneveKnownOptions: known,
-    };
-    this.decap = nativeTunnel ? new NativeDecapStage(decapCfg) : new DecapStage(decapCfg);
-    for (const s of f.static) this.addStatic(s.vni, s.mac, s.port, s.remote);
+    this.decap = nativeTunnel ? new NativeDecapStage(spec.decap) : new DecapStage(spec.decap);
+    for (const s of spec.statics) this.addStatic(s.vni, s.mac, s.port, s.remote);
+  }
+
+  /** Every stage of this data path, for the stats and the trace (one counts convention). */
+  stages(): Stage[] {
+    const out: Stage[] = [this.decap, this.bridge];
+    for (const e of this.encap) if (e) out.push(e);
+    for (const c of this.csum) if (c) out.push(c);
+    return out;
   }
 
   /** Batches abandoned because a stage or port threw (a bug or a vanished device); the daemon logs them. */
@@ -218,76 +200,55 @@ export class Dataplane {
       total += n;
       t = this.meter.stage(S_RX, t, n);
       this.meter.countIn(n, 0);
-      if (isUnderlay) {
-        this.classify.mark(b);
-        t = this.meter.stage(S_CLASSIFY, t, n);
-        this.decap.process(b);
-        this.classify.check(b);
-        t = this.meter.stage(S_DECAP, t, n);
+      if (this.tracer !== null) {
+        this.handleTraced(b, port, isUnderlay, this.tracer);
+      } else {
+        if (isUnderlay) {
+          this.decap.process(b);
+          t = this.meter.stage(S_DECAP, t, n);
+        }
+        this.bridge.process(b);
+        t = this.meter.stage(S_BRIDGE, t, n);
+        this.forwarder.forward(b, t);
       }
-      this.bridge.process(b);
-      t = this.meter.stage(S_BRIDGE, t, n);
-      this.forward(b, t);
       if (n < b.capacity) break;
     }
     return total;
   }
 
-  private forward(b: PacketBatch, t0: number): void {
-    const rep = this.replicator;
-    const lo = this.localOut;
-    const ro = this.remoteOut;
-    const m = this.meter;
-    let t = t0;
-    rep.start(b);
-    for (;;) {
-      lo.clear();
-      const done = rep.fillLocal(lo);
-      t = m.stage(S_REPL, t, lo.count);
-      if (lo.count > 0) {
-        this.sendLocal(lo);
-        t = m.stage(S_TX, t, lo.count);
-      }
-      if (done) break;
+  /** One batch through the same stages with the tracer's hooks (not metered: it is the slow path). */
+  private handleTraced(b: PacketBatch, port: Port, isUnderlay: boolean, tr: PacketTracer): void {
+    const dev = this.devices.find((d) => d.port === port);
+    tr.rx(b, dev !== undefined ? displayName(dev) : port.name, isUnderlay);
+    if (isUnderlay) {
+      this.decap.process(b);
+      tr.afterDecap(b);
     }
-    for (;;) {
-      ro.clear();
-      const dom = rep.fillRemote(ro);
-      t = m.stage(S_REPL, t, ro.count);
-      if (dom < 0) break;
-      const enc = this.encap[dom];
-      if (enc === null) continue;
-      enc.process(ro);
-      t = m.stage(S_ENCAP, t, ro.count);
-      const cs = this.csum[dom];
-      if (cs !== null) {
-        cs.process(ro);
-        t = m.stage(S_CSUM, t, ro.count);
-      }
-      this.txPort[dom].transmit(ro);
-      t = m.stage(S_TX, t, ro.count);
-    }
+    this.bridge.process(b);
+    tr.afterBridge(b, this.bridge);
+    this.forwarder.forwardTraced(b, tr);
+    if (tr.complete) this.tracer = null;
+  }
+
+  /**
+   * Record the next `count` frames through every stage (`vtepd trace`). Resolves
+   * when they were seen or after `timeoutMs` with what was; one trace at a time.
+   */
+  trace(count: number, timeoutMs: number): Promise<TraceResult> {
+    if (this.tracer !== null) return Promise.reject(new Error('a trace is already running'));
+    const tr = new PacketTracer(count, this.domains);
+    this.tracer = tr;
+    const timer = setTimeout(() => {
+      if (this.tracer === tr) this.tracer = null;
+      tr.finish(true);
+    }, timeoutMs);
+    return tr.done.finally(() => clearTimeout(timer));
   }
 
   /** `complete` false: the network sends no UDP checksum, but its frames still need clean vnet slots. */
   private kernelChecksum(port: Port, complete: boolean): KernelChecksumStage {
     if (!(port instanceof AfPacketPort)) throw new Error('checksum: kernel needs the AF_PACKET underlay (its virtio-net header carries the request)');
     return new KernelChecksumStage(port, complete);
-  }
-
-  /** Transmit local copies in runs of equal output port (one burst per run). */
-  private sendLocal(lo: PacketBatch): void {
-    const out = lo.outPort;
-    const n = lo.count;
-    let start = 0;
-    while (start < n) {
-      const p = out[start];
-      let end = start + 1;
-      while (end < n && out[end] === p) end++;
-      const port = this.portAt[p];
-      if (port !== undefined) port.transmit(lo, start, end - start);
-      start = end;
-    }
   }
 
   // ---------------------------------------------------------------- control path (FDB)

@@ -98,7 +98,7 @@ function openLocal(p: PortConfig, index: number): Port {
         return new PcapFilePort({ name: p.name, index, readFile: p.readFile, writeFile: p.writeFile });
     }
   } catch (err) {
-    throw new Error(`port ${p.name} (${p.backend} ${name}): ${(err as Error).message}`);
+    throw new Error(`port ${p.name} (${p.backend} ${name}): ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -129,7 +129,7 @@ export async function openUnderlay(cfg: VtepdConfig): Promise<Underlay> {
     }
     return { key, ports, txFor: (up) => ports.find((p) => p.port === up) ?? ports[0], guards: [] };
   } catch (err) {
-    throw new Error(`${what}: ${(err as Error).message}`);
+    throw new Error(`${what}: ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -1,27 +1,24 @@
+import { DROP_CODES, PORT_DROP_REASONS, codesOf } from '../batch/drop-reasons.js';
+
 /**
  * Port counters, Snabb style: `in-`/`out-`/`drop-` names derived from one list of
  * drop reasons. Kept as plain numbers (Float64, exact up to 2^53) and written once
  * per batch by the ports, read by metrics and `vtepd ports`.
  */
 
-/** Why a port dropped a frame. Code = index + 1 (0 means alive). */
-export const PORT_DROP_REASONS = [
-  'kernel', // the kernel dropped it before we read it (PACKET_STATISTICS tp_drops, pcap ps_drop)
-  'oversize', // larger than the batch slot (dataRoom) or shorter than an Ethernet header
-  'staging-full', // event-driven backends (cap, udp): staging ring full before receive() drained it
-  'tx-error', // the send call failed (errno kept in lastTxError)
-  'no-route', // underlay: no destination could be derived from the frame
-] as const;
+/** Why a port dropped a frame: the ports' section of the global registry (src/batch/drop-reasons.ts). */
+export { PORT_DROP_REASONS };
 export type PortDropReason = (typeof PORT_DROP_REASONS)[number];
-export const PortDrop = Object.fromEntries(PORT_DROP_REASONS.map((r, i) => [r, i + 1])) as { [K in PortDropReason]: number };
+/** Registry code of each reason (index of `PortCounters.drops`). */
+export const PortDrop = codesOf(PORT_DROP_REASONS);
 
 export class PortCounters {
   rxPackets = 0;
   rxBytes = 0;
   txPackets = 0;
   txBytes = 0;
-  /** Per reason, indexed by code (slot 0 unused). */
-  readonly drops = new Float64Array(PORT_DROP_REASONS.length + 1);
+  /** Per reason, indexed by registry code (only the ports' codes are used). */
+  readonly drops = new Float64Array(DROP_CODES);
   /** Kernel ring/queue freezes (TPACKET_V3 tp_freeze_q_cnt): the ring was full. */
   kernelFreezes = 0;
   /** Last transmit error as an errno name (e.g. ENETDOWN), '' when none. */
@@ -46,7 +43,7 @@ export class PortCounters {
       'out-bytes': this.txBytes,
       'kernel-freezes': this.kernelFreezes,
     };
-    for (let i = 0; i < PORT_DROP_REASONS.length; i++) out[`drop-${PORT_DROP_REASONS[i]}`] = this.drops[i + 1];
+    for (const r of PORT_DROP_REASONS) out[`drop-${r}`] = this.drops[PortDrop[r]];
     return out;
   }
 }

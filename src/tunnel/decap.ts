@@ -7,39 +7,42 @@
  * Rule: classify first (protocol + port / GRE type), validate second. A frame
  * that cannot be recognised as a tunnel is "not-tunnel" (passed untouched with
  * keepOther); one that is recognised but malformed is dropped with its reason.
+ * This is the one classifier of tunnel frames: the kind it recognised goes into
+ * flags (TUNNEL_KIND, also for a dropped frame), and with `networks` a VNI is
+ * accepted only in its own network's kind ('tunnel-type-mismatch' otherwise).
  * IPv4/IPv6 fragments of UDP/GRE are dropped: a VTEP does not reassemble.
  *
  * Nesting: maxDepth levels are stripped (default 1: an inner tunnel is tenant
  * payload). Metadata (VNI, remote, entropy) and the VNI filter use the
  * outermost level: that is the underlay peer the bridge learns against.
  */
-import { PacketBatch, PacketFlag, NONE } from '../batch/packet-batch.js';
-import { TunnelDrop, TUNNEL_DROP_CODES } from './drop-reasons.js';
+import { PacketBatch, PacketFlag, NONE, TunnelKind, TUNNEL_KIND_SHIFT } from '../batch/packet-batch.js';
+import { DROP_CODES } from '../batch/drop-reasons.js';
+import type { Stage } from '../batch/stage.js';
+import { foldFast, sumBytes } from '../packet/checksum.js';
+import { TunnelDrop } from './drop-reasons.js';
 import { TunnelCounters } from './counters.js';
-import { resolveDecapConfig, PORT_GENEVE, PORT_VXLAN, ETH_P_TEB, type DecapConfig, type ResolvedDecap } from './tunnel-config.js';
+import { resolveDecapConfig, ETH_P_TEB, type DecapConfig, type ResolvedDecap } from './tunnel-config.js';
 
 const NOT_TUNNEL = -1;
 const D = TunnelDrop;
-const KIND_VXLAN = 1;
-const KIND_GENEVE = 2;
-const KIND_NVGRE = 3;
+const KIND_NVGRE = TunnelKind.NVGRE;
+const KIND_VXLAN = TunnelKind.VXLAN;
+const NOT_KIND = ~PacketFlag.TUNNEL_KIND;
 
-/** One's-complement sum folded to 16 bits, 2 bytes a step (headers and, when asked, UDP payloads). */
+/** One's-complement sum of d[off, off+len) plus acc, folded to 16 bits (1..0xffff unless all zero). */
 function sumFold(d: Uint8Array, off: number, len: number, acc: number): number {
-  const end = off + len;
-  let i = off;
-  for (; i + 1 < end; i += 2) acc += (d[i] << 8) | d[i + 1];
-  if (i < end) acc += d[i] << 8;
-  acc = (acc & 0xffff) + Math.floor(acc / 65536);
-  acc = (acc & 0xffff) + (acc >>> 16);
-  return (acc & 0xffff) + (acc >>> 16);
+  return foldFast(acc + sumBytes(d, off, len));
 }
 
-export class DecapStage {
+export class DecapStage implements Stage {
+  readonly name: string = 'decap';
   readonly config: ResolvedDecap;
   readonly counters = new TunnelCounters();
-  private readonly scratch = new Uint32Array(TUNNEL_DROP_CODES);
-  // Result of parseLevel (fields, not an object per packet).
+  private readonly scratch = new Uint32Array(DROP_CODES);
+  // Result of parseLevel (fields, not an object per packet). rKind is set as soon as
+  // the level is recognised as a tunnel, also when it is then dropped.
+  private rKind = 0;
   private rInner = 0;
   private rEnd = 0;
   private rVni = 0;
@@ -69,7 +72,11 @@ export class DecapStage {
       if (drop[i] !== 0) continue;
       nIn++;
       const off = offs[i];
+      this.rKind = 0;
       let code = this.parseLevel(d, off, off + lens[i], true);
+      // The outermost level's kind, also for a frame about to be dropped (the trace shows it).
+      const kindBits = this.rKind << TUNNEL_KIND_SHIFT;
+      flags[i] = (flags[i] & NOT_KIND) | kindBits;
       if (code === NOT_TUNNEL) {
         if (keepOther) {
           nPassed++;
@@ -142,6 +149,8 @@ export class DecapStage {
   private parseLevel(d: Uint8Array, p0: number, end: number, outer: boolean): number {
     const cfg = this.config;
     if (end - p0 < 14) return NOT_TUNNEL;
+    // Tag walk, IPv6 extension headers and kind: the one classifier of tunnel frames (the
+    // C twin in decap.cc is the same code); the bridge and the trace read what it records.
     let p = p0 + 12;
     let et = (d[p] << 8) | d[p + 1];
     for (let tags = 0; et === 0x8100 || et === 0x88a8 || et === 0x9100; tags++) {
@@ -191,27 +200,29 @@ export class DecapStage {
     if (l4 + 4 > end) return NOT_TUNNEL;
     let kind: number;
     if (proto === 17) {
-      const pt = cfg.portType[(d[l4 + 2] << 8) | d[l4 + 3]];
-      if (pt === 0) return NOT_TUNNEL;
-      kind = pt === PORT_VXLAN ? KIND_VXLAN : pt === PORT_GENEVE ? KIND_GENEVE : 0;
+      kind = cfg.portType[(d[l4 + 2] << 8) | d[l4 + 3]]; // = TunnelKind
+      if (kind === 0) return NOT_TUNNEL;
     } else {
       if (((d[l4 + 2] << 8) | d[l4 + 3]) !== ETH_P_TEB) return NOT_TUNNEL;
       kind = KIND_NVGRE;
     }
-    // It is ours: validate the outer IP header.
+    if (outer) this.rKind = kind;
+    // It is ours: validate the outer IP header. It must hold the L4 header classification
+    // read (UDP: 8 bytes; GRE: its 4-byte base header; a short NVGRE key is 'truncated' below).
     if (frag !== 0) return D['ip-fragment'];
+    const minL4 = kind === KIND_NVGRE ? 4 : 8;
     let ipEnd: number;
     if (!v6) {
       const ihl = (d[p] & 15) << 2;
       const tl = (d[p + 2] << 8) | d[p + 3];
-      if (tl < ihl + 8 || p + tl > end) return D['ip-bad-length'];
+      if (tl < ihl + minL4 || p + tl > end) return D['ip-bad-length'];
       if (cfg.verifyIp4Csum && sumFold(d, p, ihl, 0) !== 0xffff) return D['ip4-bad-checksum'];
       ipEnd = p + tl;
       this.rSrc = p + 12;
     } else {
       const pl = (d[p + 4] << 8) | d[p + 5];
       ipEnd = p + 40 + pl;
-      if (ipEnd > end || l4 + 8 > ipEnd) return D['ip-bad-length'];
+      if (ipEnd > end || l4 + minL4 > ipEnd) return D['ip-bad-length'];
       this.rSrc = p + 8;
     }
     this.rV6 = v6;
@@ -265,8 +276,12 @@ export class DecapStage {
     const innerLen = tEnd - this.rInner;
     if (innerLen === 0) return D['zero-payload'];
     if (innerLen < 14) return D['inner-too-short'];
-    const bm = cfg.vniBitmap;
-    if (outer && bm !== null && (bm[this.rVni >>> 5] & (1 << (this.rVni & 31))) === 0) return D['unknown-vni'];
+    const vk = cfg.vniKind;
+    if (outer && vk !== null) {
+      const k = (vk[this.rVni >>> 4] >>> ((this.rVni & 15) << 1)) & 3;
+      if (k === 0) return D['unknown-vni'];
+      if (k !== kind && cfg.checkKind) return D['tunnel-type-mismatch'];
+    }
     this.rEnd = tEnd;
     return 0;
   }

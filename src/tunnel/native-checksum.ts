@@ -6,13 +6,17 @@
  * EncapStage sets), and a frame whose headers or metadata disagree with its
  * length is left alone and counted as `bad`.
  *
- * Counters: the C side adds into one Uint32Array ([filled, bad, skipped])
- * bound here; process() drains it once per batch, no allocation.
+ * Counters: the C side adds into one Uint32Array in the stage convention
+ * (src/batch/stage.ts COUNTS_*; extra = frames left alone as `bad`); process()
+ * drains it once per batch, no allocation.
  */
 import type { PacketBatch } from '../batch/packet-batch.js';
 import { nativeBatchView, type NativeBatchView } from '../batch/native-batch.js';
 import { loadNative } from '../native/addon.js';
 import { loadNativeExports } from '../native/exports.js';
+import { checkContract } from '../native/contract.js';
+import { BATCH_CONTRACT } from '../batch/contract.js';
+import { COUNTS_LEN, StageCounters, type Stage } from '../batch/stage.js';
 
 /** checksumBatch mode bits. */
 export const CHECKSUM_MODE = { ip4: 1, udp: 2 } as const;
@@ -24,7 +28,9 @@ export interface NativeChecksumAddon { checksumBatch: ChecksumBatchFn }
 
 /** The addon's checksumBatch, or a clear Error saying what is missing. */
 export function loadNativeChecksum(): NativeChecksumAddon {
-  return loadNativeExports<NativeChecksumAddon>('native checksum', ['checksumBatch'], loadNative);
+  const a = loadNativeExports<NativeChecksumAddon>('native checksum', ['checksumBatch'], loadNative);
+  checkContract(a, BATCH_CONTRACT);
+  return a;
 }
 
 export interface NativeChecksumOptions {
@@ -34,21 +40,27 @@ export interface NativeChecksumOptions {
   udp?: boolean;
 }
 
-export class NativeChecksumCounters {
+export class NativeChecksumCounters extends StageCounters {
   batches = 0;
   /** Frames with at least one checksum written. */
   filled = 0;
-  /** Frames left alone: metadata or header lengths inconsistent with the frame. */
+
+  /** Frames left alone: metadata or header lengths inconsistent with the frame (= extra). */
   bad = 0;
   /** Frames with nothing to compute (no outer IP, not UDP, IPv6 with ip4 only). */
   skipped = 0;
+
+  constructor() {
+    super('bad');
+  }
 }
 
-export class NativeChecksumStage {
+export class NativeChecksumStage implements Stage {
+  readonly name: string = 'checksum';
   readonly mode: number;
   readonly counters = new NativeChecksumCounters();
   private readonly run: ChecksumBatchFn;
-  private readonly counts = new Uint32Array(3);
+  private readonly counts = new Uint32Array(COUNTS_LEN);
 
   constructor(opts: NativeChecksumOptions = {}) {
     this.mode = ((opts.ip4 ?? true) ? CHECKSUM_MODE.ip4 : 0) | ((opts.udp ?? true) ? CHECKSUM_MODE.udp : 0);
@@ -58,14 +70,13 @@ export class NativeChecksumStage {
 
   /** Fills the checksums of every alive frame of the batch; returns how many frames were filled. */
   process(batch: PacketBatch): number {
-    const c = this.counts;
-    const filled = this.run(nativeBatchView(batch), batch.count, this.mode, c);
+    const filled = this.run(nativeBatchView(batch), batch.count, this.mode, this.counts);
     const k = this.counters;
     k.batches++;
-    k.filled += c[0];
-    k.bad += c[1];
-    k.skipped += c[2];
-    c.fill(0);
+    k.filled += filled;
+    k.drain(this.counts);
+    k.bad = k.extra;
+    k.skipped = k.inFrames - k.filled - k.extra;
     return filled;
   }
 }

@@ -4,9 +4,9 @@
  * TS code and copied into the native core once), same bytes and metadata out;
  * test/tunnel/native-encap.test.ts checks that byte for byte against EncapStage.
  *
- * Counters: the core adds into `counts` (index = drop code, index 0 = frames
- * seen) and returns the frames left alive; process() drains `counts` into the
- * TunnelCounters, so a batch costs no allocation on either side.
+ * Counters: the core adds into `counts` (the stage convention, src/batch/stage.ts
+ * COUNTS_*; drop codes from the generated contract); process() drains it into
+ * the TunnelCounters, so a batch costs no allocation on either side.
  *
  * A frame outside its slot (offset/length JS code corrupted) is dropped as
  * `no-headroom` by the native stage; EncapStage would write past the slot.
@@ -15,8 +15,10 @@ import type { PacketBatch } from '../batch/packet-batch.js';
 import { nativeBatchView, type NativeBatchView } from '../batch/native-batch.js';
 import { loadNative } from '../native/addon.js';
 import { loadNativeExports } from '../native/exports.js';
+import { checkContract } from '../native/contract.js';
+import { BATCH_CONTRACT } from '../batch/contract.js';
+import { COUNTS_LEN } from '../batch/stage.js';
 import { EncapStage } from './encap.js';
-import { TunnelDrop, TUNNEL_DROP_CODES } from './drop-reasons.js';
 import type { EncapConfig, TunnelType } from './tunnel-config.js';
 
 /** Opaque handle of the addon's EncapCore. */
@@ -42,8 +44,7 @@ export interface EncapCoreInit {
   templates: Uint8Array;
   ip4Sum: Float64Array;
   udpSum: Float64Array;
-  dropCodes: { noHeadroom: number; mtuExceeded: number; badRemote: number; innerTooShort: number };
-  /** Added to by the core: [0] frames seen, [code] drops; drained by the caller. */
+  /** Added to by the core (COUNTS_* layout, COUNTS_LEN entries); drained by the caller. */
   counts: Uint32Array;
 }
 
@@ -60,7 +61,9 @@ const EXPORTS = ['EncapCore', 'vxlanEncapBatch', 'geneveEncapBatch', 'nvgreEncap
 
 /** The addon with the encap exports; throws a clear Error when it is not built or is an older build. */
 export function loadEncapAddon(): EncapAddon {
-  return loadNativeExports<EncapAddon>('native encap', EXPORTS, loadNative);
+  const a = loadNativeExports<EncapAddon>('native encap', EXPORTS, loadNative);
+  checkContract(a, BATCH_CONTRACT);
+  return a;
 }
 
 /** True when the native encap stage can be used here. */
@@ -77,7 +80,7 @@ export class NativeEncapStage extends EncapStage {
   /** The native core (exposed for tests that call the addon directly). */
   readonly core: NativeEncapCore;
   private readonly run: EncapBatchFn;
-  private readonly counts = new Uint32Array(TUNNEL_DROP_CODES);
+  private readonly counts = new Uint32Array(COUNTS_LEN);
 
   constructor(config: EncapConfig) {
     super(config);
@@ -104,24 +107,13 @@ export class NativeEncapStage extends EncapStage {
       templates,
       ip4Sum: t.ip4Sum,
       udpSum: t.udpSum,
-      dropCodes: {
-        noHeadroom: TunnelDrop['no-headroom'],
-        mtuExceeded: TunnelDrop['mtu-exceeded'],
-        badRemote: TunnelDrop['bad-remote'],
-        innerTooShort: TunnelDrop['inner-too-short'],
-      },
       counts: this.counts,
     });
     this.run = c.type === 'vxlan' ? addon.vxlanEncapBatch : c.type === 'geneve' ? addon.geneveEncapBatch : addon.nvgreEncapBatch;
   }
 
   override process(batch: PacketBatch): void {
-    const nOut = this.run(this.core, nativeBatchView(batch), batch.count);
-    const s = this.counts;
-    const k = this.counters;
-    k.inFrames += s[0];
-    s[0] = 0;
-    k.outFrames += nOut;
-    k.addDrops(s);
+    this.run(this.core, nativeBatchView(batch), batch.count);
+    this.counters.drain(this.counts);
   }
 }

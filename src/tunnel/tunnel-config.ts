@@ -65,8 +65,13 @@ export interface EncapConfig {
 }
 
 export interface DecapConfig {
-  /** Accept only these VNIs/VSIDs (all when absent or empty). */
+  /** Accept only these VNIs/VSIDs, of any tunnel type (all when absent or empty). */
   vnis?: number[];
+  /**
+   * Accept only these networks' VNIs, each in its own tunnel type only: a frame
+   * of another type is dropped as 'tunnel-type-mismatch' (exclusive with `vnis`).
+   */
+  networks?: { vni: number; type: TunnelType }[];
   vxlanPorts?: number[]; // default [4789]
   genevePorts?: number[]; // default [6081]
   /** Recognise NVGRE (IP protocol 47, 0x6558), default true. */
@@ -241,9 +246,15 @@ export function resolveEncapConfig(c: EncapConfig): ResolvedEncap {
 }
 
 export interface ResolvedDecap {
-  /** Bitmap of accepted VNIs (2^24 bits), null = accept all. */
-  vniBitmap: Uint32Array | null;
-  /** Per UDP port: 0 none, 1 VXLAN, 2 GENEVE. */
+  /**
+   * Per VNI, 2 bits (16 VNIs a word, 2^20 words): 0 = not accepted, else the
+   * TunnelKind of its network (1 VXLAN, 2 GENEVE, 3 NVGRE; any nonzero value
+   * when kinds are not checked). null = accept every VNI.
+   */
+  vniKind: Uint32Array | null;
+  /** Drop a frame whose tunnel kind is not its VNI's ('tunnel-type-mismatch'). */
+  checkKind: boolean;
+  /** Per UDP port: 0 none, 1 VXLAN, 2 GENEVE (= TunnelKind). */
   portType: Uint8Array;
   nvgre: boolean;
   keepOther: boolean;
@@ -255,18 +266,38 @@ export interface ResolvedDecap {
   maxDepth: number;
 }
 
+/** portType values: the TunnelKind of the port (packet-batch.ts). */
 export const PORT_VXLAN = 1;
 export const PORT_GENEVE = 2;
+const KIND_OF: Record<TunnelType, number> = { vxlan: 1, geneve: 2, nvgre: 3 };
+
+/** The 2-bit kind of `vni` in a ResolvedDecap.vniKind table (0 = not accepted). */
+export function vniKindOf(table: Uint32Array, vni: number): number {
+  return (table[vni >>> 4] >>> ((vni & 15) << 1)) & 3;
+}
+
+function vniKindTable(c: DecapConfig): Uint32Array | null {
+  const nets = c.networks ?? [];
+  const vnis = c.vnis ?? [];
+  if (nets.length > 0 && vnis.length > 0) throw new TunnelConfigError('decap: give either vnis or networks, not both');
+  if (nets.length === 0 && vnis.length === 0) return null;
+  const t = new Uint32Array(1 << 20);
+  const set = (v: number, kind: number): void => {
+    checkRange(v, 'VNI', 0, 0xffffff);
+    const old = vniKindOf(t, v);
+    if (old !== 0 && old !== kind) throw new TunnelConfigError(`VNI ${v} is given two tunnel types`);
+    t[v >>> 4] |= kind << ((v & 15) << 1);
+  };
+  for (const n of nets) {
+    if (!TUNNEL_TYPES.includes(n.type)) throw new TunnelConfigError(`tunnel type must be one of ${TUNNEL_TYPES.join(', ')}, got '${String(n.type)}'`);
+    set(n.vni, KIND_OF[n.type]);
+  }
+  for (const v of vnis) set(v, 3);
+  return t;
+}
 
 export function resolveDecapConfig(c: DecapConfig = {}): ResolvedDecap {
-  let vniBitmap: Uint32Array | null = null;
-  if (c.vnis && c.vnis.length) {
-    vniBitmap = new Uint32Array(1 << 19);
-    for (const v of c.vnis) {
-      checkRange(v, 'VNI', 0, 0xffffff);
-      vniBitmap[v >>> 5] |= 1 << (v & 31);
-    }
-  }
+  const vniKind = vniKindTable(c);
   const portType = new Uint8Array(65536);
   for (const p of c.genevePorts ?? [GENEVE_PORT]) {
     checkRange(p, 'GENEVE port', 1, 65535);
@@ -285,7 +316,8 @@ export function resolveDecapConfig(c: DecapConfig = {}): ResolvedDecap {
   const maxDepth = c.maxDepth ?? 1;
   checkRange(maxDepth, 'decap depth', 1, 8);
   return {
-    vniBitmap,
+    vniKind,
+    checkKind: (c.networks ?? []).length > 0,
     portType,
     nvgre: c.nvgre ?? true,
     keepOther: !!c.keepOther,

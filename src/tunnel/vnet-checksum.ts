@@ -15,9 +15,14 @@
  * kernel write a checksum into this one's frames.
  */
 import type { PacketBatch } from '../batch/packet-batch.js';
+import { StageCounters, type Stage } from '../batch/stage.js';
+import { foldFast, sumBytes } from '../packet/checksum.js';
 import { VNET, VNET_FIELDS, type AfPacketPort } from '../ports/af-packet-port.js';
 
-export class KernelChecksumStage {
+export class KernelChecksumStage implements Stage {
+  readonly name: string = 'checksum';
+  /** Frames seen alive and left alive (this stage never drops). */
+  readonly counters = new StageCounters();
   /** Frames handed to the kernel with NEEDS_CSUM, and frames sent with a zero vnet slot. */
   partial = 0;
   plain = 0;
@@ -30,7 +35,9 @@ export class KernelChecksumStage {
     const v = this.port.txVnetFor(batch);
     const d = batch.data;
     const n = batch.count;
+    let alive = 0;
     for (let i = 0; i < n; i++) {
+      if (batch.drop[i] === 0) alive++;
       const o = i * VNET_FIELDS;
       const off = batch.offset[i];
       const l3 = batch.l3[i];
@@ -46,12 +53,7 @@ export class KernelChecksumStage {
       }
       const u = off + l4;
       const ulen = (d[u + 4] << 8) | d[u + 5];
-      let s = 17 + ulen;
-      const a = ip + (v6 ? 8 : 12);
-      const e = a + (v6 ? 32 : 8);
-      for (let k = a; k < e; k += 2) s += (d[k] << 8) | d[k + 1];
-      s = (s & 0xffff) + (s >>> 16);
-      s = (s & 0xffff) + (s >>> 16);
+      const s = foldFast(17 + ulen + sumBytes(d, ip + (v6 ? 8 : 12), v6 ? 32 : 8));
       d[u + 6] = s >>> 8;
       d[u + 7] = s & 0xff;
       v[o] = VNET.F_NEEDS_CSUM;
@@ -62,5 +64,7 @@ export class KernelChecksumStage {
       v[o + 5] = 6;
       this.partial++;
     }
+    this.counters.inFrames += alive;
+    this.counters.outFrames += alive;
   }
 }

@@ -116,7 +116,7 @@ t.test('decap learns the remote; unicast then goes to that remote only; type mis
   t.same(vm1.sent, [inner], 'the VXLAN frame for VNI 100 reached vm1 (flooded: destination unknown)');
   t.equal(vm2.sent.length, 0, 'nothing crossed into VNI 200');
   const s = statsSnapshot(dp, Date.now());
-  t.equal(s.drops['classify/tunnel-type-mismatch'], 2, 'both wrong-type frames counted');
+  t.equal(s.drops['decap/tunnel-type-mismatch'], 2, 'both wrong-type frames counted');
   t.match(fdbEntries(dp, 100), [{ mac: '02:00:00:00:00:22', remote: '192.0.2.2', port: null }]);
 
   // vm1 answers: a known unicast destination, one encapsulated copy to 192.0.2.2 only.
@@ -131,5 +131,31 @@ t.test('decap learns the remote; unicast then goes to that remote only; type mis
   t.match(fdbEntries(dp, 100).find((e) => e.mac === '02:00:00:00:00:33'), { remote: '192.0.2.3', static: true });
   t.throws(() => dp.addStatic(100, '02:00:00:00:00:44', 'vm2'), /port vm2 is not a member of VNI 100/);
   t.throws(() => dp.addStatic(7, '02:00:00:00:00:44', 'vm1'), /no network has VNI 7/);
+  t.end();
+});
+
+t.test('a wrong-type frame is dropped whatever outer tag it carries (0x8100, 0x88a8, 0x9100)', (t) => {
+  // Regression: the old classifier walked 0x8100/0x88a8 only, so behind a 0x9100 tag a GENEVE
+  // frame with a VXLAN network's VNI was decapsulated into that network.
+  const { dp, vm1, vm2, ul } = build([
+    { vni: 100, type: 'vxlan', ports: ['vm1'], remotes: ['192.0.2.2'] },
+    { vni: 200, type: 'geneve', ports: ['vm2'], remotes: ['192.0.2.2'] },
+  ]);
+  const inner = ethFrame('ff:ff:ff:ff:ff:ff', '02:00:00:00:00:22');
+  const b = new PacketBatch({ capacity: 1 });
+  b.append(inner, 0, inner.length, inner.length, 0, 0);
+  new EncapStage({ type: 'geneve', vni: 100, local: '192.0.2.2', remotes: [{ ip: '192.0.2.1', mac: '02:00:00:00:ff:01' }] }).process(b);
+  const geneve = Uint8Array.from(b.frame(0));
+  for (const tpid of [0x8100, 0x88a8, 0x9100]) {
+    const f = new Uint8Array(geneve.length + 4);
+    f.set(geneve.subarray(0, 12), 0);
+    f.set([tpid >> 8, tpid & 0xff, 0x00, 0x07], 12);
+    f.set(geneve.subarray(12), 16);
+    ul.inbox.push(f);
+  }
+  t.equal(dp.handle(ul), 3);
+  t.equal(vm1.sent.length, 0, 'nothing reached the VXLAN network');
+  t.equal(vm2.sent.length, 0, 'nor the GENEVE one');
+  t.equal(statsSnapshot(dp, Date.now()).drops['decap/tunnel-type-mismatch'], 3, 'all three counted as tunnel-type-mismatch');
   t.end();
 });

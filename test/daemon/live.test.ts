@@ -11,7 +11,9 @@
  */
 import type { FdbEntryJson } from '../../src/control/fdb-entry.js';
 import t, { type Test } from 'tap';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { TraceResult } from '../../src/control/trace.js';
 import { OverlayLab, sleep } from '../../src/lab/harness.js';
 import { callDaemon } from '../../src/control/control-client.js';
 import type { StatsSnapshot } from '../../src/control/stats.js';
@@ -20,6 +22,7 @@ import { AfPacketPort } from '../../src/ports/af-packet-port.js';
 import { MAIN, daemonTestSkip, fdbShowCli } from './support.js';
 
 const skip = daemonTestSkip();
+const execFileP = promisify(execFile);
 
 const TYPES = ['vxlan', 'geneve', 'nvgre'] as const;
 const MARK = 0x88b5; // IEEE local experimental ethertype: nothing else sends it
@@ -155,6 +158,19 @@ async function exercise(t: Test, lab: OverlayLab, type: string, ul: [string, str
     const m = /^vtepd_port_rx_packets_total\{port="vm11",interface="vm11",role="local"\} (\d+)$/m.exec(text);
     t.ok(m && Number(m[1]) >= port(b1, 'vm11').rxPackets, `metrics endpoint serves the port counters (${m?.[1]})`);
     t.match(text, new RegExp(`vtepd_network_unicast_total\\{vni="100",type="${type}"\\} \\d+`));
+
+    // vtepd trace on the receiving side while a ping crosses: decap (this type, VNI 100) then the bridge to vm21.
+    const traced = execFileP(process.execPath, [MAIN, 'trace', '--count', '6', '--timeout', '20', '--json', '--socket', s2], { encoding: 'utf8' });
+    // Ping until the trace is answered (the CLI's start-up time is not known on a busy host).
+    let answered = false;
+    traced.then(() => { answered = true; }, () => { answered = true; });
+    for (let k = 0; k < 40 && !answered; k++) await lab.ping('vm11', 'vm21', 1);
+    const tr = JSON.parse((await traced).stdout) as TraceResult;
+    const crossed = tr.frames.find((f) => f.role === 'underlay' && f.steps[0]?.verdict === 'decapsulated');
+    if (!t.ok(crossed, `trace: a frame decapsulated on hv2 (${tr.traced} traced)`)) t.comment(JSON.stringify(tr).slice(0, 4000));
+    t.match(crossed?.steps[0], { stage: 'decap', kind: type, vni: 100, remote: ul[0] }, 'trace: decap kind, VNI and remote');
+    t.match(crossed?.steps[1], { stage: 'bridge', vni: 100 }, 'trace: then the bridge');
+    t.ok(crossed?.steps.some((s) => s.stage === 'tx' && s.port === 'vm21'), 'trace: sent on vm21');
   }
 }
 

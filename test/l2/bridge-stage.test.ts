@@ -14,7 +14,7 @@ import { MacTable, localPlace, MacFlag } from '../../src/l2/mac-table.js';
 import { BridgeDomains } from '../../src/l2/bridge-domain.js';
 import { BridgeStage, Action } from '../../src/l2/bridge-stage.js';
 import { Replicator } from '../../src/l2/replicate.js';
-import { BRIDGE_DROPS } from '../../src/l2/counters.js';
+import { dropReasonName } from '../../src/batch/drop-reasons.js';
 import { parseMacWords } from '../../src/l2/mac-text.js';
 import { scapyPcap, loadBatch, single, tmpDir, tshark } from './helpers.js';
 
@@ -47,7 +47,7 @@ export function bridge(tableOpts: Partial<ConstructorParameters<typeof MacTable>
     const copiesR = Array.from({ length: remote.count }, (_, j) => `${remote.outPort[j]}@${remote.vni[j]}`);
     return {
       action: ['drop', 'local', 'remote', 'flood'][stage.action[0]],
-      drop: b.drop[0] ? BRIDGE_DROPS[b.drop[0]] : null,
+      drop: b.drop[0] ? dropReasonName(b.drop[0]) : null,
       out: stage.action[0] === Action.LOCAL || stage.action[0] === Action.REMOTE ? b.outPort[0] : null,
       local: copiesL, remote: copiesR, remoteDom,
     };

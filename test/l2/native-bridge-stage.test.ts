@@ -169,8 +169,8 @@ function compare(t: Test, ts: Side, nat: Side, bt: PacketBatch, bn: PacketBatch,
     [ts.table.counters, nat.table.counters, ts.table.counters.length, 'table counters'],
     [ts.table.portCount, nat.table.portCount, ts.table.portCount.length, 'portCount'],
     [ts.table.remoteCount, nat.table.remoteCount, ts.table.remoteCount.length, 'remoteCount'],
-    [ts.stage.counters, nat.stage.counters, ts.stage.counters.length, 'stage counters'],
-    [ts.stage.drops, nat.stage.drops, ts.stage.drops.length, 'drops'],
+    [ts.stage.domainCounters, nat.stage.domainCounters, ts.stage.domainCounters.length, 'stage counters'],
+    [ts.stage.domainDrops, nat.stage.domainDrops, ts.stage.domainDrops.length, 'drops'],
     [ts.stage.dropsNoDomain, nat.stage.dropsNoDomain, ts.stage.dropsNoDomain.length, 'dropsNoDomain'],
   ];
   for (const [a, b, k, what] of checks) if (!same(t, a, b, k, `${label} ${what}`)) return false;

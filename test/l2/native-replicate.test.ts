@@ -22,6 +22,8 @@ import { BridgeStage, Action } from '../../src/l2/bridge-stage.js';
 import { Replicator } from '../../src/l2/replicate.js';
 import { NativeReplicator } from '../../src/l2/native-replicate.js';
 import { loadNative } from '../../src/native/addon.js';
+import { checkContract } from '../../src/native/contract.js';
+import { L2_CONTRACT } from '../../src/l2/contract.js';
 
 const SEED: [number, number] = [0x1234567, -0x789abcd];
 const DATA_ROOM = 512;
@@ -274,7 +276,7 @@ t.test('hostile inputs: errors or lost, never a crash', async (t) => {
   w.stage.process(b, 6); // second pass: sources learnt, unicast decided
   const out = new PacketBatch({ capacity: 256, dataRoom: DATA_ROOM });
   const a = loadNative() as unknown as {
-    ReplicateCore: new (l: Int32Array) => { bindStage(...x: unknown[]): void; setMembership(...x: unknown[]): void };
+    ReplicateCore: new () => { bindStage(...x: unknown[]): void; setMembership(...x: unknown[]): void };
     replicateLocal(...x: unknown[]): unknown;
     replicateRemote(...x: unknown[]): unknown;
   };
@@ -288,8 +290,10 @@ t.test('hostile inputs: errors or lost, never a crash', async (t) => {
   t.throws(() => a.replicateLocal(core, iv, 1, ov, 257), RangeError, 'output count over capacity');
   t.throws(() => a.replicateLocal(core, iv, -1, ov, 0), RangeError, 'negative count');
   t.throws(() => a.replicateLocal(core), TypeError, 'missing arguments');
-  t.throws(() => new a.ReplicateCore(new Int32Array(3)), /layout/, 'a different layout');
-  const fresh = new a.ReplicateCore(Int32Array.from([0, 1, 2, 3, 1 << 20, 1 << 21, 0xfffff, 4, 8]));
+  // Actions and MAC bits come from the generated contract: an addon built from other lists is refused.
+  t.doesNotThrow(() => checkContract(a, L2_CONTRACT), 'this build matches the l2 contract');
+  t.throws(() => checkContract({ contract: { l2: 'ffffffff' } }, L2_CONTRACT), /another 'l2' contract/, 'a stale build is refused');
+  const fresh = new a.ReplicateCore();
   t.throws(() => a.replicateLocal(fresh, iv, 1, ov, 0), /bindStage first/, 'unbound core');
   t.throws(() => fresh.bindStage(new Int32Array(2), new Uint8Array(4), new Int32Array(4), new Int32Array(4), new Uint8Array(4)), RangeError, 'short state');
   t.throws(() => fresh.bindStage(new Int32Array(6), new Int32Array(4), new Int32Array(4), new Int32Array(4), new Uint8Array(4)), TypeError, 'wrong element type');
@@ -353,7 +357,7 @@ t.test('hostile inputs: errors or lost, never a crash', async (t) => {
 
 t.test('a missing native build is a clear Error', async (t) => {
   const { NativeReplicator: NR } = await t.mockImport<typeof import('../../src/l2/native-replicate.js')>('../../src/l2/native-replicate.js', {
-    '../../src/ports/native.js': { loadNative: () => ({}) },
+    '../../src/native/addon.js': { loadNative: () => ({}) },
   });
   const w = world();
   t.throws(() => new NR(w.stage), /native replication: the vtepd addon lacks ReplicateCore, replicateLocal, replicateRemote \(rebuild it: npm run build:native\)/);

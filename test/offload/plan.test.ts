@@ -7,7 +7,6 @@ import { availabilityMatrix } from '../../src/offload/availability.js';
 import { probeNic } from '../../src/offload/ethtool.js';
 
 const yes = (reason = 'test host has it') => ({ ok: true, reason });
-const no = (reason: string) => ({ ok: false, reason });
 
 /** A host that can do everything in the kernel and the addon; NIC is a real-looking PCI device. */
 function richHost(): HostCapabilities {

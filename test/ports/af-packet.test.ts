@@ -13,7 +13,7 @@ import { PacketBatch } from '../../src/batch/packet-batch.js';
 import { AfPacketPort } from '../../src/ports/af-packet-port.js';
 import { nativeAvailable } from '../../src/native/addon.js';
 import { makeVethPair, startTcpdump, stopTcpdump, until } from './fixtures/netns.js';
-import { fillBatch, testFrame, testSeq, TEST_ETHERTYPE } from './fixtures/frames.js';
+import { fillBatch, testFrame, testSeq } from './fixtures/frames.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces)' : !nativeAvailable() ? 'native addon not built' : false;
 const TOTAL = 1200;

@@ -8,7 +8,7 @@ import t from 'tap';
 import { DecapStage } from '../../src/tunnel/decap.js';
 import { EncapStage } from '../../src/tunnel/encap.js';
 import { TunnelDrop, TUNNEL_DROPS, dropReason } from '../../src/tunnel/drop-reasons.js';
-import { PacketFlag } from '../../src/batch/packet-batch.js';
+import { PacketFlag, TUNNEL_KIND_SHIFT, TunnelKind } from '../../src/batch/packet-batch.js';
 import type { DecapConfig } from '../../src/tunnel/tunnel-config.js';
 import { scapy, batchOf, hex } from './fixtures/util.js';
 
@@ -121,6 +121,41 @@ expectDrop(t, 'inner frame shorter than Ethernet', mutate(vx4, (f) => { const g 
 expectDrop(t, 'UDP header cut off inside the IP payload', mutate(vx4, (f) => { const g = f.subarray(0, L4 + 6); g[IP + 2] = 0; g[IP + 3] = 26; fixIp4Csum(g); return g; }), 'ip-bad-length');
 expectDrop(t, 'VXLAN header cut short', mutate(vx4, (f) => { const g = f.subarray(0, TUN + 4); g[IP + 2] = 0; g[IP + 3] = 32; fixIp4Csum(g); g[L4 + 4] = 0; g[L4 + 5] = 12; return g; }), 'truncated');
 
+// issue 15 item 13: a GRE header cut to 6 bytes (the IP length says so honestly) is a short tunnel
+// header, like 'VXLAN header cut short', not a lying IP length.
+expectDrop(t, 'NVGRE header cut to 6 bytes', mutate(gre4, (f) => { const g = f.subarray(0, L4 + 6); g[IP + 2] = 0; g[IP + 3] = 26; fixIp4Csum(g); return g; }), 'truncated');
+expectDrop(t, 'NVGRE over IPv6, header cut to 6 bytes', mutate(gre6, (f) => { const g = f.subarray(0, 54 + 6); g[IP + 4] = 0; g[IP + 5] = 6; return g; }), 'truncated');
+expectDrop(t, 'NVGRE with an IP length shorter than the GRE base header', mutate(gre4, (f) => { const g = f.subarray(0, L4 + 6); g[IP + 2] = 0; g[IP + 3] = 22; fixIp4Csum(g); return g; }), 'ip-bad-length');
+
+// A VNI names one network of one type: the kind decap recognised must be the network's.
+const NETS: DecapConfig = { networks: [{ vni: 100, type: 'vxlan' }, { vni: 200, type: 'geneve' }] };
+expectDrop(t, 'GENEVE frame with the VNI of a VXLAN network', gen4, 'tunnel-type-mismatch', NETS);
+expectDrop(t, 'NVGRE frame with the VNI of a VXLAN network', gre4, 'tunnel-type-mismatch', NETS);
+for (const tpid of [0x8100, 0x88a8, 0x9100]) {
+  // The outer tag must not change the verdict (the old classifier walked 0x8100/0x88a8 only).
+  const tagged = new Uint8Array(gen4.length + 4);
+  tagged.set(gen4.subarray(0, 12), 0);
+  tagged.set([tpid >> 8, tpid & 0xff, 0x00, 0x05], 12);
+  tagged.set(gen4.subarray(12), 16);
+  expectDrop(t, `GENEVE frame with a VXLAN network's VNI behind a 0x${tpid.toString(16)} tag`, tagged, 'tunnel-type-mismatch', NETS);
+}
+t.test('decap records the tunnel kind in the flags, also for a frame it drops', (t) => {
+  const b = batchOf([vx4, gen4, gre4, inner, mutate(vx4, (f) => { f[TUN] = 0; })]);
+  new DecapStage({ keepOther: true, networks: [{ vni: 100, type: 'vxlan' }] }).process(b);
+  const kind = (i: number) => (b.flags[i] & PacketFlag.TUNNEL_KIND) >> TUNNEL_KIND_SHIFT;
+  t.same([0, 1, 2, 3, 4].map(kind), [TunnelKind.VXLAN, TunnelKind.GENEVE, TunnelKind.NVGRE, TunnelKind.NONE, TunnelKind.VXLAN]);
+  t.same([0, 1, 2, 3, 4].map((i) => dropReason(b.drop[i]) ?? 'alive'), ['alive', 'tunnel-type-mismatch', 'tunnel-type-mismatch', 'alive', 'vxlan-bad-flags']);
+  t.end();
+});
+t.test('without networks any kind is accepted for a listed VNI', (t) => {
+  const b = batchOf([vx4, gen4, gre4]);
+  new DecapStage({ vnis: [100] }).process(b);
+  t.same([b.drop[0], b.drop[1], b.drop[2]], [0, 0, 0]);
+  t.throws(() => new DecapStage({ vnis: [1], networks: [{ vni: 2, type: 'vxlan' }] }), /either vnis or networks/);
+  t.throws(() => new DecapStage({ networks: [{ vni: 2, type: 'vxlan' }, { vni: 2, type: 'nvgre' }] }), /VNI 2 is given two tunnel types/);
+  t.end();
+});
+
 t.test('a capture-truncated frame counts as truncated, not as a lying length', (t) => {
   const b = batchOf([]);
   const cut = vx4.subarray(0, 60);
@@ -182,7 +217,7 @@ t.test('encap drop reasons', (t) => {
 
 t.test('every reason has a test above', (t) => {
   // Guard: adding a reason without a test fails here.
-  t.equal(TUNNEL_DROPS.length, 23);
+  t.equal(TUNNEL_DROPS.length, 24);
   t.equal(TunnelDrop['not-tunnel'], 1);
   t.end();
 });

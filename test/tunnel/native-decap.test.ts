@@ -20,7 +20,10 @@ import { openCapture } from '../../src/capture/index.js';
 import { DecapStage } from '../../src/tunnel/decap.js';
 import { EncapStage } from '../../src/tunnel/encap.js';
 import { NativeDecapStage, loadNativeDecap } from '../../src/tunnel/native-decap.js';
-import { TUNNEL_DROPS, TUNNEL_DROP_CODES, TunnelDrop, dropReason } from '../../src/tunnel/drop-reasons.js';
+import { TunnelDrop, dropReason } from '../../src/tunnel/drop-reasons.js';
+import { COUNTS_DROPS, COUNTS_IN, COUNTS_LEN, COUNTS_OUT } from '../../src/batch/stage.js';
+import { checkContract } from '../../src/native/contract.js';
+import { BATCH_CONTRACT } from '../../src/batch/contract.js';
 import { resolveDecapConfig, type DecapConfig, type EncapConfig, type TunnelType } from '../../src/tunnel/tunnel-config.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -322,6 +325,7 @@ const CONFIGS: [string, DecapConfig][] = [
   ['maxDepth 3 keepOther', { maxDepth: 3, keepOther: true }],
   ['maxDepth 8', { maxDepth: 8 }],
   ['VNI filter', { vnis: [100, 4242, 0x123456] }],
+  ['VNI kinds', { networks: [{ vni: 100, type: 'vxlan' }, { vni: 4242, type: 'geneve' }, { vni: 0x123456, type: 'nvgre' }] }],
   ['other ports', { vxlanPorts: [4789, 8472], genevePorts: [6081, 4790] }],
   ['GENEVE known 0:0x80', { geneveKnownOptions: [{ optClass: 0, type: 0x80 }] }],
 ];
@@ -399,6 +403,25 @@ t.test('VNI filter (outermost level)', (t) => {
     for (const maxDepth of [1, 2]) {
       const h = histogram(differential(t, `vnis ${vnis} depth ${maxDepth}`, frames, { vnis, maxDepth }));
       t.ok((h['unknown-vni'] ?? 0) > 0 || vnis.length === 2, `unknown-vni seen ${JSON.stringify(h)}`);
+    }
+  }
+  t.end();
+});
+
+t.test('VNI kinds: a frame of another type than its network is dropped the same, behind any outer tag', (t) => {
+  const tag = (f: Uint8Array, tpid: number): Uint8Array => {
+    const g = new Uint8Array(f.length + 4);
+    g.set(f.subarray(0, 12), 0);
+    g.set([tpid >> 8, tpid & 0xff, 0, 9], 12);
+    g.set(f.subarray(12), 16);
+    return g;
+  };
+  const plain = [...tunnelled('vxlan', false), ...tunnelled('geneve', true), ...tunnelled('nvgre', false), ...nested([['geneve', false], ['vxlan', true]])];
+  const frames = fr([...plain, ...plain.map((f) => tag(f, 0x8100)), ...plain.map((f) => tag(f, 0x9100)), ...plain.map((f) => tag(tag(f, 0x8100), 0x88a8))]);
+  for (const type of ['vxlan', 'geneve', 'nvgre'] as const) {
+    for (const maxDepth of [1, 2]) {
+      const h = histogram(differential(t, `VNI 4242 is ${type}, depth ${maxDepth}`, frames, { networks: [{ vni: 4242, type }], maxDepth }));
+      t.ok((h['tunnel-type-mismatch'] ?? 0) > 0 && h.ok > 0, `mismatches and accepted frames seen ${JSON.stringify(h)}`);
     }
   }
   t.end();
@@ -507,14 +530,14 @@ t.test('the three exports run the same stage (raw calls against TS)', (t) => {
   const ts = new DecapStage(cfg);
   ts.process(want);
   for (const fn of ['vxlanDecapBatch', 'geneveDecapBatch', 'nvgreDecapBatch'] as const) {
-    const counts = new Uint32Array(3 + TUNNEL_DROP_CODES);
-    const core = new addon.DecapCore(resolveDecapConfig(cfg), counts, TUNNEL_DROPS);
+    const counts = new Uint32Array(COUNTS_LEN);
+    const core = new addon.DecapCore(resolveDecapConfig(cfg), counts);
     const b = fillBatch(frames, 0);
     addon[fn](core, nativeBatchView(b), b.count);
     t.equal(batchDiff(want, b), '', `${fn}: batch as TS leaves it`);
-    t.equal(counts[0], ts.counters.inFrames, `${fn}: in`);
-    t.equal(counts[1], ts.counters.outFrames, `${fn}: out`);
-    t.same(Array.from(counts.subarray(3)), Array.from(ts.counters.drops), `${fn}: drops by code`);
+    t.equal(counts[COUNTS_IN], ts.counters.inFrames, `${fn}: in`);
+    t.equal(counts[COUNTS_OUT], ts.counters.outFrames, `${fn}: out`);
+    t.same(Array.from(counts.subarray(COUNTS_DROPS)), Array.from(ts.counters.drops), `${fn}: drops by code`);
   }
   t.end();
 });
@@ -658,9 +681,9 @@ t.test('hostile: bad counts, handles and configs are errors, not crashes', (t) =
   const addon = loadNativeDecap();
   const b = fillBatch(fr(tunnelled('vxlan', false)), 0);
   const view = nativeBatchView(b);
-  const counts = new Uint32Array(3 + TUNNEL_DROP_CODES);
+  const counts = new Uint32Array(COUNTS_LEN);
   const resolved = resolveDecapConfig({});
-  const core = new addon.DecapCore(resolved, counts, TUNNEL_DROPS);
+  const core = new addon.DecapCore(resolved, counts);
   const call = addon.vxlanDecapBatch as unknown as (...a: unknown[]) => void;
   t.throws(() => call(core, view, CAP + 1), RangeError, 'count > capacity');
   t.throws(() => call(core, view, -1), RangeError, 'negative count');
@@ -674,27 +697,30 @@ t.test('hostile: bad counts, handles and configs are errors, not crashes', (t) =
   t.throws(() => call(), TypeError, 'no arguments');
   t.same(Array.from(counts), new Array<number>(counts.length).fill(0), 'nothing counted by refused calls');
   call(core, view, 0);
-  t.equal(counts[0], 0, 'count 0: nothing done');
+  t.equal(counts[COUNTS_IN], 0, 'count 0: nothing done');
 
   const Core = addon.DecapCore as unknown as new (...a: unknown[]) => unknown;
-  t.throws(() => new Core({ ...resolved, portType: new Uint8Array(100) }, counts, TUNNEL_DROPS), RangeError, 'short port table');
-  t.throws(() => new Core({ ...resolved, portType: new Uint16Array(65536) }, counts, TUNNEL_DROPS), TypeError, 'port table of the wrong type');
-  t.throws(() => new Core({ ...resolved, vniBitmap: new Uint32Array(5) }, counts, TUNNEL_DROPS), RangeError, 'short VNI bitmap');
-  t.throws(() => new Core({ ...resolved, maxDepth: 0 }, counts, TUNNEL_DROPS), RangeError, 'maxDepth 0');
-  t.throws(() => new Core({ ...resolved, maxDepth: 9 }, counts, TUNNEL_DROPS), RangeError, 'maxDepth 9');
-  t.throws(() => new Core({ ...resolved, keepOther: 1 }, counts, TUNNEL_DROPS), TypeError, 'non-boolean switch');
-  t.throws(() => new Core({ ...resolved, geneveKnown: [1, 2] }, counts, TUNNEL_DROPS), TypeError, 'known options not an Int32Array');
-  t.throws(() => new Core(resolved, new Uint32Array(5), TUNNEL_DROPS), RangeError, 'counts too short');
-  t.throws(() => new Core(resolved, new Float64Array(3 + TUNNEL_DROP_CODES), TUNNEL_DROPS), TypeError, 'counts of the wrong type');
-  const swapped = [...TUNNEL_DROPS];
-  [swapped[3], swapped[4]] = [swapped[4], swapped[3]];
-  t.throws(() => new Core(resolved, counts, swapped), /drop code 4/, 'drop list out of order');
-  t.throws(() => new Core(resolved, counts), TypeError, 'no drop list');
+  t.throws(() => new Core({ ...resolved, portType: new Uint8Array(100) }, counts), RangeError, 'short port table');
+  t.throws(() => new Core({ ...resolved, portType: new Uint16Array(65536) }, counts), TypeError, 'port table of the wrong type');
+  t.throws(() => new Core({ ...resolved, portType: new Uint8Array(65536).fill(3) }, counts), RangeError, 'port table with a kind that is not UDP');
+  t.throws(() => new Core({ ...resolved, vniKind: new Uint32Array(5) }, counts), RangeError, 'short VNI kind table');
+  t.throws(() => new Core({ ...resolved, maxDepth: 0 }, counts), RangeError, 'maxDepth 0');
+  t.throws(() => new Core({ ...resolved, maxDepth: 9 }, counts), RangeError, 'maxDepth 9');
+  t.throws(() => new Core({ ...resolved, keepOther: 1 }, counts), TypeError, 'non-boolean switch');
+  t.throws(() => new Core({ ...resolved, checkKind: 'yes' }, counts), TypeError, 'non-boolean checkKind');
+  t.throws(() => new Core({ ...resolved, geneveKnown: [1, 2] }, counts), TypeError, 'known options not an Int32Array');
+  t.throws(() => new Core(resolved, new Uint32Array(5)), RangeError, 'counts too short');
+  t.throws(() => new Core(resolved, new Float64Array(COUNTS_LEN)), TypeError, 'counts of the wrong type');
+  t.throws(() => new Core(resolved), TypeError, 'no counts');
   t.throws(() => new Core(), TypeError, 'no arguments');
+  // The drop codes C writes are the registry's: an addon built from other lists is refused.
+  t.doesNotThrow(() => checkContract(addon, BATCH_CONTRACT), 'this build matches the TypeScript contract');
+  t.throws(() => checkContract({ contract: { batch: '00000000' } }, BATCH_CONTRACT), /built from another 'batch' contract/, 'a stale build is refused');
+  t.throws(() => checkContract({}, BATCH_CONTRACT), /rebuild it/, 'an addon without a contract is refused');
 
   // After all that, the core still works.
   call(core, view, b.count);
-  t.equal(counts[1], b.count, 'core decaps the batch');
+  t.equal(counts[COUNTS_OUT], b.count, 'core decaps the batch');
   t.end();
 });
 

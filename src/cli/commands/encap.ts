@@ -1,5 +1,4 @@
 /** `vtepd encap IN OUT`: encapsulate every frame of a capture (VXLAN, GENEVE or NVGRE). */
-import { UsageError } from '../../config/usage-error.js';
 import { Command, Option } from 'commander';
 import { asUsageErrors, printCaptureResult } from '../capture-command.js';
 import { EncapStage } from '../../tunnel/encap.js';

@@ -10,6 +10,7 @@ import { register as stats } from './stats.js';
 import { register as ports } from './ports.js';
 import { register as demo } from './demo.js';
 import { register as cost } from './cost.js';
+import { register as trace } from './trace.js';
 
 /** Each subcommand lives in its own file and registers itself here. */
 export function registerAll(program: Command): void {
@@ -24,4 +25,5 @@ export function registerAll(program: Command): void {
   ports(program);
   demo(program);
   cost(program);
+  trace(program);
 }
