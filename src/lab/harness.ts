@@ -18,7 +18,7 @@ function built(rel: string): string {
   const p = fileURLToPath(new URL(rel, import.meta.url));
   return existsSync(p) ? p : p.replace(/\/src\//, '/dist/src/');
 }
-const MAIN = built('../../cli/main.js');
+const MAIN = built('../cli/main.js');
 const TOOL = built('./netns-tool.js');
 
 export interface DaemonProc { hv: 1 | 2; child: ChildProcess; socket: string; configFile: string; logFile: string; exit: Promise<number | null> }
@@ -118,8 +118,9 @@ export class OverlayLab {
     });
   }
 
-  async ping(from: string, to: string, count = 3, timeoutMs = 1000): Promise<PingResult> {
-    const out = await this.tool(from, ['ping', this.vm(to).ip4, String(count), String(timeoutMs)]);
+  /** `count` echoes one after the other (`intervalMs` apart); each waits `timeoutMs` for its reply. */
+  async ping(from: string, to: string, count = 3, timeoutMs = 1000, intervalMs = 0): Promise<PingResult> {
+    const out = await this.tool(from, ['ping', this.vm(to).ip4, String(count), String(timeoutMs), String(intervalMs)], Math.max(30000, count * (timeoutMs + intervalMs) + 10000));
     return JSON.parse(out.trim().split('\n').pop()!) as PingResult;
   }
 
