@@ -25,7 +25,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import type { NetworkConfig, StaticFdbEntry, VtepdConfig } from '../config/config-schema.js';
 import { HostConfigError } from '../config/host-check.js';
-import { ControlError } from '../control/control-server.js';
 import type { FdbEntryJson } from '../control/fdb-entry.js';
 import type { NetworkStats, PortStats, StatsSnapshot } from '../control/stats.js';
 import { KernelVtep, type KernelVtepSpec } from '../offload/kernel-vtep.js';
@@ -37,22 +36,14 @@ import { ownerAlias, ownerAlive, parseOwner, selfOwner } from '../offload/kernel
 import { probeKernelLinks, readKernelConfig, type Avail, type KernelLinkType } from '../offload/host-probe.js';
 import { describePlan, kernelDataPath } from '../pipeline/run-plan.js';
 import { MacEventHub, type Backend, type BackendContext, type FdbFlushFilter, type MacListener, type Periodic } from './backend.js';
-import { carryStatics, configStatics, desiredFdb, staticKey, type Static } from './kernel-statics.js';
+import { carryStatics, configStatics, desiredFdb, type Static } from './kernel-statics.js';
 import { kernelProblems, ignoredSettings } from './kernel-checks.js';
+import { addStatic, delEntry, flushLearned, kernelPorts, netOf, showFdb, type Net } from './kernel-fdb-ops.js';
 import { learnedEvents } from './kernel-events.js';
 
 /** How often the kernel state is compared with the desired one. */
 export const WATCH_MS = 5000;
 
-export interface Net {
-  cfg: NetworkConfig;
-  vtep: KernelVtep;
-  /** JSON of the KernelVtepSpec: a different key means the devices must be rebuilt. */
-  key: string;
-  ageing: number;
-  /** Port interface → config port name. */
-  names: Map<string, string>;
-}
 
 export class KernelBackend implements Backend {
   readonly mode = 'kernel';
@@ -220,106 +211,23 @@ export class KernelBackend implements Backend {
     };
   }
 
-  private netOf(vni: number): Net {
-    const n = this.nets.get(vni);
-    if (n === undefined) throw new ControlError(`no network with VNI ${vni}`);
-    return n;
-  }
-
   async ports(links?: Map<string, LinkState>): Promise<PortStats[]> {
-    const l = links ?? await readLinks({ stats: true });
-    const row = (s: LinkState | undefined, name: string, iface: string, backend: string, role: PortStats['role'], vni: number): PortStats => ({
-      name, interface: iface, backend, role, vni, vlan: null, up: s?.up ?? false,
-      rxPackets: s?.rx.packets ?? 0, rxBytes: s?.rx.bytes ?? 0, txPackets: s?.tx.packets ?? 0, txBytes: s?.tx.bytes ?? 0,
-      drops: (s?.rx.dropped ?? 0) + (s?.tx.dropped ?? 0), kernelDrops: 0,
-    });
-    const out: PortStats[] = [];
-    for (const n of this.nets.values()) {
-      for (const [iface, name] of n.names) out.push(row(l.get(iface), name, iface, 'bridge', 'local', n.cfg.vni));
-      out.push(row(l.get(n.vtep.vxlan), n.vtep.vxlan, n.vtep.vxlan, 'vxlan', 'underlay', n.cfg.vni));
-    }
-    return out;
+    return kernelPorts(this.nets.values(), links ?? await readLinks({ stats: true }));
   }
 
-  /** The kernel's FDB of one network as `fdb show` entries (ports by their config names). */
-  private async kernelFdb(n: Net): Promise<FdbEntryJson[]> {
-    return (await n.vtep.fdbEntries()).map((r) => ({
-      vni: n.cfg.vni, vlan: null, mac: r.mac, port: r.port === null ? null : n.names.get(r.port) ?? r.port, remote: r.dst, static: r.static, ageSeconds: r.ageSeconds,
-    }));
-  }
-
-  async fdbShow(vni?: number): Promise<FdbEntryJson[]> {
-    const nets = vni === undefined ? [...this.nets.values()] : [this.netOf(vni)];
-    const out: FdbEntryJson[] = [];
-    for (const n of nets) out.push(...(await this.kernelFdb(n)));
-    return out;
-  }
+  fdbShow(vni?: number): Promise<FdbEntryJson[]> { return showFdb(this.nets, vni); }
 
   async fdbAdd(e: StaticFdbEntry): Promise<void> {
-    const n = this.netOf(e.vni);
-    let entry: StaticFdbEntry;
-    if (e.port !== undefined) {
-      const name = n.names.get(e.port) ?? (n.cfg.ports.includes(e.port) ? e.port : undefined);
-      if (name === undefined) throw new ControlError(`port ${e.port} is not a member of VNI ${e.vni}`);
-      entry = { vni: e.vni, mac: e.mac, port: name };
-    } else {
-      if (!n.cfg.remotes.includes(e.remote!)) throw new ControlError(`${e.remote} is not a remote VTEP of VNI ${e.vni}`);
-      entry = { vni: e.vni, mac: e.mac, remote: e.remote };
-    }
-    const k = staticKey(e.vni, e.mac);
-    const before = this.statics.get(k);
-    this.statics.set(k, { e: entry, runtime: true });
-    try {
-      await n.vtep.sync(this.desired(n));
-    } catch (err) {
-      if (before) this.statics.set(k, before);
-      else this.statics.delete(k);
-      throw err;
-    }
-    // A learned entry on the other side would shadow the static one (or the reverse): clear it.
-    await n.vtep.deleteLearned(e.mac, e.remote !== undefined ? { ports: true } : { remote: true });
+    const entry = await addStatic(netOf(this.nets, e.vni), this.statics, e, (n) => this.desired(n));
     this.log.info({ event: 'fdb-add', ...entry }, 'static FDB entry added');
   }
 
   async fdbDel(vni: number, mac: string): Promise<void> {
-    const n = this.netOf(vni);
-    const k = staticKey(vni, mac);
-    const s = this.statics.get(k);
-    if (s !== undefined) {
-      this.statics.delete(k);
-      try {
-        await n.vtep.sync(this.desired(n));
-      } catch (err) {
-        this.statics.set(k, s);
-        throw err;
-      }
-      this.log.info({ event: 'fdb-del', ...s.e, fromConfig: !s.runtime }, s.runtime ? 'static FDB entry deleted' : 'static FDB entry of the config deleted (until the next reload)');
-      return;
-    }
-    if ((await n.vtep.deleteLearned(mac, { remote: true, ports: true })) === 0) throw new ControlError(`no FDB entry for ${mac} in VNI ${vni}`);
+    const s = await delEntry(netOf(this.nets, vni), this.statics, mac, (n) => this.desired(n));
+    if (s !== null) this.log.info({ event: 'fdb-del', ...s.e, fromConfig: !s.runtime }, s.runtime ? 'static FDB entry deleted' : 'static FDB entry of the config deleted (until the next reload)');
   }
 
-  async fdbFlush(f: FdbFlushFilter): Promise<number> {
-    const nets = f.vni === undefined ? [...this.nets.values()] : [this.netOf(f.vni)];
-    let portIface: string | undefined;
-    if (f.port !== undefined) {
-      for (const n of this.nets.values()) for (const [iface, name] of n.names) if (name === f.port || iface === f.port) portIface = iface;
-      if (portIface === undefined) throw new ControlError(`no port named ${f.port}`);
-    }
-    if (f.remote !== undefined && ![...this.nets.values()].some((n) => n.cfg.remotes.includes(f.remote!))) {
-      throw new ControlError(`${f.remote} is not a remote VTEP of any network`);
-    }
-    let removed = 0;
-    for (const n of nets) {
-      for (const r of await n.vtep.fdbEntries()) {
-        if (r.static) continue;
-        if (portIface !== undefined && r.port !== portIface) continue;
-        if (f.remote !== undefined && r.dst !== f.remote) continue;
-        removed += await n.vtep.deleteLearned(r.mac, r.dst !== null ? { remote: true } : { ports: true });
-      }
-    }
-    return removed;
-  }
+  fdbFlush(f: FdbFlushFilter): Promise<number> { return flushLearned(this.nets, f); }
 
   onMacEvents(l: MacListener): () => void { return this.events.subscribe(l); }
 

@@ -178,6 +178,16 @@ t.test('a hostile user against a live daemon: forwarding never stops', { skip, t
     t.equal(n, 1, 'its connection is gone (only the status request itself is connected)');
   });
 
+  await t.test('control socket: static entries must be unicast MACs', async (t) => {
+    for (const [mac, kind] of [['ff:ff:ff:ff:ff:ff', 'broadcast'], ['01:00:5e:00:00:fb', 'multicast'], ['00:00:00:00:00:00', 'all-zero']]) {
+      const r = await controlRequest(sock, 'fdb.add', { vni: 100, mac, port: 'vm12' });
+      t.match(r, { ok: false, error: { code: 'invalid-args', message: new RegExp(`^mac: ${mac} is an? ${kind} address; a static entry needs a unicast MAC`) } }, `${mac} refused`);
+    }
+    const cli = spawnSync(process.execPath, [MAIN, 'fdb', 'add', '--socket', sock, '--vni', '100', '--mac', 'FF:FF:FF:FF:FF:FF', '--remote', lab.topo.underlay[1]], { encoding: 'utf8' });
+    t.equal(cli.status, 1);
+    t.match(cli.stderr, /mac: ff:ff:ff:ff:ff:ff is a broadcast address/, 'the CLI prints why');
+  });
+
   await t.test('control socket: busy, a second daemon, a file at the socket path', async (t) => {
     const idle: Socket[] = [];
     for (let i = 0; i < MAX_CONNECTIONS; i++) idle.push(await connect(sock));
