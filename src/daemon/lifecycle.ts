@@ -47,6 +47,8 @@ export interface ControlPlaneApi {
 export interface ControlPlane {
   readonly name: string;
   start(api: ControlPlaneApi): Promise<void>;
+  /** After every successful reload (SIGHUP re-reads the file: what the plane applied on top may need applying again). */
+  reloaded?(cfg: VtepdConfig): void;
   stop(): Promise<void>;
 }
 
@@ -189,6 +191,9 @@ export class Lifecycle {
       if (cfg.metrics.enabled) await this.startMetrics(cfg).catch((err: Error) => this.log.error({ err: err.message }, 'metrics endpoint failed'));
     }
     this.log.info({ event: 'reloaded', ...details, offload: cfg.offload }, 'config reloaded');
+    for (const cp of this.planes) {
+      try { cp.reloaded?.(cfg); } catch (err) { this.log.error({ plane: cp.name, err: (err as Error).message }, 'control plane reload hook failed'); }
+    }
     return { reloaded: true };
   }
 
