@@ -23,7 +23,6 @@ import { loadConfigOffThread } from '../config/config-worker.js';
 import type { StaticFdbEntry, VtepdConfig } from '../config/config-schema.js';
 import { ControlError, ControlServer } from '../control/control-server.js';
 import type { FdbEntryJson } from '../control/fdb-entry.js';
-import type { StatsSnapshot } from '../control/stats.js';
 import type { Backend, MacListener } from './backend.js';
 import { controlApi } from './control-api.js';
 import { createRegistry, MetricsServer } from './metrics.js';
@@ -99,6 +98,20 @@ export class Lifecycle {
 
   async start(): Promise<void> {
     const cfg = this.cfg;
+    // From the first moment: a SIGTERM while devices are being built waits for the build, then stops
+    // (the default action would exit half way and leave them behind).
+    this.onSignal('SIGTERM', () => void this.started.then(() => this.stop('SIGTERM')));
+    this.onSignal('SIGINT', () => void this.started.then(() => this.stop('SIGINT')));
+    this.onSignal('SIGHUP', () => void this.reload());
+    try {
+      await this.startAll(cfg);
+    } catch (err) {
+      this.offSignals();
+      throw err;
+    }
+  }
+
+  private async startAll(cfg: VtepdConfig): Promise<void> {
     this.control = new ControlServer({
       path: cfg.control.socket,
       handlers: controlApi(this),
@@ -130,9 +143,6 @@ export class Lifecycle {
       }, p.everyMs));
     }
     this.resolveStarted();
-    this.onSignal('SIGTERM', () => void this.stop('SIGTERM'));
-    this.onSignal('SIGINT', () => void this.stop('SIGINT'));
-    this.onSignal('SIGHUP', () => void this.reload());
     this.log.info({
       event: 'started', mode: this.backend.mode, config: this.o.configFile, underlay: cfg.underlay, ...this.backend.startedLog(),
       control: cfg.control.socket, metrics: this.metricsAddr, offload: cfg.offload, controlPlanes: this.planes.map((p) => p.name),
@@ -142,6 +152,10 @@ export class Lifecycle {
   private onSignal(sig: NodeJS.Signals, fn: () => void): void {
     process.on(sig, fn);
     this.signals.push([sig, fn]);
+  }
+
+  private offSignals(): void {
+    for (const [sig, fn] of this.signals.splice(0)) process.off(sig, fn);
   }
 
   status(): Record<string, unknown> {
@@ -216,16 +230,10 @@ export class Lifecycle {
     };
   }
 
-  /** Counters for `vtepd stats`, through the queue (never half way through a reload). */
-  stats(): Promise<StatsSnapshot> {
-    return this.serial(() => this.backend.stats());
-  }
-
   async stop(signal: string): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
-    for (const [sig, fn] of this.signals) process.off(sig, fn);
     // No new requests; the connections' queued requests are dropped, the running one finishes below.
     await this.control?.close();
     for (const cp of this.planes) await cp.stop().catch((err: Error) => this.log.error({ plane: cp.name, err: err.message }, 'control plane stop failed'));
@@ -238,6 +246,7 @@ export class Lifecycle {
     }, { duringStop: true }).catch((err: Error) => this.log.error({ err: err.message }, 'final counters not logged'));
     await this.metrics?.close();
     await this.backend.close();
+    this.offSignals(); // until here a second SIGTERM must not kill the process half way through the teardown
     this.resolveDone(0);
   }
 }
