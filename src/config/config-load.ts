@@ -3,13 +3,19 @@
  * Every problem names its key path the way a user would write it
  * (`networks[1].vni: must be <= 16777215`), and all problems are reported at once.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { configSchema, DEFAULT_UDP_PORT, type VtepdConfig } from './config-schema.js';
 import { runPlanProblems } from '../pipeline/run-plan.js';
+import { unicastMacProblem } from '../l2/mac-text.js';
+
+/** Largest config file read; a longer one is refused after reading this many bytes + 1. */
+export const MAX_CONFIG_BYTES = 4 << 20;
+/** Deepest nesting accepted (a vtepd config is 5 levels deep): anything deeper is refused before validation recurses into it. */
+export const MAX_CONFIG_DEPTH = 32;
 
 export class ConfigError extends Error {
   constructor(readonly source: string, readonly issues: string[]) {
@@ -49,17 +55,39 @@ function describe(e: ErrorObject): string {
 
 /** Parse text as YAML (a superset of JSON) or, for `.json` names, as strict JSON. */
 export function parseConfigText(text: string, source: string): unknown {
+  let doc: unknown;
   try {
-    if (source.endsWith('.json')) return JSON.parse(text);
-    return parseYaml(text, { uniqueKeys: true, maxAliasCount: 100 });
+    doc = source.endsWith('.json') ? JSON.parse(text) : parseYaml(text, { uniqueKeys: true, maxAliasCount: 100 });
   } catch (err) {
+    if (/Maximum call stack/.test((err as Error).message)) throw tooDeep(source);
     if (err instanceof YAMLParseError) {
       const pos = err.linePos?.[0];
       const where = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
-      throw new ConfigError(source, [`YAML syntax error${where}: ${err.message.split('\n')[0]}`]);
+      // The library ends its first line with the same position: say it once.
+      const what = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+      throw new ConfigError(source, [`YAML syntax error${where}: ${what}`]);
     }
     throw new ConfigError(source, [`syntax error: ${(err as Error).message}`]);
   }
+  return doc;
+}
+
+function tooDeep(source: string): ConfigError {
+  return new ConfigError(source, [`(top level): nested more than ${MAX_CONFIG_DEPTH} levels deep; a vtepd config is a few levels of mappings and lists`]);
+}
+
+/** Nesting depth of a parsed document, counted without recursion and no further than `limit` + 1. */
+function depthOf(doc: unknown, limit: number): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[doc, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d > max) max = d;
+    if (max > limit) return max;
+    for (const c of Object.values(v as Record<string, unknown>)) stack.push([c, d + 1]);
+  }
+  return max;
 }
 
 /** Validate a parsed document; returns the normalised config (defaults filled) or throws ConfigError. */
@@ -67,6 +95,8 @@ export function validateConfig(doc: unknown, source = 'config'): VtepdConfig {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new ConfigError(source, ['(top level): must be a mapping with underlay, ports and networks']);
   }
+  // structuredClone and ajv recurse: a 100k-deep document would overflow the stack in them.
+  if (depthOf(doc, MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH) throw tooDeep(source);
   const cfg = structuredClone(doc) as VtepdConfig;
   if (!validate(cfg)) {
     const seen = new Set<string>();
@@ -79,15 +109,61 @@ export function validateConfig(doc: unknown, source = 'config'): VtepdConfig {
 }
 
 export function loadConfig(file: string): VtepdConfig {
-  let text: string;
+  return validateConfig(parseConfigText(readConfigFile(file), file), file);
+}
+
+/**
+ * The text of a config file, read without ever blocking or reading without
+ * bound: opened non-blocking (a FIFO would otherwise wait in open() for a
+ * writer), regular files only (fstat: no FIFO, device, directory or socket),
+ * at most MAX_CONFIG_BYTES + 1 bytes read.
+ */
+export function readConfigFile(file: string): string {
+  let fd: number;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new ConfigError(file, [`cannot read file: ${e.code === 'ENOENT' ? 'no such file' : e.message}`]);
+    throw new ConfigError(file, [`cannot read file: ${openError(err as NodeJS.ErrnoException)}`]);
   }
-  if (text.length > 4 << 20) throw new ConfigError(file, ['file is larger than 4 MiB']);
-  return validateConfig(parseConfigText(text, file), file);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new ConfigError(file, [`not a regular file (${fileKind(st)}); vtepd reads its config from regular files only`]);
+    const tooBig = (): ConfigError => new ConfigError(file, [`file is larger than ${MAX_CONFIG_BYTES >> 20} MiB`]);
+    if (st.size > MAX_CONFIG_BYTES) throw tooBig();
+    const buf = Buffer.allocUnsafe(MAX_CONFIG_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      const r = readSync(fd, buf, n, buf.length - n, null);
+      if (r === 0) break;
+      n += r;
+      if (n > MAX_CONFIG_BYTES) throw tooBig(); // grew after the fstat
+    }
+    return buf.toString('utf8', 0, n);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(file, [`cannot read file: ${(err as Error).message}`]);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function openError(e: NodeJS.ErrnoException): string {
+  switch (e.code) {
+    case 'ENOENT': return 'no such file';
+    case 'ENXIO': return 'not a regular file (a socket); vtepd reads its config from regular files only';
+    case 'EACCES': return 'permission denied';
+    case 'ELOOP': return 'too many levels of symbolic links';
+    default: return e.message;
+  }
+}
+
+function fileKind(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isSocket()) return 'a socket';
+  return 'not a file';
 }
 
 /** Parse `host:port` / `[v6]:port` (metrics.listen). Returns null when malformed. */
@@ -166,6 +242,8 @@ function crossCheck(cfg: VtepdConfig): string[] {
     if (ni === undefined) { out.push(`${at}.vni: no network has VNI ${s.vni}`); return; }
     const net = cfg.networks[ni];
     if ((s.port === undefined) === (s.remote === undefined)) { out.push(`${at}: needs exactly one of port or remote`); return; }
+    const notUnicast = unicastMacProblem(s.mac);
+    if (notUnicast !== null) out.push(`${at}.mac: ${notUnicast}`);
     if (s.port !== undefined && !net.ports.includes(s.port)) out.push(`${at}.port: "${s.port}" is not a member of VNI ${s.vni}`);
     if (s.remote !== undefined && !net.remotes.includes(s.remote)) out.push(`${at}.remote: ${s.remote} is not a remote of VNI ${s.vni}`);
   });

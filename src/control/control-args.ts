@@ -1,7 +1,7 @@
 /**
- * Argument checks of the control API commands, shared by both daemons (the
- * userspace data path's handlers.ts and kernel mode's kernel-handlers.ts): a bad
- * argument becomes a ControlError that the client prints as it is.
+ * Argument checks of the control API commands (src/daemon/control-api.ts, one
+ * set for every backend): a bad argument becomes a ControlError that the
+ * client prints as it is.
  */
 import { isIP } from 'node:net';
 import { ControlError } from './control-server.js';

@@ -11,31 +11,46 @@ export async function controlRequest(path: string, cmd: string, args: Record<str
   return new Promise((resolve, reject) => {
     const sock = createConnection(path);
     let buf = '';
+    let done = false;
+    const finish = (fn: () => void): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      fn();
+    };
+    /** A complete first line received (even if the socket failed afterwards: a busy daemon answers and closes). */
+    const answered = (): boolean => {
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return false;
+      sock.end();
+      finish(() => {
+        try {
+          resolve(JSON.parse(buf.slice(0, nl)) as ControlResponse);
+        } catch {
+          reject(new UsageError(`vtepd on ${path} sent a malformed response`, 1));
+        }
+      });
+      return true;
+    };
     const timer = setTimeout(() => {
       sock.destroy();
-      reject(new UsageError(`no answer from vtepd on ${path} within ${timeoutMs} ms`, 1));
+      finish(() => reject(new UsageError(`no answer from vtepd on ${path} within ${timeoutMs} ms`, 1)));
     }, timeoutMs);
     sock.setEncoding('utf8');
     sock.on('connect', () => sock.write(JSON.stringify({ id: 1, cmd, args }) + '\n'));
     sock.on('data', (d: string) => {
       buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      clearTimeout(timer);
-      sock.end();
-      try {
-        resolve(JSON.parse(buf.slice(0, nl)) as ControlResponse);
-      } catch {
-        reject(new UsageError(`vtepd on ${path} sent a malformed response`, 1));
-      }
+      answered();
     });
     sock.on('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(new UsageError(connectError(path, err), 1));
+      if (answered()) return;
+      // The daemon may have answered and closed before our request went out (EPIPE): wait for what it sent.
+      if (err.code === 'EPIPE' || err.code === 'ECONNRESET') return;
+      finish(() => reject(new UsageError(connectError(path, err), 1)));
     });
     sock.on('close', () => {
-      clearTimeout(timer);
-      reject(new UsageError(`vtepd on ${path} closed the connection without answering`, 1));
+      if (answered()) return;
+      finish(() => reject(new UsageError(`vtepd on ${path} closed the connection without answering`, 1)));
     });
   });
 }
@@ -43,6 +58,7 @@ export async function controlRequest(path: string, cmd: string, args: Record<str
 /** Like controlRequest, but a daemon-side error becomes a UsageError and the result is returned. */
 export async function callDaemon(path: string, cmd: string, args: Record<string, unknown> = {}): Promise<unknown> {
   const res = await controlRequest(path, cmd, args);
+  // `busy` already reads "vtepd is busy (N clients connected); try again later".
   if (!res.ok) throw new UsageError(res.error?.message ?? 'request failed', 1);
   return res.result;
 }

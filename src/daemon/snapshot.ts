@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { formatMac } from '../l2/mac-text.js';
 import { TICKS_PER_SECOND } from '../l2/mac-table.js';
 import { DROP_CODES, DROP_REASONS } from '../batch/drop-reasons.js';
+import { MacSnapshot } from '../l2/mac-snapshot.js';
 import type { Port } from '../ports/port.js';
 import { displayName, type Dataplane } from '../pipeline/dataplane.js';
 import type { NetworkStats, PortStats, StatsSnapshot } from '../control/stats.js';
@@ -94,17 +95,31 @@ export function carry(s: StatsSnapshot): CarriedStats {
   return { networks: s.networks, stages: s.stages, drops };
 }
 
-export function fdbEntries(dp: Dataplane, vni?: number): FdbEntryJson[] {
+/** The FDB as `fdb show` entries: a sorted snapshot taken now, formatted one entry at a time as the reply is sent. */
+export function fdbEntryStream(dp: Dataplane, vni?: number): Iterable<FdbEntryJson> {
   const dom = vni === undefined ? undefined : dp.domainOf(vni);
   const now = dp.bridge.now;
   const names = new Map(dp.devices.map((d) => [d.port.index, displayName(d)]));
-  return dp.table.dump(dom).map((e) => ({
-    vni: dp.domains.vni[e.domain],
-    vlan: null,
-    mac: formatMac(e.macHi, e.macLo),
-    port: e.remote ? null : names.get(e.out) ?? `port${e.out}`,
-    remote: e.remote ? dp.domains.remoteIp(e.out) : null,
-    static: e.static,
-    ageSeconds: e.static ? 0 : Math.max(0, (now - e.stamp) | 0) / TICKS_PER_SECOND,
-  }));
+  // A reload replaces the data plane but never changes this one's domains: reading them while streaming is safe.
+  const domains = dp.domains;
+  const snap = MacSnapshot.of(dp.table, dom);
+  return {
+    *[Symbol.iterator]() {
+      for (const e of snap) {
+        yield {
+          vni: domains.vni[e.domain],
+          vlan: null,
+          mac: formatMac(e.macHi, e.macLo),
+          port: e.remote ? null : names.get(e.out) ?? `port${e.out}`,
+          remote: e.remote ? domains.remoteIp(e.out) : null,
+          static: e.static,
+          ageSeconds: e.static ? 0 : Math.max(0, (now - e.stamp) | 0) / TICKS_PER_SECOND,
+        };
+      }
+    },
+  };
+}
+
+export function fdbEntries(dp: Dataplane, vni?: number): FdbEntryJson[] {
+  return [...fdbEntryStream(dp, vni)];
 }

@@ -13,6 +13,7 @@ import { MacStore, MacFlag, PLACE_MASK, OUT_MASK, DIST_SHIFT } from './mac-store
 import { macHash } from './mac-hash.js';
 import { FlapDamper, type FlapOptions } from './flap-damper.js';
 import { TABLE_COUNTERS, TableCtr, Learn } from './counters.js';
+import { MacEv, type MacJournal } from './mac-journal.js';
 
 export const TICKS_PER_SECOND = 100;
 /** Ticks of a timestamp (seconds + nanoseconds), wrapping into int32. */
@@ -91,6 +92,8 @@ export class MacLearner extends MacStore {
   private homes = new Int32Array(256);
   /** Sink for the touch loads of lookupMany. */
   touched = 0;
+  /** Where changes (learned, moved, aged, removed) are recorded for a control plane; null = not recorded. */
+  journal: MacJournal | null = null;
 
   constructor(o: MacTableOptions) {
     const maxLoad = o.maxLoad ?? 0.6;
@@ -262,6 +265,7 @@ export class MacLearner extends MacStore {
     }
     this.countPlace(place, 1);
     this.counters[c + TableCtr.learned]++;
+    if (this.journal !== null) this.journal.record(MacEv.learned, domain, macHi, macLo, place);
     return Learn.learned;
   }
 
@@ -297,9 +301,11 @@ export class MacLearner extends MacStore {
     w[b + 3] = now;
     if (frozen === 0) {
       this.counters[c + TableCtr.moved]++;
+      if (this.journal !== null) this.journal.record(MacEv.moved, domain, kh & 0xffff, kl, to);
       return Learn.moved;
     }
     this.counters[c + TableCtr['move-dampened']]++;
+    if (to !== old && this.journal !== null) this.journal.record(MacEv.moved, domain, kh & 0xffff, kl, to);
     this.onEvent?.({ type: 'mac-frozen', domain, macHi: kh & 0xffff, macLo: kl >>> 0, place: to, holdSeconds: this.damper!.hold / TICKS_PER_SECOND });
     return Learn.frozen;
   }
@@ -328,6 +334,7 @@ export class MacLearner extends MacStore {
     if ((m & MacFlag.STATIC) === 0) this.countPlace(m, -1);
     if (this.damper !== null && (m & MacFlag.FROZEN) !== 0) this.damper.forget(this.hash(w[b], w[b + 1]), w[b], w[b + 1]);
     this.counters[ctr]++;
+    if (this.journal !== null) this.journal.record(ctr % NC === TableCtr.aged ? MacEv.aged : MacEv.removed, w[b] >>> 16, w[b] & 0xffff, w[b + 1], m & PLACE_MASK);
     return this.removeBase(b);
   }
 
@@ -375,6 +382,20 @@ export class MacLearner extends MacStore {
     }
     if (this.size >= this.capacity && !(this.full === 'evict-oldest' && this.evictOne(now))) return false;
     return this.insertBase(kh, kl, h, place | MacFlag.STATIC, now) >= 0;
+  }
+
+  /**
+   * Put back a learned entry handed over from another table (a reload): like
+   * learning it at `stamp`, but not counted as learned and not journaled.
+   */
+  restore(domain: number, macHi: number, macLo: number, place: number, stamp: number): boolean {
+    const kh = (domain << 16) | macHi;
+    const kl = macLo | 0;
+    const h = this.hash(kh, kl);
+    if (this.findBase(kh, kl, h) >= 0 || this.size >= this.capacity) return false;
+    if (this.insertBase(kh, kl, h, place, stamp) < 0) return false;
+    this.countPlace(place, 1);
+    return true;
   }
 
   /** Delete one entry (static or not). */

@@ -13,6 +13,7 @@
 import { MacFlag, PLACE_MASK, OUT_MASK } from './mac-store.js';
 import { TABLE_COUNTERS, TableCtr } from './counters.js';
 import { MacLearner, localPlace, remotePlace } from './mac-learn.js';
+import { MacEv } from './mac-journal.js';
 
 export { MacFlag, OUT_MASK, PLACE_MASK } from './mac-store.js';
 export {
@@ -95,7 +96,12 @@ export class MacTable extends MacLearner {
     if (any && f.includeStatic) {
       // Everything goes: count per domain in one pass, then clear (no cluster shifting).
       const w = this.words;
-      for (let b = 2; b < w.length; b += 4) if (w[b] !== 0) this.counters[(w[b - 2] >>> 16) * NC + TableCtr.flushed]++;
+      const j = this.journal;
+      for (let b = 2; b < w.length; b += 4) {
+        if (w[b] === 0) continue;
+        this.counters[(w[b - 2] >>> 16) * NC + TableCtr.flushed]++;
+        if (j !== null) j.record(MacEv.removed, w[b - 2] >>> 16, w[b - 2] & 0xffff, w[b - 1], w[b] & PLACE_MASK);
+      }
       const n = this.size;
       this.portCount.fill(0);
       this.remoteCount.fill(0);

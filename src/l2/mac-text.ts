@@ -12,3 +12,17 @@ export function parseMacWords(s: string): [number, number] {
   const b = m.slice(1).map((x) => parseInt(x, 16));
   return [(b[0] << 8) | b[1], ((b[2] << 24) | (b[3] << 16) | (b[4] << 8) | b[5]) >>> 0];
 }
+
+/**
+ * Why `mac` cannot be a static FDB entry (a destination is one station), or
+ * null when it is unicast and not all-zero (the all-zero MAC is the kernel's
+ * flood-list key, and no station uses it).
+ */
+export function unicastMacProblem(mac: string): string | null {
+  const [hi, lo] = parseMacWords(mac);
+  const m = mac.toLowerCase();
+  if (hi === 0xffff && lo === 0xffffffff) return `${m} is a broadcast address; a static entry needs a unicast MAC`;
+  if ((hi & 0x100) !== 0) return `${m} is a multicast address; a static entry needs a unicast MAC`;
+  if (hi === 0 && lo === 0) return `${m} is an all-zero address; a static entry needs a unicast MAC`;
+  return null;
+}

@@ -118,8 +118,9 @@ export class OverlayLab {
     });
   }
 
-  async ping(from: string, to: string, count = 3, timeoutMs = 1000): Promise<PingResult> {
-    const out = await this.tool(from, ['ping', this.vm(to).ip4, String(count), String(timeoutMs)]);
+  /** `count` echoes one after the other (`intervalMs` apart); each waits `timeoutMs` for its reply. */
+  async ping(from: string, to: string, count = 3, timeoutMs = 1000, intervalMs = 0): Promise<PingResult> {
+    const out = await this.tool(from, ['ping', this.vm(to).ip4, String(count), String(timeoutMs), String(intervalMs)], Math.max(30000, count * (timeoutMs + intervalMs) + 10000));
     return JSON.parse(out.trim().split('\n').pop()!) as PingResult;
   }
 

@@ -2,7 +2,7 @@
 /**
  * Tiny traffic tool run inside a "VM" namespace (`ip netns exec NS node netns-tool.js ...`)
  * so the demo and the tests need neither ping nor nc on the host:
- *   ping DST COUNT TIMEOUT_MS     ICMP / ICMPv6 echo via raw-socket; prints JSON {sent, received, rttMs}
+ *   ping DST COUNT TIMEOUT_MS [INTERVAL_MS]  ICMP / ICMPv6 echo via raw-socket (one at a time, INTERVAL_MS apart); prints JSON {sent, received, rttMs}
  *   sink PORT                     TCP server: counts bytes of one connection, prints JSON {bytes, sha}
  *   send DST PORT BYTES           TCP client: sends BYTES pseudo-random bytes, prints JSON {bytes, sha}
  */
@@ -30,7 +30,7 @@ function csum(b: Buffer): number {
   return internetChecksum(b, 0, b.length);
 }
 
-async function ping(dst: string, count: number, timeoutMs: number): Promise<void> {
+async function ping(dst: string, count: number, timeoutMs: number, intervalMs = 0): Promise<void> {
   const raw = require('raw-socket') as { createSocket(o: object): RawSocket; Protocol: Record<string, number>; AddressFamily: Record<string, number> };
   const v6 = isIPv6(dst);
   const sock = v6
@@ -66,6 +66,7 @@ async function ping(dst: string, count: number, timeoutMs: number): Promise<void
     await new Promise<void>((r) => sock.send(b, 0, b.length, dst, () => r()));
     const until = Date.now() + timeoutMs;
     while (sentAt.has(seq) && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    if (intervalMs > 0 && seq < count) await new Promise((r) => setTimeout(r, intervalMs));
   }
   sock.close();
   process.stdout.write(JSON.stringify({ sent: count, received, rttMs: rtt.map((x) => Math.round(x * 1000) / 1000) }) + '\n');
@@ -108,7 +109,7 @@ function send(dst: string, port: number, total: number): void {
 }
 
 const [cmd, a, b, c] = process.argv.slice(2);
-if (cmd === 'ping') void ping(a, Number(b ?? 3), Number(c ?? 1000));
+if (cmd === 'ping') void ping(a, Number(b ?? 3), Number(c ?? 1000), Number(process.argv[6] ?? 0));
 else if (cmd === 'sink') sink(Number(a));
 else if (cmd === 'send') send(a, Number(b), Number(c));
 else { process.stderr.write('usage: netns-tool ping DST COUNT TIMEOUT_MS | sink PORT | send DST PORT BYTES\n'); process.exitCode = 2; }

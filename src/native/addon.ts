@@ -77,7 +77,8 @@ export interface NativeAddon {
 const ADDON_REL = join('native-bindings', 'build', 'Release', 'vtepd_native.node');
 let cached: NativeAddon | null = null;
 
-function findAddon(): string | null {
+/** Where the built addon is (or would be): VTEPD_NATIVE, else the nearest native-bindings/ above this file, from src/ or dist/src/. */
+export function findAddon(): string | null {
   const override = process.env.VTEPD_NATIVE;
   if (override) return override;
   let dir = dirname(fileURLToPath(import.meta.url));

@@ -8,10 +8,11 @@
  * - the native addon's exports;
  * - NIC features of one interface (ethtool.ts).
  */
+import { findAddon } from '../native/addon.js';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { release } from 'node:os';
 import { iproute, iprouteJson, createNetns, deleteNetns, IprouteError } from './iproute.js';
 import { probeNic, type NicInfo } from './ethtool.js';
@@ -119,9 +120,10 @@ function probeFlower(cfg: Map<string, string> | null): Avail {
   return v === 'n' ? { ok: false, reason: configNote(cfg, CONFIG_SYMBOL.flower) + ' (tc flower, needed for NIC flow offload)' } : { ok: true, reason: `${CONFIG_SYMBOL.flower}=${v}` };
 }
 
-/** Default place of the built addon, relative to the repo (dist/src/offload -> repo root). */
+/** Default place of the built addon: the folder loadNative() loads it from (run from src/ or dist/src/). */
 export function defaultAddonDir(): string {
-  return new URL('../../../native-bindings/build/Release/', import.meta.url).pathname;
+  const p = findAddon();
+  return p === null ? join('native-bindings', 'build', 'Release') : dirname(p);
 }
 
 /** Load every .node file in `dir` and list its function exports. */

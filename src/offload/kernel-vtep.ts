@@ -11,9 +11,20 @@
  * the desired set and what `bridge -j fdb show` reports, so entries the kernel
  * learned are left alone. `destroy()` removes exactly what `create()` made.
  * All changes go through iproute2; its errors surface as IprouteError.
+ *
+ * Ownership: with `owner`, the devices carry an ifalias naming the process
+ * that made them (kernel-owner.ts). create() then takes over the leftovers of
+ * an owner that is gone (a vtepd killed with -9): it adopts them when they are
+ * what the spec asks for (the kernel kept forwarding meanwhile, and keeps its
+ * learned entries), else deletes and rebuilds them. A device of a live vtepd,
+ * or one without vtepd's alias, is never touched: create() refuses and says
+ * which `ip link del` would free the name.
  */
 import { iproute, iprouteJson, IprouteError, type IprouteOptions } from './iproute.js';
 import { diffFdb, normalizeEntry, FLOOD_MAC, type KernelFdbEntry, type FdbDiff } from './fdb-sync.js';
+import { readLinks, type LinkState } from './kernel-links.js';
+import { deleteLearned, readKernelFdb, type KernelFdbRow } from './kernel-fdb.js';
+import { ownerAlias, ownerAlive, parseOwner, type Owner } from './kernel-owner.js';
 
 export interface KernelVtepSpec {
   /** Network namespace to build in (default: the current one). */
@@ -34,7 +45,12 @@ export interface KernelVtepSpec {
   ports: readonly string[];
   vxlanName?: string;
   bridgeName?: string;
+  /** Mark the devices as this process's, and take over leftovers of a dead owner (see above). */
+  owner?: Owner;
 }
+
+/** What create() did: built new devices, adopted a dead owner's as they were, or deleted and rebuilt them. */
+export type CreateOutcome = 'created' | 'adopted' | 'rebuilt';
 
 export interface KernelFdbState {
   remote: KernelFdbEntry[];
@@ -83,45 +99,119 @@ export class KernelVtep {
     return iproute('bridge', args, this.io);
   }
 
-  private async exists(dev: string): Promise<boolean> {
-    try {
-      await iprouteJson('ip', ['link', 'show', 'dev', dev], this.io);
-      return true;
-    } catch (e) {
-      if (e instanceof IprouteError && /does not exist|Cannot find device/i.test(e.stderr)) return false;
-      throw e;
-    }
+  /** Devices of this namespace by name (with kind and driver data). */
+  links(): Promise<Map<string, LinkState>> {
+    return readLinks({ netns: this.spec.netns, details: true });
   }
 
-  /** Build bridge + vxlan device and enslave the ports; on failure undo what was done and rethrow. */
-  async create(): Promise<void> {
-    const s = this.spec;
-    for (const dev of [this.vxlan, this.bridge]) {
-      if (await this.exists(dev)) throw new IprouteError(`ip link add ${dev}`, `${dev} already exists; vtepd does not take over devices it did not create`, null);
+  /**
+   * Build bridge + vxlan device and enslave the ports, or take over a dead
+   * owner's leftovers; on failure undo what was done and rethrow.
+   */
+  async create(): Promise<CreateOutcome> {
+    const links = await this.links();
+    const found = [this.vxlan, this.bridge].filter((d) => links.has(d));
+    let outcome: CreateOutcome = 'created';
+    if (found.length > 0) {
+      for (const dev of found) this.checkLeftover(dev, links.get(dev)!);
+      // Ours, and its owner is gone: adopt it as it is when it matches the spec, else rebuild.
+      if (found.length === 2 && this.matches(links)) {
+        this.created.push(this.bridge, this.vxlan);
+        outcome = 'adopted';
+      } else {
+        for (const dev of found) await this.ip(['link', 'del', dev]);
+        outcome = 'rebuilt';
+      }
     }
     try {
-      await this.ip(['link', 'add', this.bridge, 'type', 'bridge']);
-      this.created.push(this.bridge);
-      const vx = ['link', 'add', this.vxlan, 'type', 'vxlan', 'id', String(s.vni), 'local', s.local, 'dstport', String(s.dstPort ?? 4789)];
-      if (s.underlayDev) vx.push('dev', s.underlayDev);
-      if (s.ttl !== undefined) vx.push('ttl', String(s.ttl));
-      vx.push(s.udpChecksum ? 'udpcsum' : 'noudpcsum');
-      vx.push(s.learning === false ? 'nolearning' : 'learning');
-      await this.ip(vx);
-      this.created.push(this.vxlan);
-      if (s.mtu !== undefined) await this.ip(['link', 'set', this.vxlan, 'mtu', String(s.mtu)]);
-      await this.ip(['link', 'set', this.vxlan, 'master', this.bridge]);
-      for (const p of s.ports) {
-        await this.ip(['link', 'set', p, 'master', this.bridge]);
-        this.enslaved.push(p);
-        await this.ip(['link', 'set', p, 'up']);
-      }
-      await this.ip(['link', 'set', this.vxlan, 'up']);
-      await this.ip(['link', 'set', this.bridge, 'up']);
+      if (outcome !== 'adopted') await this.build();
+      await this.attach(outcome === 'adopted' ? links : null);
     } catch (e) {
       await this.destroy().catch(() => undefined);
       throw e;
     }
+    return outcome;
+  }
+
+  /** Throws unless `dev` is a leftover of a vtepd that is gone (and we are allowed to take those over). */
+  private checkLeftover(dev: string, l: LinkState): void {
+    const o = parseOwner(l.alias);
+    const fix = `remove it with "ip ${this.spec.netns ? `-n ${this.spec.netns} ` : ''}link del ${dev}" or use another VNI`;
+    if (o === null || this.spec.owner === undefined) throw new IprouteError(`ip link add ${dev}`, `${dev} already exists; vtepd does not take over devices it did not create (${fix})`, null);
+    if (ownerAlive(o)) throw new IprouteError(`ip link add ${dev}`, `${dev} belongs to a running vtepd (pid ${o.pid}); stop that one first, or ${fix}`, null);
+  }
+
+  /** Whether the existing devices are what this spec would build. */
+  private matches(links: Map<string, LinkState>): boolean {
+    const s = this.spec;
+    const vx = links.get(this.vxlan)!;
+    const br = links.get(this.bridge)!;
+    const i = vx.info;
+    return vx.kind === 'vxlan' && br.kind === 'bridge' && i.id === s.vni && (i.local ?? i.local6) === s.local &&
+      i.port === (s.dstPort ?? 4789) && (s.underlayDev === undefined || i.link === s.underlayDev) &&
+      (s.ttl === undefined || i.ttl === s.ttl) && i.udp_csum === (s.udpChecksum ?? false) && i.learning === (s.learning !== false);
+  }
+
+  private async build(): Promise<void> {
+    const s = this.spec;
+    await this.ip(['link', 'add', this.bridge, 'type', 'bridge']);
+    this.created.push(this.bridge);
+    const vx = ['link', 'add', this.vxlan, 'type', 'vxlan', 'id', String(s.vni), 'local', s.local, 'dstport', String(s.dstPort ?? 4789)];
+    if (s.underlayDev) vx.push('dev', s.underlayDev);
+    if (s.ttl !== undefined) vx.push('ttl', String(s.ttl));
+    vx.push(s.udpChecksum ? 'udpcsum' : 'noudpcsum');
+    vx.push(s.learning === false ? 'nolearning' : 'learning');
+    await this.ip(vx);
+    this.created.push(this.vxlan);
+    if (s.mtu !== undefined) await this.ip(['link', 'set', this.vxlan, 'mtu', String(s.mtu)]);
+  }
+
+  /** Alias, vxlan in the bridge, exactly the spec's ports enslaved (an adopted bridge may hold others), all up. */
+  private async attach(adopted: Map<string, LinkState> | null): Promise<void> {
+    const s = this.spec;
+    if (s.owner !== undefined) {
+      for (const dev of [this.bridge, this.vxlan]) await this.ip(['link', 'set', 'dev', dev, 'alias', ownerAlias(s.owner, `vni=${s.vni}`)]);
+    }
+    await this.ip(['link', 'set', this.vxlan, 'master', this.bridge]);
+    for (const [name, l] of adopted ?? []) {
+      if (l.master === this.bridge && name !== this.vxlan && !s.ports.includes(name)) await this.ip(['link', 'set', name, 'nomaster']);
+    }
+    for (const p of s.ports) {
+      await this.ip(['link', 'set', p, 'master', this.bridge]);
+      this.enslaved.push(p);
+      await this.ip(['link', 'set', p, 'up']);
+    }
+    await this.ip(['link', 'set', this.vxlan, 'up']);
+    await this.ip(['link', 'set', this.bridge, 'up']);
+  }
+
+  /** Kernel ageing of learned entries: the vxlan device's (seconds) and the bridge's (centiseconds, USER_HZ). */
+  async setAgeing(seconds: number): Promise<void> {
+    await this.ip(['link', 'set', this.vxlan, 'type', 'vxlan', 'ageing', String(seconds)]);
+    await this.ip(['link', 'set', this.bridge, 'type', 'bridge', 'ageing_time', String(seconds * 100)]);
+  }
+
+  /** Enslave again the spec's ports that left the bridge (`links`: a fresh readLinks). Returns [port, previous master]. */
+  async repairPorts(links: Map<string, LinkState>): Promise<[string, string | null][]> {
+    const fixed: [string, string | null][] = [];
+    for (const p of this.spec.ports) {
+      const l = links.get(p);
+      if (l === undefined || l.master === this.bridge) continue;
+      await this.ip(['link', 'set', p, 'master', this.bridge]);
+      await this.ip(['link', 'set', p, 'up']);
+      fixed.push([p, l.master]);
+    }
+    return fixed;
+  }
+
+  /** Every FDB entry, learned and static (kernel-fdb.ts). */
+  fdbEntries(): Promise<KernelFdbRow[]> {
+    return readKernelFdb({ vxlan: this.vxlan, bridge: this.bridge, ports: this.spec.ports }, this.io);
+  }
+
+  /** Delete the kernel's learned entries for `mac` (behind remotes and/or on ports). */
+  deleteLearned(mac: string, which: { remote?: boolean; ports?: boolean }): Promise<number> {
+    return deleteLearned({ vxlan: this.vxlan, bridge: this.bridge, ports: this.spec.ports }, mac, which, this.io);
   }
 
   /** The FDB entries vtepd manages, as the kernel reports them (learned entries excluded). */
@@ -171,10 +261,9 @@ export class KernelVtep {
 
   /** The vxlan device's kernel counters (what the kernel datapath moved). */
   async counters(): Promise<KernelVtepCounters> {
-    const [l] = await iprouteJson<{ stats64?: { rx: Record<string, number>; tx: Record<string, number> } }>('ip', ['-s', 'link', 'show', 'dev', this.vxlan], this.io);
-    const s = l?.stats64;
-    if (!s) throw new IprouteError(`ip -j -s link show dev ${this.vxlan}`, 'no stats64 in the output', null);
-    return { rxPackets: s.rx.packets, rxBytes: s.rx.bytes, rxDropped: s.rx.dropped, txPackets: s.tx.packets, txBytes: s.tx.bytes, txDropped: s.tx.dropped };
+    const l = (await readLinks({ netns: this.spec.netns, stats: true })).get(this.vxlan);
+    if (!l) throw new IprouteError(`ip -j -s link show dev ${this.vxlan}`, `${this.vxlan} does not exist`, null);
+    return { rxPackets: l.rx.packets, rxBytes: l.rx.bytes, rxDropped: l.rx.dropped, txPackets: l.tx.packets, txBytes: l.tx.bytes, txDropped: l.tx.dropped };
   }
 
   /** Release the ports and delete what create() made (missing devices are fine). */

@@ -5,7 +5,7 @@
  *    in the addon's C (`native`); the outer checksums can also be handed to
  *    the kernel through the AF_PACKET underlay's virtio-net header;
  *  - in the kernel: encap-decap and forwarding-learning both `kernel`; vtepd
- *    builds a vxlan device + bridge per network (KernelDaemon) and only
+ *    builds a vxlan device + bridge per network (src/daemon/kernel-backend.ts) and only
  *    programs and watches them.
  * NIC data paths and mixes of the two are refused here with what to use
  * instead: nothing is quietly done in software.
@@ -16,7 +16,7 @@ import { probeNative, type Avail, type HostCapabilities, type KernelLinkType } f
 import type { OffloadPlan } from '../offload/plan-schema.js';
 import type { VtepdConfig } from '../config/config-schema.js';
 
-/** The plan puts the whole data path in the kernel (vtepd run starts KernelDaemon). */
+/** The plan puts the whole data path in the kernel (vtepd run runs the kernel backend). */
 export function kernelDataPath(p: OffloadPlan): boolean {
   return p['encap-decap'] === 'kernel' && p['forwarding-learning'] === 'kernel';
 }

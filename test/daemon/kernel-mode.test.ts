@@ -129,7 +129,7 @@ t.test('kernel-mode daemons in namespaces', { skip }, async (t) => {
   // Refused at start, before any device exists: a port interface that is not there, a network the kernel cannot carry.
   const badFile = join(lab.dir, 'bad.json');
   for (const [what, edit, reason] of [
-    ['missing port interface', (c: any) => { c.ports[0].interface = 'nope0'; }, /ports\[0\] \(vm11\): interface nope0 does not exist/],
+    ['missing port interface', (c: any) => { c.ports[0].interface = 'nope0'; }, /ports\[0\] \(vm11\)\.interface: nope0 does not exist on this host/],
     ['geneve network', (c: any) => { c.networks.push({ vni: 300, type: 'geneve' }); }, /networks\[1\] \(vni 300\): (offload\.encap-decap: kernel for geneve is not available on this host|type geneve: vtepd's kernel mode builds vxlan devices only)/],
   ] as const) {
     const c = structuredClone(configs[0]) as any;
@@ -137,7 +137,7 @@ t.test('kernel-mode daemons in namespaces', { skip }, async (t) => {
     edit(c);
     writeFileSync(badFile, JSON.stringify(c));
     const r = spawnSync('ip', ['netns', 'exec', ns1, process.execPath, MAIN, 'run', '--config', badFile], { encoding: 'utf8', timeout: 30000 });
-    t.equal(r.status, 1, `${what}: vtepd run exits 1`);
+    t.equal(r.status, 2, `${what}: vtepd run exits 2 (a configuration problem)`);
     t.match(r.stderr + r.stdout, reason, `${what}: says why`);
     t.equal(link(ns1, 'vtx100'), undefined, `${what}: no device left behind`);
     t.equal(link(ns1, 'vtb100'), undefined, `${what}: no bridge left behind`);
@@ -280,7 +280,7 @@ t.test('kernel-mode daemons in namespaces', { skip }, async (t) => {
     const failed = (): number => readFileSync(d1.logFile, 'utf8').split('\n').filter((l) => l.includes('"event":"reload-failed"')).length;
     d1.child.kill('SIGHUP');
     await until('reload refused', () => failed() === 1);
-    t.match(readFileSync(d1.logFile, 'utf8'), /ports\[3\] \(ghost\): interface nope1 does not exist/, 'the refusal says why');
+    t.match(readFileSync(d1.logFile, 'utf8'), /ports\[3\] \(ghost\)\.interface: nope1 does not exist on this host/, 'the refusal says why');
     t.equal(link(ns1, 'vtx300'), undefined, 'nothing of the refused config was built');
     t.same(floodList(ns1), [ul2], 'running flood list unchanged');
     writeFileSync(d1.configFile, JSON.stringify(configs[0]));

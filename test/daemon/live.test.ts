@@ -209,7 +209,7 @@ for (const plan of ['host', 'native'] as const) for (const v6 of [false, true]) 
     const { writeFileSync } = await import('node:fs');
     writeFileSync(hv1.configFile, '{"underlay": {"interface": "ul0"}}');
     hv1.child.kill('SIGHUP');
-    await sleep(500);
+    for (let k = 0; k < 50 && !/reload failed: keeping the running config/.test(lab.logTail(hv1, 2000)); k++) await sleep(100);
     t.match(lab.logTail(hv1, 2000), /reload failed: keeping the running config/);
     t.equal((await lab.ping('vm11', 'vm21', 2)).received, 2, 'still forwarding after a bad reload');
 

@@ -14,7 +14,9 @@ import { UNDERLAY_INDEX_BASE, type LocalDevice } from '../../src/pipeline/open-p
 import { EncapStage } from '../../src/tunnel/encap.js';
 import { formatTrace } from '../../src/cli/commands/trace.js';
 import { ControlServer } from '../../src/control/control-server.js';
-import { controlHandlers } from '../../src/daemon/handlers.js';
+import { controlApi } from '../../src/daemon/control-api.js';
+import { UserspaceBackend } from '../../src/daemon/userspace-backend.js';
+import type { Lifecycle } from '../../src/daemon/lifecycle.js';
 
 class MemPort implements Port {
   readonly kind = 'pcap' as const;
@@ -124,8 +126,10 @@ t.test('a trace that sees too few frames ends at its timeout with what it has; o
 
 t.test('the control command: argument checks, busy, the reply', async (t) => {
   const { dp, vm1 } = build();
-  const view = { dataplane: () => dp, startedAt: 0, status: () => ({}), stats: () => { throw new Error('unused'); }, reload: async () => ({ reloaded: false }) };
-  const srv = new ControlServer({ path: '/nonexistent', handlers: controlHandlers(view) });
+  // The userspace backend's own trace(), on this data plane; the rest of the lifecycle is not needed by `trace`.
+  const backend = { mode: 'userspace', trace: UserspaceBackend.prototype.trace.bind({ dp } as unknown as UserspaceBackend) };
+  const life = { backend, started: Promise.resolve() } as unknown as Lifecycle;
+  const srv = new ControlServer({ path: '/nonexistent', handlers: controlApi(life) });
   t.match(await srv.dispatch('{"id":1,"cmd":"trace","args":{"count":0}}'), { ok: false, error: { code: 'invalid-args', message: /count: must be an integer 1\.\.1000/ } });
   t.match(await srv.dispatch('{"id":1,"cmd":"trace","args":{"timeoutMs":999999}}'), { ok: false, error: { code: 'invalid-args' } });
   const pending = srv.dispatch('{"id":2,"cmd":"trace","args":{"count":1,"timeoutMs":2000}}');

@@ -1,13 +1,15 @@
 /**
  * `vtepd run --config FILE`: the daemon. `--check` validates the config and
- * prints it normalised (defaults filled in) without touching the network.
+ * prints it normalised (defaults filled in) without touching the network;
+ * interfaces this host lacks are warnings there (the config may be meant for
+ * another host) and a refusal (exit 2) for `run`.
  */
 import { UsageError } from '../../config/usage-error.js';
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../../config/config-load.js';
+import { HostConfigError, missingInterfaces } from '../../config/host-check.js';
 import { privilegeProblem } from '../../daemon/privileges.js';
-import { Daemon } from '../../daemon/daemon.js';
-import { KernelDaemon } from '../../daemon/kernel-daemon.js';
+import { createDaemon } from '../../daemon/daemon.js';
 
 export function register(program: Command): void {
   program.command('run')
@@ -23,18 +25,19 @@ export function register(program: Command): void {
         throw err;
       }
       if (o.check) {
+        for (const w of missingInterfaces(cfg)) process.stderr.write(`vtepd: warning: ${w}\n`);
         process.stdout.write(JSON.stringify(cfg, null, 2) + '\n');
         return;
       }
       const problem = privilegeProblem(cfg);
       if (problem) throw new UsageError(problem, 77);
-      // encap-decap kernel (forwarding-learning kernel too, the config loader saw to that): vtepd only programs the kernel's datapath.
-      const d = cfg.offload['encap-decap'] === 'kernel' ? new KernelDaemon({ configFile: o.config, cfg }) : new Daemon({ configFile: o.config, cfg });
+      const d = createDaemon({ configFile: o.config, cfg });
       try {
         await d.start();
       } catch (err) {
         d.log.fatal({ event: 'start-failed', err: (err as Error).message }, 'vtepd could not start');
-        throw new UsageError(`cannot start: ${(err as Error).message}`, 1);
+        // A config that does not fit this host is a configuration problem (2); anything else failed at run time (1).
+        throw new UsageError(`cannot start: ${(err as Error).message}`, err instanceof HostConfigError ? 2 : 1);
       }
       const code = await d.done;
       process.exit(code);
