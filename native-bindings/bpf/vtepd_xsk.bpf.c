@@ -57,8 +57,8 @@ static __always_inline int tunnel_frame(struct vtepd_xsk_cfg *cfg, void *p, void
 		struct iphdr *ip = p;
 		if ((void *)(ip + 1) > end || ip->ihl < 5)
 			return 0;
-		if (cfg->has_addr4 && ip->daddr != cfg->addr4)
-			return 0;
+		if (cfg->has_addr6 || (cfg->has_addr4 && ip->daddr != cfg->addr4))
+			return 0; /* an IPv6 underlay takes no IPv4 */
 		/* A later fragment has no L4 header: the kernel reassembles it. */
 		if (ip->frag_off & bpf_htons(0x1fff))
 			return 0;
@@ -67,6 +67,8 @@ static __always_inline int tunnel_frame(struct vtepd_xsk_cfg *cfg, void *p, void
 	} else if (proto == bpf_htons(ETH_P_IPV6_)) {
 		struct ipv6hdr *ip6 = p;
 		if ((void *)(ip6 + 1) > end)
+			return 0;
+		if (cfg->has_addr4)
 			return 0;
 		if (cfg->has_addr6 && (ip6->daddr.in6_u.u6_addr32[0] != cfg->addr6[0] || ip6->daddr.in6_u.u6_addr32[1] != cfg->addr6[1] ||
 				       ip6->daddr.in6_u.u6_addr32[2] != cfg->addr6[2] || ip6->daddr.in6_u.u6_addr32[3] != cfg->addr6[3]))

@@ -39,7 +39,7 @@ XskProgram* XskProgram::From(const Napi::Value& v) {
 
 static std::string WithLog(std::string msg) {
   std::string log = BpfLogCapture::Text();
-  if (!log.empty()) msg += " (libbpf: " + log.substr(log.size() > 600 ? log.size() - 600 : 0) + ")";
+  if (!log.empty()) msg += " (" + log.substr(log.size() > 600 ? log.size() - 600 : 0) + ")";
   return msg;
 }
 
