@@ -159,6 +159,13 @@ AfXdp::AfXdp(const Napi::CallbackInfo& info) : BurstPort<AfXdp>(info, "AF_XDP po
 int AfXdp::Create(uint16_t bindFlags, const struct xsk_umem_config& uc, const struct xsk_socket_config& sc0) {
   struct xsk_socket_config sc = sc0;
   sc.bind_flags = bindFlags;
+  // libxdp sets only some of the rings' cached indices (it expects zeroed structs, as calloc
+  // gives): left as garbage, a first peek of the completion ring returned 2048 stale entries
+  // and TX reused frames still in flight (duplicated frames on the wire).
+  std::memset(&fq_, 0, sizeof fq_);
+  std::memset(&cq_, 0, sizeof cq_);
+  std::memset(&rx_, 0, sizeof rx_);
+  std::memset(&tx_, 0, sizeof tx_);
   // A socket closed just before (a port reopened, a restart) releases its queue from a kernel
   // work item a moment later: EBUSY until then. Wait up to a second before calling it taken.
   for (int tries = 0;; tries++) {
@@ -305,6 +312,8 @@ Napi::Value AfXdp::TxBurst(const Napi::CallbackInfo& info) {
   ReclaimTx();
   uint32_t idx = 0;
   uint32_t want = count < txFreeN_ ? count : txFreeN_;
+  uint32_t ringFree = want == 0 ? 0 : xsk_prod_nb_free(&tx_, want);  // reserve() is all-or-nothing
+  if (want > ringFree) want = ringFree;
   uint32_t room = want == 0 ? 0 : xsk_ring_prod__reserve(&tx_, want, &idx);
   uint32_t q = 0, full = 0, over = 0, bad = 0;
   double bytes = 0;

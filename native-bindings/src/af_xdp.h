@@ -43,7 +43,7 @@ class AfXdp : public BurstPort<AfXdp> {
   struct xsk_socket* xsk_ = nullptr;
   struct xsk_ring_prod fq_, tx_;
   struct xsk_ring_cons cq_, rx_;
-  std::vector<uint64_t> txFree_;  // free TX frame addresses (stack)
+  std::vector<uint64_t> txFree_;  // free TX frame addresses (a stack: the last completed is cache-hot)
   uint32_t txFreeN_ = 0;
   bool zeroCopy_ = false, needWakeup_ = true;
   Napi::ObjectReference program_;  // the XskProgram whose map holds this socket: kept alive

@@ -20,9 +20,10 @@ import { createRegistry, MetricsServer } from './metrics.js';
 import { carry, statsSnapshot, type CarriedStats } from './snapshot.js';
 import type { StatsSnapshot } from '../control/stats.js';
 import { Dataplane } from '../pipeline/dataplane.js';
-import { closeUnderlay, openLocalDevices, openUnderlay, underlayKey, type LocalDevice, type Underlay } from '../pipeline/open-ports.js';
+import { closeUnderlay, ethernetUnderlay, openLocalDevices, openUnderlay, replacedLeftovers, underlayKey, type LocalDevice, type Underlay } from '../pipeline/open-ports.js';
 import { resolveNextHop } from '../ports/neighbour.js';
 import { HostGuards } from '../pipeline/host-guards.js';
+import type { Port } from '../ports/port.js';
 import { parseAddrWords } from '../l2/bridge-domain.js';
 import { localPlace, remotePlace } from '../l2/mac-table.js';
 import { TABLE_COUNTERS, TableCtr } from '../l2/counters.js';
@@ -84,9 +85,10 @@ export class Daemon {
       await closeUnderlay(underlay);
       throw err;
     }
+    this.logLeftovers([...devices.map((d) => d.port), ...underlay.ports]);
     this.dp.start();
     this.timers.push(setInterval(() => this.dp.tick(), TICK_MS));
-    if (cfg.underlay.transport === 'afpacket') this.timers.push(setInterval(() => void this.refreshNeighbours(), NEIGHBOUR_REFRESH_MS));
+    if (ethernetUnderlay(cfg)) this.timers.push(setInterval(() => void this.refreshNeighbours(), NEIGHBOUR_REFRESH_MS));
     const onSignal = (sig: NodeJS.Signals): void => { void this.stop(sig); };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
@@ -126,7 +128,7 @@ export class Daemon {
 
   /** Next-hop MACs of every remote VTEP (AF_PACKET underlay builds the outer Ethernet header itself). */
   private async resolveRemotes(cfg: VtepdConfig): Promise<boolean> {
-    if (cfg.underlay.transport !== 'afpacket') return false;
+    if (!ethernetUnderlay(cfg)) return false;
     const remotes = [...new Set(cfg.networks.flatMap((n) => n.remotes))];
     let changed = false;
     await Promise.all(remotes.map(async (ip) => {
@@ -196,12 +198,14 @@ export class Daemon {
     }
     // The switch: synchronous, between two batches.
     old.stop();
+    if (underlay === old.underlay) underlay.retarget?.(cfg);
     this.carried = carry(statsSnapshot(old, this.startedAt, this.carried));
     const moved = carryOver(old, dp);
     dp.start();
     this.dp = dp;
     const prevCfg = this.cfg;
     this.cfg = cfg;
+    this.logLeftovers([...devices.filter((d) => !keep.has(d.key)).map((d) => d.port), ...(underlay !== old.underlay ? underlay.ports : [])]);
     const kept = new Set(devices.map((d) => d.key));
     const closed = old.devices.filter((d) => !kept.has(d.key));
     for (const d of closed) await d.port.close();
@@ -220,6 +224,13 @@ export class Daemon {
       underlayReopened: underlay !== old.underlay, fdbCarried: moved, offload: cfg.offload,
     }, 'config reloaded');
     return { reloaded: true };
+  }
+
+  /** AF_XDP: say so when an open replaced the XDP program a killed vtepd left on an interface. */
+  private logLeftovers(ports: Port[]): void {
+    for (const r of replacedLeftovers(ports)) {
+      this.log.warn({ event: 'xdp-leftover-replaced', ...r }, 'replaced a leftover vtepd XDP program (a vtepd that stopped without detaching it)');
+    }
   }
 
   async stop(signal: string): Promise<void> {
@@ -245,7 +256,7 @@ export class Daemon {
 
 /** MAC of the underlay interface (outer source address), from sysfs of this namespace. */
 function underlayMac(cfg: VtepdConfig): string {
-  if (cfg.underlay.transport !== 'afpacket') return '02:00:00:00:00:01';
+  if (!ethernetUnderlay(cfg)) return '02:00:00:00:00:01';
   try {
     return readFileSync(`/sys/class/net/${cfg.underlay.interface}/address`, 'utf8').trim();
   } catch {

@@ -18,7 +18,7 @@ function built(rel: string): string {
   const p = fileURLToPath(new URL(rel, import.meta.url));
   return existsSync(p) ? p : p.replace(/\/src\//, '/dist/src/');
 }
-const MAIN = built('../../cli/main.js');
+const MAIN = built('../cli/main.js');
 const TOOL = built('./netns-tool.js');
 
 export interface DaemonProc { hv: 1 | 2; child: ChildProcess; socket: string; configFile: string; logFile: string; exit: Promise<number | null> }

@@ -5,7 +5,7 @@
  * the filter gives vtepd only its frames (VLANs, tunnel traffic) and the rest
  * still reaches the kernel; one socket per RX queue on a multi-queue veth.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +37,7 @@ t.test('refusals name the reason and leave nothing attached', { skip }, async (t
 
   // Someone else's program: refused, and the command in the message removes it.
   const foreign = foreignXdpObject();
-  if (foreign === null) t.skip('libxdp program objects not installed');
+  if (foreign === null) t.comment('skipped: libxdp program objects not installed');
   else {
     nsExec(v.nsB, 'ip', ['link', 'set', 'dev', v.ifB, 'xdpgeneric', 'obj', foreign, 'sec', 'xdp']);
     let msg = '';
@@ -58,7 +58,7 @@ t.test('refusals name the reason and leave nothing attached', { skip }, async (t
   await live.close();
 
   // No privilege: the same open as an unprivileged user (needs the built dist/).
-  if (!existsSync(DIST)) t.skip('npm run build first (the unprivileged child runs dist/)');
+  if (!existsSync(DIST)) t.comment('skipped: npm run build first (the unprivileged child runs dist/)');
   else {
     const code = `import(${JSON.stringify(DIST)}).then((m) => { try { new m.AfXdpPort({ interface: ${JSON.stringify(v.ifB)} }); console.log('opened'); } catch (e) { console.log(e.message); } })`;
     const r = spawnSync('ip', ['netns', 'exec', v.nsB, 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, '-e', code], { encoding: 'utf8' });
@@ -110,7 +110,7 @@ function ipFrame(v6: boolean, dst: string, proto: 17 | 47, dport: number, mark: 
   return f;
 }
 
-async function deliver(t: Tap.Test, tx: AfPacketPort, xsk: AfXdpPort, watch: AfPacketPort, frames: Uint8Array[], expect: number): Promise<{ xsk: number[]; kernel: number[] }> {
+async function deliver(t: Test, tx: AfPacketPort, xsk: AfXdpPort, watch: AfPacketPort, frames: Uint8Array[], expect: number): Promise<{ xsk: number[]; kernel: number[] }> {
   const out = new PacketBatch({ capacity: frames.length });
   for (const f of frames) out.append(f, 0, f.length, f.length, 0, 0);
   t.equal(tx.transmit(out), frames.length);
@@ -126,8 +126,6 @@ async function deliver(t: Tap.Test, tx: AfPacketPort, xsk: AfXdpPort, watch: AfP
   b.clear(); xsk.receive(b); t.equal(b.count, 0, 'nothing more');
   return got;
 }
-type TapTest = Parameters<Parameters<typeof t.test>[1]>[0];
-declare namespace Tap { type Test = TapTest }
 
 t.test('filters: the socket takes its VLANs or its tunnel traffic, the kernel keeps the rest', { skip }, async (t) => {
   const v = makeVethPair(t);

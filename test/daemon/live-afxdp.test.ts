@@ -1,0 +1,42 @@
+/**
+ * The live tests of live.test.ts with AF_XDP everywhere: `backend: afxdp` VM
+ * ports and `underlay.transport: afxdp` on both daemons (copy mode on veth).
+ * All three tunnel types over an IPv4 underlay with the TypeScript stages and
+ * over an IPv6 underlay with the C stages (reloads switch the type: the
+ * underlay keeps its socket and retargets its filter); a clean stop leaves no
+ * XDP program on any interface.
+ */
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { OverlayLab } from '../../src/lab/harness.js';
+import { daemonTestSkip } from './support.js';
+import { exercise, NATIVE, port, stats, TYPES } from './live-exercise.js';
+
+const skip = daemonTestSkip();
+
+/** Names of the XDP programs attached in namespace `ns` (ip -j link). */
+export function xdpPrograms(ns: string): string[] {
+  const links = JSON.parse(execFileSync('ip', ['-n', ns, '-j', 'link', 'show'], { encoding: 'utf8' })) as { ifname: string; xdp?: { prog?: { name: string }; attached?: { prog: { name: string } }[] } }[];
+  return links.filter((l) => l.xdp).map((l) => `${l.ifname}:${l.xdp!.prog?.name ?? l.xdp!.attached?.[0]?.prog.name}`);
+}
+
+for (const plan of ['host', 'native'] as const) for (const v6 of [false, true]) {
+  t.test(`AF_XDP: vtepd <-> vtepd, IPv${v6 ? 6 : 4} underlay, plan ${plan}`, { skip, timeout: 240_000 }, async (t) => {
+    const lab = new OverlayLab(`vtx${process.pid}${plan[0]}${v6 ? 'b' : 'a'}`, { v6 });
+    t.teardown(() => lab.close());
+    process.once('exit', () => lab.closeSync());
+    const ul = lab.topo.underlay;
+    for (const [k, type] of TYPES.entries()) {
+      const o = { type, metricsListen: '127.0.0.1:9580', offload: plan === 'native' ? NATIVE : undefined, backend: 'afxdp', transport: 'afxdp' } as const;
+      if (k === 0) await lab.startDaemons(o);
+      else await lab.reconfigure(o);
+      await t.test(type, (t) => exercise(t, lab, type, ul, k === 0 && !v6 && plan === 'host', plan, 'afxdp'));
+    }
+    const s = await stats(lab.daemons[0].socket);
+    t.equal(port(s, 'ul0').backend, 'afxdp', 'underlay on AF_XDP');
+    t.same(xdpPrograms(lab.topo.hvNs[0]).sort(), ['ul0:vtepd_xsk', 'vm11:vtepd_xsk', 'vm12:vtepd_xsk'], 'vtepd_xsk on the underlay and both VM ports');
+    const stopped = await lab.stopDaemons();
+    t.same(stopped.map((x) => x.code), [0, 0], 'both daemons exit 0 on SIGTERM');
+    for (const ns of lab.topo.hvNs) t.same(xdpPrograms(ns), [], `no XDP program left in ${ns} after a clean stop`);
+  });
+}
