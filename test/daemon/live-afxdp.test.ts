@@ -7,18 +7,12 @@
  * XDP program on any interface.
  */
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { OverlayLab } from '../../src/lab/harness.js';
 import { daemonTestSkip } from './support.js';
 import { exercise, NATIVE, port, stats, TYPES } from './live-exercise.js';
+import { xdpPrograms } from '../ports/fixtures/xdp.js';
 
 const skip = daemonTestSkip();
-
-/** Names of the XDP programs attached in namespace `ns` (ip -j link). */
-export function xdpPrograms(ns: string): string[] {
-  const links = JSON.parse(execFileSync('ip', ['-n', ns, '-j', 'link', 'show'], { encoding: 'utf8' })) as { ifname: string; xdp?: { prog?: { name: string }; attached?: { prog: { name: string } }[] } }[];
-  return links.filter((l) => l.xdp).map((l) => `${l.ifname}:${l.xdp!.prog?.name ?? l.xdp!.attached?.[0]?.prog.name}`);
-}
 
 for (const plan of ['host', 'native'] as const) for (const v6 of [false, true]) {
   t.test(`AF_XDP: vtepd <-> vtepd, IPv${v6 ? 6 : 4} underlay, plan ${plan}`, { skip, timeout: 240_000 }, async (t) => {

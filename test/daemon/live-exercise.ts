@@ -72,7 +72,11 @@ export const NATIVE = { 'encap-decap': 'native', 'forwarding-learning': 'native'
 export async function exercise(t: Test, lab: OverlayLab, type: string, ul: [string, string], cli: boolean, plan: Plan, io: Io = 'afpacket'): Promise<void> {
   const [s1, s2] = [lab.daemons[0].socket, lab.daemons[1].socket];
   // Start from empty tables everywhere: vtepd FDBs (carried over by the reload) and the VMs' ARP caches.
-  for (const vm of lab.topo.vms) execFileSync('ip', ['-n', vm.ns, 'neigh', 'flush', 'all']);
+  for (const vm of lab.topo.vms) {
+    execFileSync('ip', ['-n', vm.ns, 'neigh', 'flush', 'all']);
+    // Entries stay REACHABLE for the whole case: no ARP probe between two VMs lands inside the exact-counter window.
+    execFileSync('ip', ['netns', 'exec', vm.ns, 'sysctl', '-qw', 'net.ipv4.neigh.eth0.base_reachable_time_ms=600000']);
+  }
   for (const s of [s1, s2]) {
     if (cli) {
       const out = execFileSync(process.execPath, [MAIN, 'fdb', 'flush', '--socket', s], { encoding: 'utf8' });
