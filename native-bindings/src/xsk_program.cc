@@ -8,9 +8,11 @@
 #include <linux/if_link.h>
 #include <net/if.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <set>
 #include <vector>
 
 #include "../bpf/vtepd_xsk.h"
@@ -18,6 +20,14 @@
 #include "xdp_iface.h"
 
 namespace vtepd {
+
+// Interfaces (network namespace inode, ifindex) this process has attached to: a conflict with one
+// of them is this vtepd's own port, which deserves a different message than another process.
+static std::set<std::pair<uint64_t, int>> gAttached;
+static uint64_t NetnsInode() {
+  struct stat st;
+  return stat("/proc/thread-self/ns/net", &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
 
 static const napi_type_tag kXskProgramTag = {0x767465706478736bULL, 0x70726f6772616d01ULL};
 static const char* kPrivHint = "needs root, or CAP_NET_ADMIN + CAP_BPF (and CAP_IPC_LOCK or a large RLIMIT_MEMLOCK)";
@@ -82,6 +92,11 @@ XskProgram::XskProgram(const Napi::CallbackInfo& info) : Napi::ObjectWrap<XskPro
     if (!cur.ours) {
       Release();
       throw XdpError(env, what + ", which is not vtepd's: vtepd will not replace it; " + RemoveCommand(cur, ifname_), "EBUSY");
+    }
+    if (cur.viaLink && gAttached.count({NetnsInode(), ifindex_}) != 0) {
+      Release();
+      throw XdpError(env, "interface '" + ifname_ + "' already has an AF_XDP port of this vtepd (a port and the underlay on one interface, or " +
+                              "changed afxdp options of a port kept open by a reload): one AF_XDP port per interface; restart vtepd to change its options", "EBUSY");
     }
     if (cur.viaLink) {
       Release();
@@ -150,6 +165,8 @@ XskProgram::XskProgram(const Napi::CallbackInfo& info) : Napi::ObjectWrap<XskPro
     if (xdpMode != "native") msg += "generic: " + whyGeneric;
     throw XdpError(env, WithLog(msg), "EOPNOTSUPP");
   }
+  netnsIno_ = NetnsInode();
+  gAttached.insert({netnsIno_, ifindex_});
   AttachedXdp now;
   QueryAttachedXdp(ifindex_, &now);
   Napi::Object self = Value();
@@ -270,6 +287,7 @@ Napi::Value XskProgram::Close(const Napi::CallbackInfo& info) {
 XskProgram::~XskProgram() { Release(); }
 
 void XskProgram::Release() {
+  if (attached()) gAttached.erase({netnsIno_, ifindex_});
   if (linkFd_ >= 0) close(linkFd_);  // detaches: the link was the only holder
   linkFd_ = -1;
   if (netlinkAttached_) {

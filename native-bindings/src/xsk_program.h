@@ -47,6 +47,7 @@ class XskProgram : public Napi::ObjectWrap<XskProgram> {
   bool netlinkOnly_ = false;
   uint32_t attachFlags_ = 0;
   int netnsFd_ = -1;  // the namespace of ifindex_, for a netlink detach from elsewhere
+  uint64_t netnsIno_ = 0;
 };
 
 }  // namespace vtepd

@@ -37,8 +37,16 @@ export class PortCounters {
     return s;
   }
 
+  /** Frames the kernel dropped before vtepd read them: AF_PACKET ring drops, AF_XDP socket and ring drops. */
   get kernelDrops(): number {
-    return this.drops[PortDrop.kernel];
+    return this.drops[PortDrop.kernel] + this.drops[PortDrop['xsk-rx-ring-full']] + this.drops[PortDrop['xsk-fill-empty']];
+  }
+
+  /** Non-zero drops by reason (`vtepd ports`, metrics). */
+  dropReasons(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (let i = 0; i < PORT_DROP_REASONS.length; i++) if (this.drops[i + 1] > 0) out[PORT_DROP_REASONS[i]] = this.drops[i + 1];
+    return out;
   }
 
   /** Flat name → value map: in-packets, out-bytes, drop-kernel, ... */

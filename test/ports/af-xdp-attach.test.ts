@@ -6,7 +6,8 @@
  * still reaches the kernel; one socket per RX queue on a multi-queue veth.
  */
 import t, { type Test } from 'tap';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PacketBatch } from '../../src/batch/packet-batch.js';
@@ -51,11 +52,26 @@ t.test('refusals name the reason and leave nothing attached', { skip }, async (t
     await p.close();
   }
 
-  // A live vtepd (here: this process) holds the interface through its bpf_link.
+  // This process already has an AF_XDP port there: one per interface, said as such.
   const live = new AfXdpPort({ interface: v.ifB, netns: v.nsB });
   t.teardown(() => live.close());
-  t.throws(() => new AfXdpPort({ interface: v.ifB, netns: v.nsB }), { code: 'EBUSY', message: /'vtepd_xsk'.*held by a live process: another vtepd is using this interface/ });
+  t.throws(() => new AfXdpPort({ interface: v.ifB, netns: v.nsB }), { code: 'EBUSY', message: /already has an AF_XDP port of this vtepd .*restart vtepd to change its options/ });
   await live.close();
+
+  // Another live process holds it through its bpf_link; once that process is killed (-9), the kernel frees it.
+  if (existsSync(DIST)) {
+    const holder = spawn('ip', ['netns', 'exec', v.nsB, process.execPath, '-e',
+      `import(${JSON.stringify(DIST)}).then((m) => { new m.AfXdpPort({ interface: ${JSON.stringify(v.ifB)} }); console.log('ready'); setInterval(() => {}, 1000); })`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    t.teardown(() => { holder.kill('SIGKILL'); });
+    await new Promise<void>((resolve) => holder.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); }));
+    t.throws(() => new AfXdpPort({ interface: v.ifB, netns: v.nsB }), { code: 'EBUSY', message: /'vtepd_xsk'.*held by a live process: another vtepd is using this interface \(`bpftool link show` names it\)/ });
+    holder.kill('SIGKILL');
+    await once(holder, 'exit');
+    await until(() => xdpProgOn(v.nsB, v.ifB) === null, 2000, 'the kernel to drop the killed holder\'s program');
+    const after = new AfXdpPort({ interface: v.ifB, netns: v.nsB });
+    t.equal(after.details().replaced, null, 'after kill -9 of the holder: nothing left over, the port opens');
+    await after.close();
+  }
 
   // No privilege: the same open as an unprivileged user (needs the built dist/).
   if (!existsSync(DIST)) t.comment('skipped: npm run build first (the unprivileged child runs dist/)');
