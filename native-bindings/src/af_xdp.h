@@ -34,6 +34,8 @@ class AfXdp : public BurstPort<AfXdp> {
   void ReclaimTx();
   uint32_t Kick(uint32_t queued);
 
+  // Slots of the io Float64Array each burst writes (read by JS without a result object).
+  enum Io { kRxBytes, kTxBytes, kTxRingFull, kTxOversize, kTxBadMeta, kTxErrors, kIoSlots };
   int ifindex_ = 0;
   uint32_t queue_ = 0;
   uint8_t* area_ = nullptr;
