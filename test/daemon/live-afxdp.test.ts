@@ -1,10 +1,10 @@
 /**
  * The live tests of live.test.ts with AF_XDP everywhere: `backend: afxdp` VM
  * ports and `underlay.transport: afxdp` on both daemons (copy mode on veth).
- * All three tunnel types over an IPv4 underlay with the TypeScript stages and
- * over an IPv6 underlay with the C stages (reloads switch the type: the
- * underlay keeps its socket and retargets its filter); a clean stop leaves no
- * XDP program on any interface.
+ * All three tunnel types over IPv4 and IPv6 underlays, with the TypeScript
+ * stages and with their C twins (reloads switch the type: the underlay keeps
+ * its socket and retargets its filter); a clean stop leaves no XDP program on
+ * any interface.
  */
 import t from 'tap';
 import { OverlayLab } from '../../src/lab/harness.js';
