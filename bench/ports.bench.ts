@@ -15,6 +15,7 @@ import { AfPacketPort } from '../src/ports/af-packet-port.js';
 import { PacketBatch } from '../src/batch/packet-batch.js';
 import { nativeAvailable } from '../src/native/addon.js';
 import type { BenchFigure } from './run.js';
+import { afxdpRows } from './ports-xsk.js';
 
 const DURATION = 2;
 
@@ -89,6 +90,7 @@ export default async function (): Promise<BenchFigure[]> {
         figures.push({ name: `afpacket-rx-${size}B-batch${b}-ring${blocks / 4}MiB`, value: r.delivered, unit: 'frames/s', note: `offered ${Math.round(r.offered)}/s, ring drops ${r.drops}, rx CPU ${(100 * r.cpu).toFixed(0)}%` });
       }
     }
+    figures.push(...await afxdpRows(nsA, nsB, (size) => senderCode(addon, 'vbA', size, DURATION), DURATION));
   } finally {
     for (const ns of [nsA, nsB]) { try { sh(['netns', 'del', ns]); } catch { /* not created */ } }
   }

@@ -12,6 +12,7 @@
 namespace vtepd {
 void InitNetns(Napi::Env env, Napi::Object exports);
 void InitSink(Napi::Env env, Napi::Object exports);
+void InitAfXdp(Napi::Env env, Napi::Object exports);  // af_xdp.cc, xsk_program.cc, xdp_probe.cc
 }
 
 // errnoName(n): lets JS name errnos reported by txBurst (lastTxErrno) the same way.
@@ -25,6 +26,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   vtepd::Tap::Init(env, exports);
   vtepd::InitNetns(env, exports);
   vtepd::InitSink(env, exports);
+  vtepd::InitAfXdp(env, exports);
 #endif
   // Fast-path stages: portable C, no Linux calls.
   vtepd::BatchView::Init(env, exports);

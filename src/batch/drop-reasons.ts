@@ -59,6 +59,10 @@ export const PORT_DROP_REASONS = [
   'staging-full', // event-driven backends (cap, udp): staging ring full before receive() drained it
   'tx-error', // the send call failed (errno kept in lastTxError)
   'no-route', // underlay: no destination could be derived from the frame
+  'xsk-rx-ring-full', // AF_XDP: the socket's RX ring was full (XDP_STATISTICS rx_ring_full)
+  'xsk-fill-empty', // AF_XDP: no UMEM frame in the fill ring for it (rx_fill_ring_empty_descs)
+  'xsk-invalid-desc', // AF_XDP: the kernel refused an RX/TX descriptor (rx/tx_invalid_descs)
+  'tx-ring-full', // AF_XDP: no room in the TX ring or no free UMEM frame for it
 ] as const;
 
 /** Every reason; code = index + 1. */

@@ -175,6 +175,26 @@ export function parseListen(s: string): { host: string; port: number } | null {
   return { host: m[1], port };
 }
 
+/** AF_XDP: one socket per interface (ports on it share it), one filter with at most 8 tunnel UDP ports. */
+function afxdpProblems(cfg: VtepdConfig): string[] {
+  const out: string[] = [];
+  if (cfg.underlay.afxdp !== undefined && cfg.underlay.transport !== 'afxdp') out.push('underlay.afxdp: only for transport afxdp');
+  const first = new Map<string, number>();
+  cfg.ports.forEach((p, i) => {
+    if (p.backend !== 'afxdp' || !p.interface) return;
+    const j = first.get(p.interface);
+    if (j === undefined) first.set(p.interface, i);
+    else if (JSON.stringify(p.afxdp ?? {}) !== JSON.stringify(cfg.ports[j].afxdp ?? {})) {
+      out.push(`ports[${i}].afxdp: ports on one interface share its AF_XDP socket: use the same afxdp options as ports[${j}]`);
+    }
+  });
+  if (cfg.underlay.transport === 'afxdp') {
+    const udp = new Set(cfg.networks.filter((n) => n.type !== 'nvgre').map((n) => n.udpPort ?? DEFAULT_UDP_PORT[n.type]));
+    if (udp.size > 8) out.push(`underlay.transport: afxdp filters at most 8 tunnel UDP ports (the networks use ${udp.size})`);
+  }
+  return out;
+}
+
 /** What JSON Schema cannot say: names that refer to each other, address families, uniqueness. */
 function crossCheck(cfg: VtepdConfig): string[] {
   const out: string[] = [];
@@ -194,6 +214,7 @@ function crossCheck(cfg: VtepdConfig): string[] {
       if (p.readFile || p.writeFile) out.push(`${at}: readFile/writeFile are only for backend pcap`);
     }
     if (p.filter !== undefined && p.backend !== 'cap') out.push(`${at}.filter: BPF filters need backend cap`);
+    if (p.afxdp !== undefined && p.backend !== 'afxdp') out.push(`${at}.afxdp: only for backend afxdp`);
     if (p.interface && p.interface === cfg.underlay.interface) {
       out.push(`${at}.interface: "${p.interface}" is the underlay interface`);
     }
@@ -204,6 +225,7 @@ function crossCheck(cfg: VtepdConfig): string[] {
     }
   });
 
+  out.push(...afxdpProblems(cfg));
   const vniIdx = new Map<number, number>();
   const portNet = new Map<string, number>();
   cfg.networks.forEach((n, i) => {

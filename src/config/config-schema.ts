@@ -7,12 +7,15 @@
  * JSON Schema cannot express them.
  */
 import { offloadPlanSchema, type OffloadPlan } from '../offload/plan-schema.js';
+import { afxdpPortSchema, afxdpUnderlaySchema, type AfXdpConfig } from './afxdp-schema.js';
+
+export type { AfXdpConfig };
 
 export const DEFAULT_SOCKET = '/run/vtepd/vtepd.sock';
 export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9580';
 export const TUNNEL_TYPES = ['vxlan', 'geneve', 'nvgre'] as const;
-export const PORT_BACKENDS = ['afpacket', 'tap', 'cap', 'pcap'] as const;
-export const UNDERLAY_TRANSPORTS = ['afpacket', 'udp', 'raw'] as const;
+export const PORT_BACKENDS = ['afpacket', 'afxdp', 'tap', 'cap', 'pcap'] as const;
+export const UNDERLAY_TRANSPORTS = ['afpacket', 'afxdp', 'udp', 'raw'] as const;
 export const FULL_POLICIES = ['stop', 'evict-oldest'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** IANA ports: VXLAN 4789 (RFC 7348), GENEVE 6081 (RFC 8926). NVGRE has none (IP proto 47). */
@@ -34,6 +37,8 @@ export interface UnderlayConfig {
   nextHopMac?: string;
   ttl: number;
   udpChecksum: boolean;
+  /** transport afxdp: socket options (src/config/afxdp-schema.ts). */
+  afxdp?: AfXdpConfig;
 }
 export interface PortConfig {
   name: string;
@@ -44,6 +49,8 @@ export interface PortConfig {
   /** pcap backend: file to replay in and/or record out. */
   readFile?: string;
   writeFile?: string;
+  /** backend afxdp: socket options (src/config/afxdp-schema.ts). */
+  afxdp?: AfXdpConfig;
 }
 export interface NetworkConfig {
   name?: string;
@@ -97,6 +104,7 @@ export const configSchema = {
         nextHopMac: mac,
         ttl: { type: 'integer', minimum: 1, maximum: 255, default: 64 },
         udpChecksum: { type: 'boolean', default: false },
+        afxdp: afxdpUnderlaySchema,
       },
     },
     ports: {
@@ -115,6 +123,7 @@ export const configSchema = {
           filter: { type: 'string', minLength: 1, maxLength: 4096 },
           readFile: { type: 'string', minLength: 1 },
           writeFile: { type: 'string', minLength: 1 },
+          afxdp: afxdpPortSchema,
         },
       },
     },

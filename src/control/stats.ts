@@ -18,8 +18,12 @@ export interface PortStats {
   txBytes: number;
   /** Frames this port refused (oversize, tx ring full, ...). */
   drops: number;
-  /** Frames the kernel dropped before we read them (PACKET_STATISTICS tp_drops). */
+  /** Frames the kernel dropped before we read them (PACKET_STATISTICS tp_drops; AF_XDP socket and ring drops). */
   kernelDrops: number;
+  /** Non-zero drops of this port by reason (kernel, oversize, xsk-rx-ring-full, ...). */
+  dropReasons?: Record<string, number>;
+  /** Backend facts and event counters (AF_XDP: XDP mode, copy/zero-copy, queues, kicks). */
+  details?: Record<string, string | number | boolean | null>;
 }
 
 export interface NetworkStats {

@@ -40,6 +40,10 @@ export function createRegistry(snap: SnapshotFn): Registry {
   portCounter('vtepd_port_tx_bytes_total', 'Bytes sent on a port', 'txBytes');
   portCounter('vtepd_port_drops_total', 'Frames a port refused (oversize, tx full)', 'drops');
   portCounter('vtepd_port_kernel_drops_total', 'Frames the kernel ring dropped before vtepd read them', 'kernelDrops');
+  counter('vtepd_port_drops_by_reason_total', 'Frames a port dropped, by reason (kernel, oversize, xsk-rx-ring-full, xsk-fill-empty, tx-ring-full, ...)',
+    [...portLabels, 'reason'], (c, s) => {
+      for (const p of s.ports) for (const [reason, v] of Object.entries(p.dropReasons ?? {})) c.inc({ port: p.name, interface: p.interface, role: p.role, reason }, v);
+    });
   netCounter('vtepd_network_flooded_total', 'Frames flooded in a network (broadcast, multicast, unknown unicast)', 'flooded');
   netCounter('vtepd_network_unicast_total', 'Frames forwarded to a known destination', 'unicast');
   netCounter('vtepd_network_learned_total', 'MAC addresses learned', 'learned');

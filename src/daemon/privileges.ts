@@ -9,7 +9,9 @@ import type { VtepdConfig } from '../config/config-schema.js';
 
 export const CAP_NET_ADMIN = 12;
 export const CAP_NET_RAW = 13;
-const CAP_NAMES: Record<number, string> = { [CAP_NET_ADMIN]: 'CAP_NET_ADMIN', [CAP_NET_RAW]: 'CAP_NET_RAW' };
+export const CAP_IPC_LOCK = 14;
+export const CAP_BPF = 39;
+const CAP_NAMES: Record<number, string> = { [CAP_NET_ADMIN]: 'CAP_NET_ADMIN', [CAP_NET_RAW]: 'CAP_NET_RAW', [CAP_IPC_LOCK]: 'CAP_IPC_LOCK', [CAP_BPF]: 'CAP_BPF' };
 
 /** A capability mask of this process (CapEff, CapAmb, ...), or null when /proc is unavailable. */
 export function capMask(field: 'CapEff' | 'CapAmb', statusText?: string): bigint | null {
@@ -37,8 +39,13 @@ export function neededCaps(cfg: VtepdConfig): number[] {
   need.add(CAP_NET_RAW);
   need.add(CAP_NET_ADMIN);
   for (const p of cfg.ports) {
-    if (p.backend === 'afpacket' || p.backend === 'cap') need.add(CAP_NET_RAW);
+    if (p.backend === 'afpacket' || p.backend === 'cap' || p.backend === 'afxdp') need.add(CAP_NET_RAW);
     if (p.backend === 'tap') need.add(CAP_NET_ADMIN);
+  }
+  // AF_XDP: loading the XDP program (CAP_BPF) and pinning the UMEM beyond RLIMIT_MEMLOCK (CAP_IPC_LOCK).
+  if (cfg.underlay.transport === 'afxdp' || cfg.ports.some((p) => p.backend === 'afxdp')) {
+    need.add(CAP_BPF);
+    need.add(CAP_IPC_LOCK);
   }
   return [...need].sort();
 }
@@ -59,6 +66,9 @@ export function privilegeProblem(cfg: VtepdConfig, statusText?: string, euid = p
     }
     return null;
   }
-  return `vtepd run needs root or the capabilities CAP_NET_RAW and CAP_NET_ADMIN (missing: ${missing.join(', ')}). ` +
-    'Run it as root (sudo vtepd run ...), or grant them: sudo setcap cap_net_raw,cap_net_admin+ep "$(readlink -f "$(command -v node)")"';
+  const need = neededCaps(cfg);
+  const names = [CAP_NET_RAW, CAP_NET_ADMIN, ...need.filter((c) => c !== CAP_NET_RAW && c !== CAP_NET_ADMIN)].map((c) => CAP_NAMES[c]);
+  const list = names.length === 2 ? `${names[0]} and ${names[1]}` : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+  return `vtepd run needs root or the capabilities ${list} (missing: ${missing.join(', ')}). ` +
+    `Run it as root (sudo vtepd run ...), or grant them: sudo setcap ${names.map((n) => n.toLowerCase()).join(',')}+ep "$(readlink -f "$(command -v node)")"`;
 }

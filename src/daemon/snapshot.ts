@@ -18,6 +18,7 @@ function portStats(p: Port, s: Omit<PortStats, 'rxPackets' | 'rxBytes' | 'txPack
   return {
     name: s.name ?? p.name, interface: s.interface, backend: p.kind, role: s.role, vni: s.vni, vlan: s.vlan, up: s.up,
     rxPackets: c.rxPackets, rxBytes: c.rxBytes, txPackets: c.txPackets, txBytes: c.txBytes, drops: c.totalDrops - c.kernelDrops, kernelDrops: c.kernelDrops,
+    dropReasons: c.dropReasons(), ...(p.details ? { details: p.details() } : {}),
   };
 }
 

@@ -24,7 +24,8 @@ import { MacFlag, OUT_MASK } from '../l2/mac-table.js';
 import { formatMac, parseMacWords } from '../l2/mac-text.js';
 import { Dataplane, displayName } from '../pipeline/dataplane.js';
 import { HostGuards } from '../pipeline/host-guards.js';
-import { closeUnderlay, openLocalDevices, openUnderlay, underlayKey, type LocalDevice, type Underlay } from '../pipeline/open-ports.js';
+import { closeUnderlay, ethernetUnderlay, openLocalDevices, openUnderlay, replacedLeftovers, underlayKey, type LocalDevice, type Underlay } from '../pipeline/open-ports.js';
+import type { Port } from '../ports/port.js';
 import { resolveNextHop } from '../ports/neighbour.js';
 import { MacEventHub, type Backend, type BackendContext, type FdbFlushFilter, type MacEvent, type MacListener, type Periodic } from './backend.js';
 import { carry, fdbEntryStream, portsSnapshot, statsSnapshot, type CarriedStats } from './snapshot.js';
@@ -81,8 +82,16 @@ export class UserspaceBackend implements Backend {
       await closeUnderlay(underlay);
       throw err;
     }
+    this.logLeftovers([...devices.map((d) => d.port), ...underlay.ports]);
     this.dp.table.journal = this.journal;
     this.dp.start();
+  }
+
+  /** AF_XDP: say so when an open replaced the XDP program a killed vtepd left on an interface. */
+  private logLeftovers(ports: Port[]): void {
+    for (const r of replacedLeftovers(ports)) {
+      this.log.warn({ event: 'xdp-leftover-replaced', ...r }, 'replaced a leftover vtepd XDP program (a vtepd that stopped without detaching it)');
+    }
   }
 
   startedLog(): Record<string, unknown> {
@@ -175,7 +184,7 @@ export class UserspaceBackend implements Backend {
 
   /** Next-hop MACs of every remote VTEP (AF_PACKET underlay builds the outer Ethernet header itself). */
   private async resolveRemotes(cfg: VtepdConfig): Promise<boolean> {
-    if (cfg.underlay.transport !== 'afpacket') return false;
+    if (!ethernetUnderlay(cfg)) return false;
     const remotes = [...new Set(cfg.networks.flatMap((n) => n.remotes))];
     let changed = false;
     await Promise.all(remotes.map(async (ip) => {
@@ -195,7 +204,7 @@ export class UserspaceBackend implements Backend {
   }
 
   private async refreshNeighbours(): Promise<void> {
-    if (this.cfg.underlay.transport !== 'afpacket' || !(await this.resolveRemotes(this.cfg))) return;
+    if (!ethernetUnderlay(this.cfg) || !(await this.resolveRemotes(this.cfg))) return;
     this.log.info({ remoteMacs: Object.fromEntries(this.remoteMacs) }, 'next-hop MAC changed: rebuilding encap templates');
     await this.apply(this.cfg).catch((err: Error) => this.log.error({ err: err.message }, 'encap templates not rebuilt'));
   }
@@ -227,6 +236,7 @@ export class UserspaceBackend implements Backend {
     }
     // The switch: synchronous, between two batches.
     old.stop();
+    if (underlay === old.underlay) underlay.retarget?.(cfg);
     this.drainJournal(old);
     this.carried = carry(statsSnapshot(old, this.startedAt, this.carried));
     const index = new Map(dp.devices.map((d) => [d.key, d.port.index]));
@@ -235,6 +245,7 @@ export class UserspaceBackend implements Backend {
     dp.start();
     this.dp = dp;
     this.cfg = cfg;
+    this.logLeftovers([...devices.filter((d) => !keep.has(d.key)).map((d) => d.port), ...(underlay !== old.underlay ? underlay.ports : [])]);
     const kept = new Set(devices.map((d) => d.key));
     const closed = old.devices.filter((d) => !kept.has(d.key));
     for (const d of closed) await d.port.close();
@@ -263,7 +274,7 @@ export class UserspaceBackend implements Backend {
 
 /** MAC of the underlay interface (outer source address), from sysfs of this namespace. */
 function underlayMac(cfg: VtepdConfig): string {
-  if (cfg.underlay.transport !== 'afpacket') return '02:00:00:00:00:01';
+  if (!ethernetUnderlay(cfg)) return '02:00:00:00:00:01';
   try {
     return readFileSync(`/sys/class/net/${cfg.underlay.interface}/address`, 'utf8').trim();
   } catch {

@@ -28,6 +28,8 @@ export class OverlayLab {
   readonly topo: Topology;
   readonly dir: string;
   daemons: DaemonProc[] = [];
+  /** The daemons stopDaemons() stopped last (restartDaemon can start them again). */
+  private stopped: DaemonProc[] = [];
   private closed = false;
 
   constructor(tag: string, opts: { v6?: boolean } = {}) {
@@ -51,24 +53,52 @@ export class OverlayLab {
     for (const hv of [1, 2] as const) {
       const socket = join(this.dir, `hv${hv}.sock`);
       const configFile = join(this.dir, `hv${hv}.json`);
-      const logFile = join(this.dir, `hv${hv}-${o.type}.log`);
       writeFileSync(configFile, JSON.stringify(daemonConfig(this.topo, hv, { ...o, socket }), null, 2));
-      const out = createWriteStream(logFile);
-      const child = spawn('ip', ['netns', 'exec', this.topo.hvNs[hv - 1], process.execPath, MAIN, 'run', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout!.pipe(out);
-      child.stderr!.pipe(out);
-      const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-      this.daemons.push({ hv, child, socket, configFile, logFile, exit });
+      this.daemons.push(this.spawnDaemon(hv, socket, configFile, join(this.dir, `hv${hv}-${o.type}.log`), process.env));
     }
     const deadline = Date.now() + timeoutMs;
-    for (const d of this.daemons) {
-      for (;;) {
-        if (d.child.exitCode !== null) throw new Error(`vtepd on hv${d.hv} exited (${d.child.exitCode}): ${this.logTail(d)}`);
-        const ok = await controlRequest(d.socket, 'ping', {}, 1000).then((r) => r.ok, () => false);
-        if (ok) break;
-        if (Date.now() > deadline) throw new Error(`vtepd on hv${d.hv} did not come up in ${timeoutMs} ms: ${this.logTail(d)}`);
-        await sleep(100);
+    for (const d of this.daemons) await this.waitReady(d, deadline, timeoutMs);
+  }
+
+  /**
+   * Start hypervisor `hv`'s daemon again with the config file it had (after it was
+   * stopped or killed), with `env` for the child; resolves when it answers, throws
+   * with the log tail when it exits instead.
+   */
+  async restartDaemon(hv: 1 | 2, env: NodeJS.ProcessEnv = process.env, timeoutMs = 15000): Promise<DaemonProc> {
+    let i = this.daemons.findIndex((d) => d.hv === hv);
+    if (i < 0) {
+      const last = this.stopped.find((d) => d.hv === hv); // stopped by stopDaemons()
+      if (last === undefined) throw new Error(`no daemon was started on hv${hv}`);
+      i = this.daemons.push(last) - 1;
+    }
+    const old = this.daemons[i];
+    if (old.child.exitCode === null && old.child.signalCode === null) throw new Error(`vtepd on hv${hv} is still running`);
+    const d = this.spawnDaemon(hv, old.socket, old.configFile, old.logFile.replace(/(-r\d+)?\.log$/, `-r${Date.now() % 100000}.log`), env);
+    this.daemons[i] = d;
+    await this.waitReady(d, Date.now() + timeoutMs, timeoutMs);
+    return d;
+  }
+
+  private spawnDaemon(hv: 1 | 2, socket: string, configFile: string, logFile: string, env: NodeJS.ProcessEnv): DaemonProc {
+    const out = createWriteStream(logFile);
+    const child = spawn('ip', ['netns', 'exec', this.topo.hvNs[hv - 1], process.execPath, MAIN, 'run', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    child.stdout!.pipe(out);
+    child.stderr!.pipe(out);
+    const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    return { hv, child, socket, configFile, logFile, exit };
+  }
+
+  private async waitReady(d: DaemonProc, deadline: number, timeoutMs: number): Promise<void> {
+    for (;;) {
+      if (d.child.exitCode !== null) {
+        await sleep(50); // let the piped log reach the file
+        throw new Error(`vtepd on hv${d.hv} exited (${d.child.exitCode}): ${this.logTail(d)}`);
       }
+      const ok = await controlRequest(d.socket, 'ping', {}, 1000).then((r) => r.ok, () => false);
+      if (ok) break;
+      if (Date.now() > deadline) throw new Error(`vtepd on hv${d.hv} did not come up in ${timeoutMs} ms: ${this.logTail(d)}`);
+      await sleep(100);
     }
   }
 
@@ -98,6 +128,7 @@ export class OverlayLab {
   async stopDaemons(timeoutMs = 5000): Promise<{ hv: 1 | 2; code: number | null; final: FinalRecord | null }[]> {
     const ds = this.daemons;
     this.daemons = [];
+    this.stopped = ds;
     for (const d of ds) if (d.child.exitCode === null) d.child.kill('SIGTERM');
     return Promise.all(ds.map(async (d) => {
       const t = setTimeout(() => d.child.kill('SIGKILL'), timeoutMs);

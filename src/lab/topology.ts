@@ -94,7 +94,11 @@ export interface DaemonConfigOptions {
   vni?: number;
   socket: string;
   metricsListen?: string;
-  transport?: 'afpacket' | 'udp' | 'raw';
+  transport?: 'afpacket' | 'afxdp' | 'udp' | 'raw';
+  /** Backend of the VM-facing ports (default afpacket). */
+  backend?: 'afpacket' | 'afxdp';
+  /** `afxdp` options of the AF_XDP ports and underlay (ring sizes, modes). */
+  afxdp?: Record<string, unknown>;
   logLevel?: string;
   ageing?: number;
   /** Outer UDP checksum over an IPv4 underlay (underlay.udpChecksum); default false. */
@@ -107,8 +111,11 @@ export interface DaemonConfigOptions {
 export function daemonConfig(t: Topology, hv: 1 | 2, o: DaemonConfigOptions): Record<string, unknown> {
   const mine = t.vms.filter((v) => v.hv === hv);
   return {
-    underlay: { interface: 'ul0', address: t.underlay[hv - 1], transport: o.transport ?? 'afpacket', mtu: 1500, udpChecksum: o.udpChecksum ?? false },
-    ports: mine.map((v) => ({ name: v.name, interface: v.hvIf, backend: 'afpacket' })),
+    underlay: {
+      interface: 'ul0', address: t.underlay[hv - 1], transport: o.transport ?? 'afpacket', mtu: 1500, udpChecksum: o.udpChecksum ?? false,
+      ...(o.afxdp && o.transport === 'afxdp' ? { afxdp: o.afxdp } : {}),
+    },
+    ports: mine.map((v) => ({ name: v.name, interface: v.hvIf, backend: o.backend ?? 'afpacket', ...(o.afxdp && o.backend === 'afxdp' ? { afxdp: o.afxdp } : {}) })),
     networks: [{
       name: `demo-${o.type}`, vni: o.vni ?? 100, type: o.type, ports: mine.map((v) => v.name), remotes: [t.underlay[2 - hv]],
       ...(o.type === 'geneve' ? { geneveOptions: [{ class: 0x0102, type: 0x01, data: '0000cafe' }] } : {}),

@@ -25,7 +25,8 @@ export class HostGuards {
   /** Open the guards `cfg` needs and close the others; errors name the port. */
   sync(cfg: VtepdConfig): void {
     const want = new Set<string>();
-    if (cfg.underlay.transport === 'afpacket') {
+    // AF_XDP takes tunnel frames before the stack, but fragments and IPv6 extension headers still reach it.
+    if (cfg.underlay.transport === 'afpacket' || cfg.underlay.transport === 'afxdp') {
       for (const n of cfg.networks) want.add(n.type === 'nvgre' ? 'gre' : `udp:${n.udpPort}`);
     }
     for (const [k, g] of this.guards) {

@@ -8,6 +8,8 @@
  */
 import type { Port } from '../ports/port.js';
 import { AfPacketPort } from '../ports/af-packet-port.js';
+import { AfXdpPort } from '../ports/af-xdp-port.js';
+import { afxdpSocketOptions, localFilter, underlayFilter } from './afxdp-options.js';
 import { TapPort } from '../ports/tap-port.js';
 import { CapPort } from '../ports/cap-port.js';
 import { PcapFilePort } from '../ports/pcap-file-port.js';
@@ -34,17 +36,37 @@ export interface Underlay {
   /** Underlay port to transmit a network's frames on, by UDP port (0 = NVGRE / afpacket: ports[0]). */
   txFor(udpPort: number): Port;
   guards: TunnelPortGuard[];
+  /** Follow a reloaded config that kept this underlay open (AF_XDP: the tunnel filter). */
+  retarget?(cfg: VtepdConfig): void;
 }
 
 /** Signature of a device: what must be equal for a reload to keep it open. */
 export function deviceKey(p: PortConfig): string {
-  return JSON.stringify([p.backend, p.interface ?? '', p.filter ?? '', p.readFile ?? '', p.writeFile ?? '']);
+  const key = [p.backend, p.interface ?? '', p.filter ?? '', p.readFile ?? '', p.writeFile ?? ''];
+  return JSON.stringify(p.backend === 'afxdp' ? [...key, p.afxdp ?? {}] : key);
 }
 
 export function underlayKey(cfg: VtepdConfig): string {
   const u = cfg.underlay;
+  // AF_XDP keeps its socket across reloads: the address and tunnel ports only change its filter (retarget).
+  if (u.transport === 'afxdp') return JSON.stringify([u.interface, u.transport, u.afxdp ?? {}]);
   const udpPorts = [...new Set(cfg.networks.filter((n) => n.type !== 'nvgre').map((n) => n.udpPort))].sort();
   return JSON.stringify([u.interface, u.address, u.transport, u.ttl, u.transport === 'afpacket' ? [] : udpPorts, underlayVnet(cfg)]);
+}
+
+/** Underlays of whole Ethernet frames (vtepd builds the outer headers, next hops from the neighbour table). */
+export function ethernetUnderlay(cfg: VtepdConfig): boolean {
+  return cfg.underlay.transport === 'afpacket' || cfg.underlay.transport === 'afxdp';
+}
+
+/** Ports whose open replaced a leftover vtepd XDP program (a vtepd that died without detaching it): for the log. */
+export function replacedLeftovers(ports: Port[]): { port: string; replaced: string }[] {
+  const out: { port: string; replaced: string }[] = [];
+  for (const p of ports) {
+    const r = p.details?.().replaced;
+    if (typeof r === 'string') out.push({ port: p.name, replaced: r });
+  }
+  return out;
 }
 
 /** checksum: kernel rides on the AF_PACKET underlay's virtio-net header (see src/tunnel/vnet-checksum.ts). */
@@ -74,7 +96,7 @@ export function openLocalDevices(cfg: VtepdConfig, keep: Map<string, LocalDevice
       while (used.has(next)) next++;
       used.add(next);
       const p = ps[0];
-      out.push({ key: k, port: openLocal(p, next), iface: p.interface ?? p.name, backend: p.backend, members });
+      out.push({ key: k, port: openLocal(p, next, members), iface: p.interface ?? p.name, backend: p.backend, members });
     }
   } catch (err) {
     // Do not leak what we opened before the failure (kept devices belong to the caller).
@@ -84,12 +106,14 @@ export function openLocalDevices(cfg: VtepdConfig, keep: Map<string, LocalDevice
   return out;
 }
 
-function openLocal(p: PortConfig, index: number): Port {
+function openLocal(p: PortConfig, index: number, members: { vlan: number }[]): Port {
   const name = p.interface ?? p.name;
   try {
     switch (p.backend) {
       case 'afpacket':
         return new AfPacketPort({ interface: p.interface!, name, index });
+      case 'afxdp':
+        return new AfXdpPort({ ...afxdpSocketOptions(p.afxdp), interface: p.interface!, name, index, filter: localFilter(p.afxdp, members) });
       case 'tap':
         return new TapPort({ interface: p.interface, name, index });
       case 'cap':
@@ -113,6 +137,11 @@ export async function openUnderlay(cfg: VtepdConfig): Promise<Underlay> {
       // Host-stack guards (no ICMP unreachable for tunnel traffic) are kept by HostGuards.
       const port = new AfPacketPort({ interface: u.interface, name: u.interface, index: UNDERLAY_INDEX_BASE, promiscuous: false, vnetHdr: underlayVnet(cfg) });
       return { key, ports: [port], txFor: () => port, guards: [] };
+    }
+    if (u.transport === 'afxdp') {
+      // Takes only tunnel traffic to underlay.address; ARP/ND and the host's own frames stay with the kernel.
+      const port = new AfXdpPort({ ...afxdpSocketOptions(u.afxdp), interface: u.interface, name: u.interface, index: UNDERLAY_INDEX_BASE, filter: underlayFilter(cfg) });
+      return { key, ports: [port], txFor: () => port, guards: [], retarget: (next) => port.setFilter(underlayFilter(next)) };
     }
     if (u.transport === 'raw') {
       const port = new RawIpUnderlay({ localAddress: u.address, name: `${u.interface}:gre`, index: UNDERLAY_INDEX_BASE });

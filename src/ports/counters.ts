@@ -30,8 +30,16 @@ export class PortCounters {
     return s;
   }
 
+  /** Frames the kernel dropped before vtepd read them: AF_PACKET ring drops, AF_XDP socket and ring drops. */
   get kernelDrops(): number {
-    return this.drops[PortDrop.kernel];
+    return this.drops[PortDrop.kernel] + this.drops[PortDrop['xsk-rx-ring-full']] + this.drops[PortDrop['xsk-fill-empty']];
+  }
+
+  /** Non-zero drops by reason (`vtepd ports`, metrics). */
+  dropReasons(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of PORT_DROP_REASONS) if (this.drops[PortDrop[r]] > 0) out[r] = this.drops[PortDrop[r]];
+    return out;
   }
 
   /** Flat name → value map: in-packets, out-bytes, drop-kernel, ... */

@@ -5,6 +5,7 @@
  * config loader (it accepts the loader's PortConfig / UnderlayConfig as is).
  */
 import { AfPacketPort, type AfPacketPortOptions } from './af-packet-port.js';
+import { AfXdpPort, type AfXdpPortOptions } from './af-xdp-port.js';
 import { CapPort } from './cap-port.js';
 import { PcapFilePort } from './pcap-file-port.js';
 import type { Port } from './port.js';
@@ -16,7 +17,7 @@ import { UdpUnderlay } from './udp-underlay.js';
 export interface PortSpec {
   name: string;
   interface?: string;
-  backend: 'afpacket' | 'tap' | 'cap' | 'pcap';
+  backend: 'afpacket' | 'afxdp' | 'tap' | 'cap' | 'pcap';
   filter?: string;
   readFile?: string;
   writeFile?: string;
@@ -25,8 +26,10 @@ export interface PortSpec {
 export interface UnderlaySpec {
   interface: string;
   address: string;
-  transport: 'afpacket' | 'udp' | 'raw';
+  transport: 'afpacket' | 'afxdp' | 'udp' | 'raw';
   ttl?: number;
+  /** afxdp: take IP protocol 47 (NVGRE) too; default: only when no UDP port is given. */
+  gre?: boolean;
 }
 
 export interface OpenOptions {
@@ -34,6 +37,8 @@ export interface OpenOptions {
   netns?: string;
   /** Extra AF_PACKET ring/TX settings. */
   afpacket?: Partial<AfPacketPortOptions>;
+  /** AF_XDP ring/UMEM/mode settings. */
+  afxdp?: Partial<AfXdpPortOptions>;
 }
 
 /** Opens a local (VM-facing) port; throws a clear error naming the port on failure. */
@@ -42,6 +47,7 @@ export function openPort(spec: PortSpec, index: number, opts: OpenOptions = {}):
   try {
     switch (spec.backend) {
       case 'afpacket': return new AfPacketPort({ ...opts.afpacket, interface: ifname, name: spec.name, index, netns: opts.netns });
+      case 'afxdp': return new AfXdpPort({ ...opts.afxdp, interface: ifname, name: spec.name, index, netns: opts.netns });
       case 'tap': return new TapPort({ interface: ifname, name: spec.name, index, netns: opts.netns });
       case 'cap': return new CapPort({ interface: ifname, name: spec.name, index, filter: spec.filter, netns: opts.netns });
       case 'pcap': return new PcapFilePort({ name: spec.name, index, readFile: spec.readFile, writeFile: spec.writeFile });
@@ -78,6 +84,11 @@ export async function openUnderlay(spec: UnderlaySpec, udpPorts: number[], index
     if (spec.transport === 'afpacket') {
       const guards = udpPorts.map((p) => new TunnelPortGuard(spec.address, p, { netns: opts.netns }));
       out.push(mk(new AfPacketPort({ ...opts.afpacket, interface: spec.interface, name: `underlay:${spec.interface}`, index, netns: opts.netns }), guards));
+    } else if (spec.transport === 'afxdp') {
+      // The XDP program takes only tunnel traffic to the address; the guards catch what still reaches the stack.
+      const guards = udpPorts.map((p) => new TunnelPortGuard(spec.address, p, { netns: opts.netns }));
+      const filter = { mode: 'tunnel' as const, udpPorts, gre: spec.gre ?? udpPorts.length === 0, address: spec.address };
+      out.push(mk(new AfXdpPort({ ...opts.afxdp, interface: spec.interface, name: `underlay:${spec.interface}`, index, netns: opts.netns, filter }), guards));
     } else if (spec.transport === 'udp') {
       for (const p of udpPorts) out.push(mk(await UdpUnderlay.open({ localAddress: spec.address, port: p, index, ttl: spec.ttl })));
     } else {

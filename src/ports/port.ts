@@ -6,7 +6,7 @@
 import type { PacketBatch } from '../batch/packet-batch.js';
 import { PortDrop, type PortCounters } from './counters.js';
 
-export const PORT_KINDS = ['afpacket', 'tap', 'cap', 'pcap', 'udp', 'raw-ip'] as const;
+export const PORT_KINDS = ['afpacket', 'afxdp', 'tap', 'cap', 'pcap', 'udp', 'raw-ip'] as const;
 export type PortKind = (typeof PORT_KINDS)[number];
 
 /**
@@ -37,6 +37,8 @@ export interface Port {
   onReadable(cb: (() => void) | null): void;
   /** Pull kernel-side counters (ring drops) into `counters`; cheap, call it before reading them. */
   pollStats(): void;
+  /** Backend facts and event counters that are not drops (AF_XDP: attach mode, zero-copy, kicks), for `vtepd ports`. */
+  details?(): Record<string, string | number | boolean | null>;
   close(): Promise<void>;
 }
 

@@ -43,3 +43,16 @@ t.test('afpacket, tap and cap backends; afpacket underlay with guards', { skip }
   t.match(ss, /10\.89\.0\.2:6081/);
   await t.rejects(openUnderlay({ interface: 'x', address: 'nope', transport: 'raw' }, [], 0), /underlay raw on x \(nope\): raw-ip underlay: 'nope' is not an IP address/);
 });
+
+t.test('afxdp port and underlay', { skip }, async (t) => {
+  const v = makeVethPair(t);
+  const p = openPort({ name: 'vm1', interface: v.ifA, backend: 'afxdp' }, 1, { netns: v.nsA, afxdp: { rxSize: 256, fillSize: 256 } });
+  t.teardown(() => p.close());
+  t.equal(p.kind, 'afxdp');
+  t.throws(() => openPort({ name: 'vm2', interface: v.ifA, backend: 'afxdp' }, 2, { netns: v.nsA }), /^port 'vm2' \(afxdp\): .*already has an AF_XDP port of this vtepd/);
+  nsExec(v.nsB, 'ip', ['addr', 'add', '10.89.0.2/24', 'dev', v.ifB]);
+  const [u] = await openUnderlay({ interface: v.ifB, address: '10.89.0.2', transport: 'afxdp' }, [4789], 0, { netns: v.nsB });
+  t.teardown(() => u.close());
+  t.same([u.port.kind, u.guards.length], ['afxdp', 1]);
+  t.match(u.port.details?.(), { xdpMode: 'native', socketMode: 'copy' });
+});

@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { probeHost } from '../../offload/host-probe.js';
 import { availabilityMatrix, type AvailabilityRow } from '../../offload/availability.js';
 import { PLACEMENTS } from '../../offload/plan-schema.js';
+import { probeAfXdp, type AfXdpCapabilities } from '../../offload/afxdp-probe.js';
 
 function text(rows: AvailabilityRow[], head: string): string {
   const cols = ['function', 'tunnel', ...PLACEMENTS];
@@ -26,24 +27,44 @@ function text(rows: AvailabilityRow[], head: string): string {
   return out.join('\n') + '\n';
 }
 
+/** The AF_XDP section: host verdicts, then a row per interface and the reason for every "no". */
+export function afxdpText(x: AfXdpCapabilities): string {
+  const yn = (ok: boolean) => (ok ? 'yes' : 'no');
+  const out = [`AF_XDP (backend afxdp, underlay.transport afxdp): sockets ${yn(x.sockets.ok)}, XDP program ${x.program.ok ? 'built' : 'missing'}, ` +
+    `trial on a veth ${yn(x.trial.ok)}: ${x.trial.reason}`];
+  const cols = ['interface', 'driver', 'queues', 'native', 'generic', 'zero-copy', 'attach'];
+  const body = x.interfaces.map((i) => [i.interface, i.driver, String(i.queues), yn(i.native.ok), yn(i.generic.ok), yn(i.zeroCopy.ok), yn(i.attach.ok)]);
+  const w = cols.map((c, k) => Math.max(c.length, ...body.map((b) => b[k].length)));
+  const line = (cells: string[]) => cells.map((c, k) => c.padEnd(w[k])).join('  ').trimEnd();
+  out.push('', line(cols), ...body.map(line));
+  const why: string[] = [];
+  if (!x.sockets.ok) why.push(`  sockets: ${x.sockets.reason}`);
+  if (!x.program.ok) why.push(`  program: ${x.program.reason}`);
+  for (const i of x.interfaces) {
+    for (const k of ['native', 'zeroCopy', 'attach'] as const) if (!i[k].ok) why.push(`  ${i.interface} ${k === 'zeroCopy' ? 'zero-copy' : k}: ${i[k].reason}`);
+  }
+  if (why.length > 0) out.push('', 'why not:', ...why);
+  return out.join('\n') + '\n';
+}
+
 export function register(program: Command): void {
   const offload = program.command('offload').description('offload placements: what this host can hand to the native addon, the kernel or the NIC');
   offload
     .command('probe')
     .description('show per function which placements (host/native/kernel/nic) this host offers, and why not')
     .option('--json', 'machine-readable output (with the reason for every verdict)')
-    .option('--iface <IF>', 'interface whose NIC features count (default: the default route\'s)')
+    .option('--iface <IF>', 'interface whose NIC features count (default: the default route\'s); AF_XDP is probed on it (default: every interface)')
     .action(async (opts: { json?: boolean; iface?: string }) => {
       if (opts.iface !== undefined && !existsSync(`/sys/class/net/${opts.iface}`)) {
         throw new UsageError(`no interface "${opts.iface}" in this network namespace`);
       }
-      const caps = await probeHost({ iface: opts.iface });
+      const [caps, afxdp] = await Promise.all([probeHost({ iface: opts.iface }), probeAfXdp(opts.iface === undefined ? undefined : [opts.iface])]);
       const rows = availabilityMatrix(caps);
       if (opts.json) {
-        process.stdout.write(JSON.stringify({ kernelRelease: caps.kernelRelease, nic: caps.nic, native: caps.native, kernel: caps.kernel, availability: rows }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ kernelRelease: caps.kernelRelease, nic: caps.nic, native: caps.native, kernel: caps.kernel, availability: rows, afxdp }, null, 2) + '\n');
         return;
       }
       const nic = caps.nic ? `${caps.nic.iface} (driver ${caps.nic.driver ?? 'unknown'}${caps.nic.hasDevice ? '' : ', software device'})` : 'none (no default route; use --iface)';
-      process.stdout.write(text(rows, `kernel ${caps.kernelRelease}; NIC probed: ${nic}`));
+      process.stdout.write(text(rows, `kernel ${caps.kernelRelease}; NIC probed: ${nic}`) + '\n' + afxdpText(afxdp));
     });
 }

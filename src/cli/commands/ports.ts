@@ -8,6 +8,11 @@ export function formatPorts(ports: PortStats[]): string {
   const lines = ['ports', '  name         interface    backend   role      vni       state   rx-pkts    tx-pkts    drops  kernel-drops'];
   for (const p of ports) {
     lines.push(`  ${p.name.padEnd(12)} ${p.interface.padEnd(12)} ${p.backend.padEnd(9)} ${p.role.padEnd(9)} ${String(p.vni ?? '-').padEnd(9)} ${(p.up ? 'up' : 'down').padEnd(7)} ${String(p.rxPackets).padStart(8)} ${String(p.txPackets).padStart(10)} ${String(p.drops).padStart(8)} ${String(p.kernelDrops).padStart(13)}`);
+    // Which drops, and what the backend is doing (AF_XDP: XDP and socket mode, kicks), one indented line each.
+    const why = Object.entries(p.dropReasons ?? {});
+    if (why.length > 0) lines.push(`      drops: ${why.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    const d = Object.entries(p.details ?? {}).filter(([, v]) => v !== null);
+    if (d.length > 0) lines.push(`      ${p.backend}: ${d.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   }
   return lines.join('\n');
 }
