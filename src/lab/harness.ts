@@ -18,7 +18,7 @@ function built(rel: string): string {
   const p = fileURLToPath(new URL(rel, import.meta.url));
   return existsSync(p) ? p : p.replace(/\/src\//, '/dist/src/');
 }
-const MAIN = built('../../cli/main.js');
+const MAIN = built('../cli/main.js');
 const TOOL = built('./netns-tool.js');
 
 export interface DaemonProc { hv: 1 | 2; child: ChildProcess; socket: string; configFile: string; logFile: string; exit: Promise<number | null> }
@@ -46,15 +46,20 @@ export class OverlayLab {
     return v;
   }
 
-  /** Start one daemon per hypervisor with the given network type; resolves when both answer on their sockets. */
-  async startDaemons(o: Omit<DaemonConfigOptions, 'socket'>, timeoutMs = 15000): Promise<void> {
+  /**
+   * Start one daemon per hypervisor with the given network type; resolves when both answer on their sockets.
+   * `cpus`: pin hv1's and hv2's daemon to these cores (taskset), as the latency benchmark does.
+   */
+  async startDaemons(o: Omit<DaemonConfigOptions, 'socket'>, timeoutMs = 15000, cpus?: [number, number]): Promise<void> {
     for (const hv of [1, 2] as const) {
       const socket = join(this.dir, `hv${hv}.sock`);
       const configFile = join(this.dir, `hv${hv}.json`);
       const logFile = join(this.dir, `hv${hv}-${o.type}.log`);
       writeFileSync(configFile, JSON.stringify(daemonConfig(this.topo, hv, { ...o, socket }), null, 2));
       const out = createWriteStream(logFile);
-      const child = spawn('ip', ['netns', 'exec', this.topo.hvNs[hv - 1], process.execPath, MAIN, 'run', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const cmd = ['ip', 'netns', 'exec', this.topo.hvNs[hv - 1], process.execPath, MAIN, 'run', '--config', configFile];
+      if (cpus) cmd.unshift('taskset', '-c', String(cpus[hv - 1])); // taskset and ip both exec: the pid is the daemon's
+      const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout!.pipe(out);
       child.stderr!.pipe(out);
       const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));

@@ -94,13 +94,18 @@ export interface DaemonConfigOptions {
   vni?: number;
   socket: string;
   metricsListen?: string;
-  transport?: 'afpacket' | 'udp' | 'raw';
+  /** underlay.transport: afpacket (default), udp, raw, or a backend a benchmark passes through. */
+  transport?: string;
   logLevel?: string;
   ageing?: number;
   /** Outer UDP checksum over an IPv4 underlay (underlay.udpChecksum); default false. */
   udpChecksum?: boolean;
   /** Offload plan of the daemons (host/native placements); default all host. */
   offload?: Record<string, string>;
+  /** Backend of the VM-facing ports (default afpacket); a benchmark parameter for other backends. */
+  backend?: string;
+  /** Extra top-level config sections (e.g. an `afpacket` tuning block), merged as given. */
+  extra?: Record<string, unknown>;
 }
 
 /** The vtepd config for hypervisor `hv` (1 or 2): both VMs in one network, the other hypervisor as remote. */
@@ -108,7 +113,7 @@ export function daemonConfig(t: Topology, hv: 1 | 2, o: DaemonConfigOptions): Re
   const mine = t.vms.filter((v) => v.hv === hv);
   return {
     underlay: { interface: 'ul0', address: t.underlay[hv - 1], transport: o.transport ?? 'afpacket', mtu: 1500, udpChecksum: o.udpChecksum ?? false },
-    ports: mine.map((v) => ({ name: v.name, interface: v.hvIf, backend: 'afpacket' })),
+    ports: mine.map((v) => ({ name: v.name, interface: v.hvIf, backend: o.backend ?? 'afpacket' })),
     networks: [{
       name: `demo-${o.type}`, vni: o.vni ?? 100, type: o.type, ports: mine.map((v) => v.name), remotes: [t.underlay[2 - hv]],
       ...(o.type === 'geneve' ? { geneveOptions: [{ class: 0x0102, type: 0x01, data: '0000cafe' }] } : {}),
@@ -118,5 +123,6 @@ export function daemonConfig(t: Topology, hv: 1 | 2, o: DaemonConfigOptions): Re
     metrics: { enabled: o.metricsListen !== undefined, listen: o.metricsListen ?? '127.0.0.1:9580' },
     log: { level: o.logLevel ?? 'info' },
     ...(o.offload ? { offload: o.offload } : {}),
+    ...(o.extra ?? {}),
   };
 }
