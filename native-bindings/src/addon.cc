@@ -11,6 +11,7 @@
 namespace vtepd {
 void InitNetns(Napi::Env env, Napi::Object exports);
 void InitSink(Napi::Env env, Napi::Object exports);
+void InitBusyPoll(Napi::Env env, Napi::Object exports);
 }
 
 // errnoName(n): lets JS name errnos reported by txBurst (lastTxErrno) the same way.
@@ -24,6 +25,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   vtepd::Tap::Init(env, exports);
   vtepd::InitNetns(env, exports);
   vtepd::InitSink(env, exports);
+  vtepd::InitBusyPoll(env, exports);
 #endif
   // Fast-path stages: portable C, no Linux calls.
   vtepd::BatchView::Init(env, exports);

@@ -14,7 +14,20 @@ import { PcapFilePort } from '../ports/pcap-file-port.js';
 import { UdpUnderlay } from '../ports/udp-underlay.js';
 import { RawIpUnderlay } from '../ports/raw-ip-underlay.js';
 import { TunnelPortGuard } from '../ports/tunnel-port-guard.js';
-import type { PortConfig, VtepdConfig } from '../config/config-schema.js';
+import type { AfPacketConfig, PortConfig, VtepdConfig } from '../config/config-schema.js';
+import type { AfPacketPortOptions } from '../ports/af-packet-port.js';
+
+/** The config's afpacket section as AfPacketPort options (2 KiB frames, 32 per 64 KiB block). */
+export function afPacketOptions(a: AfPacketConfig | undefined): Partial<AfPacketPortOptions> {
+  if (a === undefined) return {};
+  const v3 = a.rxRing === 'v3';
+  return {
+    rxRingVersion: v3 ? 3 : 2,
+    // v3: blocks of 256 KiB (128 frames); v2: blocks of 64 KiB (32 frames).
+    blockCount: Math.max(1, Math.ceil(a.rxRingFrames / (v3 ? 128 : 32))),
+    txRing: a.txRing, txRingFrames: a.txRingFrames, qdiscBypass: a.qdiscBypass, txWaitMs: a.txWaitMs,
+  };
+}
 
 /** Bridge port indices: local devices count up from 0; underlay sockets sit at the top. */
 export const UNDERLAY_INDEX_BASE = 1000;
@@ -36,15 +49,17 @@ export interface Underlay {
   guards: TunnelPortGuard[];
 }
 
-/** Signature of a device: what must be equal for a reload to keep it open. */
-export function deviceKey(p: PortConfig): string {
-  return JSON.stringify([p.backend, p.interface ?? '', p.filter ?? '', p.readFile ?? '', p.writeFile ?? '']);
+/** Signature of a device: what must be equal for a reload to keep it open (ring settings for AF_PACKET). */
+export function deviceKey(p: PortConfig, cfg?: VtepdConfig): string {
+  const ring = p.backend === 'afpacket' ? afPacketOptions(cfg?.afpacket) : {};
+  return JSON.stringify([p.backend, p.interface ?? '', p.filter ?? '', p.readFile ?? '', p.writeFile ?? '', ring]);
 }
 
 export function underlayKey(cfg: VtepdConfig): string {
   const u = cfg.underlay;
   const udpPorts = [...new Set(cfg.networks.filter((n) => n.type !== 'nvgre').map((n) => n.udpPort))].sort();
-  return JSON.stringify([u.interface, u.address, u.transport, u.ttl, u.transport === 'afpacket' ? [] : udpPorts, underlayVnet(cfg)]);
+  const ring = u.transport === 'afpacket' ? afPacketOptions(cfg.afpacket) : {};
+  return JSON.stringify([u.interface, u.address, u.transport, u.ttl, u.transport === 'afpacket' ? [] : udpPorts, underlayVnet(cfg), ring]);
 }
 
 /** checksum: kernel rides on the AF_PACKET underlay's virtio-net header (see src/tunnel/vnet-checksum.ts). */
@@ -56,7 +71,7 @@ export function underlayVnet(cfg: VtepdConfig): boolean {
 export function openLocalDevices(cfg: VtepdConfig, keep: Map<string, LocalDevice>): LocalDevice[] {
   const byKey = new Map<string, PortConfig[]>();
   for (const p of cfg.ports) {
-    const k = deviceKey(p);
+    const k = deviceKey(p, cfg);
     byKey.set(k, [...(byKey.get(k) ?? []), p]);
   }
   const used = new Set<number>();
@@ -74,7 +89,7 @@ export function openLocalDevices(cfg: VtepdConfig, keep: Map<string, LocalDevice
       while (used.has(next)) next++;
       used.add(next);
       const p = ps[0];
-      out.push({ key: k, port: openLocal(p, next), iface: p.interface ?? p.name, backend: p.backend, members });
+      out.push({ key: k, port: openLocal(p, next, cfg), iface: p.interface ?? p.name, backend: p.backend, members });
     }
   } catch (err) {
     // Do not leak what we opened before the failure (kept devices belong to the caller).
@@ -84,12 +99,12 @@ export function openLocalDevices(cfg: VtepdConfig, keep: Map<string, LocalDevice
   return out;
 }
 
-function openLocal(p: PortConfig, index: number): Port {
+function openLocal(p: PortConfig, index: number, cfg: VtepdConfig): Port {
   const name = p.interface ?? p.name;
   try {
     switch (p.backend) {
       case 'afpacket':
-        return new AfPacketPort({ interface: p.interface!, name, index });
+        return new AfPacketPort({ ...afPacketOptions(cfg.afpacket), interface: p.interface!, name, index });
       case 'tap':
         return new TapPort({ interface: p.interface, name, index });
       case 'cap':
@@ -111,7 +126,7 @@ export async function openUnderlay(cfg: VtepdConfig): Promise<Underlay> {
     if (u.transport === 'afpacket') {
       // Not promiscuous: only frames for this host (unicast to our MAC, broadcast) are tunnel candidates.
       // Host-stack guards (no ICMP unreachable for tunnel traffic) are kept by HostGuards.
-      const port = new AfPacketPort({ interface: u.interface, name: u.interface, index: UNDERLAY_INDEX_BASE, promiscuous: false, vnetHdr: underlayVnet(cfg) });
+      const port = new AfPacketPort({ ...afPacketOptions(cfg.afpacket), interface: u.interface, name: u.interface, index: UNDERLAY_INDEX_BASE, promiscuous: false, vnetHdr: underlayVnet(cfg) });
       return { key, ports: [port], txFor: () => port, guards: [] };
     }
     if (u.transport === 'raw') {

@@ -9,8 +9,10 @@ export const PORT_DROP_REASONS = [
   'kernel', // the kernel dropped it before we read it (PACKET_STATISTICS tp_drops, pcap ps_drop)
   'oversize', // larger than the batch slot (dataRoom) or shorter than an Ethernet header
   'staging-full', // event-driven backends (cap, udp): staging ring full before receive() drained it
-  'tx-error', // the send call failed (errno kept in lastTxError)
+  'tx-error', // the kernel refused the frame, or the send call failed (errno kept in lastTxError)
   'no-route', // underlay: no destination could be derived from the frame
+  'tx-ring-full', // TX ring / socket send buffer / tun queue still full after the port's wait (backpressure)
+  'socket', // the socket itself dropped it (SO_MEMINFO drops beyond the RX ring's own count)
 ] as const;
 export type PortDropReason = (typeof PORT_DROP_REASONS)[number];
 export const PortDrop = Object.fromEntries(PORT_DROP_REASONS.map((r, i) => [r, i + 1])) as { [K in PortDropReason]: number };
@@ -24,6 +26,10 @@ export class PortCounters {
   readonly drops = new Float64Array(PORT_DROP_REASONS.length + 1);
   /** Kernel ring/queue freezes (TPACKET_V3 tp_freeze_q_cnt): the ring was full. */
   kernelFreezes = 0;
+  /** Transmit bursts that found the TX ring, socket buffer or tun queue full and had to wait (events, not frames). */
+  txFullEvents = 0;
+  /** Transmit system calls (send, sendmmsg): with a TX ring about one per batch. */
+  txSyscalls = 0;
   /** Last transmit error as an errno name (e.g. ENETDOWN), '' when none. */
   lastTxError = '';
 
@@ -45,6 +51,8 @@ export class PortCounters {
       'out-packets': this.txPackets,
       'out-bytes': this.txBytes,
       'kernel-freezes': this.kernelFreezes,
+      'tx-full-events': this.txFullEvents,
+      'tx-syscalls': this.txSyscalls,
     };
     for (let i = 0; i < PORT_DROP_REASONS.length; i++) out[`drop-${PORT_DROP_REASONS[i]}`] = this.drops[i + 1];
     return out;

@@ -9,6 +9,13 @@ export function formatPorts(ports: PortStats[]): string {
   for (const p of ports) {
     lines.push(`  ${p.name.padEnd(12)} ${p.interface.padEnd(12)} ${p.backend.padEnd(9)} ${p.role.padEnd(9)} ${String(p.vni ?? '-').padEnd(9)} ${(p.up ? 'up' : 'down').padEnd(7)} ${String(p.rxPackets).padStart(8)} ${String(p.txPackets).padStart(10)} ${String(p.drops).padStart(8)} ${String(p.kernelDrops).padStart(13)}`);
   }
+  // Why frames were lost (RX ring, socket, TX ring full, refused), per port, when any were.
+  for (const p of ports) {
+    const why = Object.entries(p.dropReasons ?? {}).map(([r, v]) => `${r} ${v}`);
+    if ((p.txFullEvents ?? 0) > 0) why.push(`tx-full-events ${p.txFullEvents}`);
+    if (p.lastTxError) why.push(`last tx error ${p.lastTxError}`);
+    if (why.length > 0) lines.push(`  ${p.name}: ${why.join(', ')}`);
+  }
   return lines.join('\n');
 }
 
