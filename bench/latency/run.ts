@@ -12,7 +12,10 @@
  * vm12 -> vm22, crossing both VTEPs like the pings); one iperf3 TCP stream
  * vm11 -> vm21. VNI 100, VXLAN, IPv4 underlay, VM MTU 1400, offloads off.
  *
- * Flags: --plans host,native  --backends afpacket[,afxdp]  --count 300
+ * Rows are plan/backend/pollN: N = afpacket.busyPollUs, how long a daemon keeps
+ * polling its rings after the last frame before it sleeps (0: sleeps at once).
+ *
+ * Flags: --plans host,native  --backends afpacket[,afxdp]  --busy-poll 0,20000  --count 300
  *        --load-pps 20000  --tcp-seconds 5  --rounds 1  --out DIR (default docs/benchmarks)
  * A backend other than afpacket sets ports[].backend and underlay.transport to it;
  * a daemon that refuses the config gives a "skipped" row with its reason.
@@ -24,15 +27,16 @@ import { OverlayLab } from '../../src/lab/harness.js';
 import { KernelVtep } from '../../src/offload/kernel-vtep.js';
 import { ping, startUdpLoad, summarize, tcpThroughput, type LoadResult, type Percentiles } from './measure.js';
 
-interface Args { plans: string[]; backends: string[]; count: number; loadPps: number; tcpSeconds: number; rounds: number; out: string }
+interface Args { plans: string[]; backends: string[]; polls: number[]; count: number; loadPps: number; tcpSeconds: number; rounds: number; out: string }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { plans: ['host', 'native'], backends: ['afpacket'], count: 300, loadPps: 20000, tcpSeconds: 5, rounds: 1, out: 'docs/benchmarks' };
+  const a: Args = { plans: ['host', 'native'], backends: ['afpacket'], polls: [0, 20000], count: 300, loadPps: 20000, tcpSeconds: 5, rounds: 1, out: 'docs/benchmarks' };
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
     if (v === undefined) throw new Error(`${k} needs a value`);
     if (k === '--plans') a.plans = v.split(',');
     else if (k === '--backends') a.backends = v.split(',');
+    else if (k === '--busy-poll') a.polls = v.split(',').map(Number);
     else if (k === '--count') a.count = Number(v);
     else if (k === '--load-pps') a.loadPps = Number(v);
     else if (k === '--tcp-seconds') a.tcpSeconds = Number(v);
@@ -89,10 +93,12 @@ async function runSetup(lab: OverlayLab, a: Args, setup: string): Promise<Row> {
     try { await cases(lab, a, row); } finally { for (const k of kv) await k.destroy(); }
     return row;
   }
-  const [plan, backend] = setup.split('/');
+  const [plan, backend, poll] = setup.split('/');
+  const busyPollUs = Number(poll.replace(/^poll/, ''));
   try {
     // The backend moves both the VM ports and the underlay (backend: X, underlay.transport: X).
-    await lab.startDaemons({ type: 'vxlan', offload: PLAN[plan], backend, transport: backend, logLevel: 'warn' }, 15000, [0, 1]);
+    const extra = backend === 'afpacket' ? { afpacket: { busyPollUs } } : undefined;
+    await lab.startDaemons({ type: 'vxlan', offload: PLAN[plan], backend, transport: backend, logLevel: 'warn', extra }, 15000, [0, 1]);
   } catch (e) {
     await lab.stopDaemons(2000).catch(() => undefined);
     row.skipped = (e as Error).message.split('\n')[0].slice(0, 200);
@@ -107,26 +113,26 @@ const ratio = (x: number | undefined, k: number | undefined) => (x === undefined
 
 function table(rows: Row[]): void {
   const k = rows.find((r) => r.setup === 'kernel');
-  say('  setup            case    p50 µs  p90 µs  p99 µs  max µs  lost  p50/kernel  p99/kernel');
+  say('  setup                    case    p50 µs  p90 µs  p99 µs  max µs  lost  p50/kernel  p99/kernel');
   for (const r of rows) {
-    if (r.skipped) { say(`  ${r.setup.padEnd(16)} skipped: ${r.skipped}`); continue; }
+    if (r.skipped) { say(`  ${r.setup.padEnd(24)} skipped: ${r.skipped}`); continue; }
     for (const [name, p, kp] of [['idle', r.idle, k?.idle], ['loaded', r.loaded, k?.loaded]] as const) {
-      say(`  ${r.setup.padEnd(16)} ${name.padEnd(6)} ${us(p?.p50).padStart(7)} ${us(p?.p90).padStart(7)} ${us(p?.p99).padStart(7)} ${us(p?.max).padStart(7)} ${String(p?.lost ?? '-').padStart(5)}  ${ratio(p?.p50, kp?.p50).padStart(10)}  ${ratio(p?.p99, kp?.p99).padStart(10)}`);
+      say(`  ${r.setup.padEnd(24)} ${name.padEnd(6)} ${us(p?.p50).padStart(7)} ${us(p?.p90).padStart(7)} ${us(p?.p99).padStart(7)} ${us(p?.max).padStart(7)} ${String(p?.lost ?? '-').padStart(5)}  ${ratio(p?.p50, kp?.p50).padStart(10)}  ${ratio(p?.p99, kp?.p99).padStart(10)}`);
     }
   }
   say('');
-  say('  setup            background load (achieved kpps, loss %)   iperf3 TCP Gbit/s   TCP/kernel');
+  say('  setup                    background load (achieved kpps, loss %)   iperf3 TCP Gbit/s   TCP/kernel');
   for (const r of rows) {
     if (r.skipped) continue;
     const l = r.load ? `${(r.load.pps / 1000).toFixed(1)} kpps, ${r.load.lossPct.toFixed(2)} %` : '-';
-    say(`  ${r.setup.padEnd(16)} ${l.padEnd(41)} ${((r.tcpBps ?? 0) / 1e9).toFixed(2).padStart(17)}   ${ratio(r.tcpBps, k?.tcpBps).padStart(10)}`);
+    say(`  ${r.setup.padEnd(24)} ${l.padEnd(41)} ${((r.tcpBps ?? 0) / 1e9).toFixed(2).padStart(17)}   ${ratio(r.tcpBps, k?.tcpBps).padStart(10)}`);
   }
 }
 
 async function main(): Promise<number> {
   if (process.getuid?.() !== 0) { console.error('bench:latency needs root (namespaces, AF_PACKET)'); return 1; }
   const a = parseArgs(process.argv.slice(2));
-  const setups = ['kernel', ...a.plans.flatMap((p) => a.backends.map((b) => `${p}/${b}`))];
+  const setups = ['kernel', ...a.plans.flatMap((p) => a.backends.flatMap((b) => a.polls.map((u) => `${p}/${b}/poll${u}`)))];
   const lab = new OverlayLab(`vlat${process.pid}`);
   const bye = () => lab.closeSync();
   process.once('exit', bye);
@@ -135,7 +141,7 @@ async function main(): Promise<number> {
   say(`vtepd latency benchmark — ${date}, node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, Linux ${os.release()}`);
   say('  topology: src/lab (vtepd demo): vm11,vm12 - hv1 == ul0 veth == hv2 - vm21,vm22; VXLAN VNI 100, IPv4 underlay, VM MTU 1400, offloads off');
   say(`  kernel: vxlan + bridge per hypervisor (flood list = the other hypervisor, learning on)`);
-  say(`  vtepd: \`vtepd run\` per hypervisor, hv1 pinned to CPU 0, hv2 to CPU 1 (taskset); rows plan/backend`);
+  say(`  vtepd: \`vtepd run\` per hypervisor, hv1 pinned to CPU 0, hv2 to CPU 1 (taskset); rows plan/backend/pollN (N = afpacket.busyPollUs)`);
   say(`  RTT: ping -i 0.01 vm11 -> vm21, ${a.count} echoes after 20 warm-up echoes; nearest-rank percentiles`);
   say(`  loaded: the same, while iperf3 sends ${a.loadPps} UDP datagrams/s of 64 B vm12 -> vm22 (through both VTEPs)`);
   say(`  TCP: iperf3 one stream vm11 -> vm21 for ${a.tcpSeconds} s, receiver rate`);

@@ -5,7 +5,9 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -56,7 +58,26 @@ int PacketTx::Open(const TxOptions& o, int rxFd, const char** sys) {
   iovs_.resize(o.vnet ? 2048 : 1024);
   if (o.vnet) hdrs_.resize(1024 * kVnetHdrLen);
   if (!o.ring) return 0;
+  netnsFd_ = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   return OpenRing(sys);
+}
+
+// A new ring socket in the port's own namespace (the thread may be elsewhere by now).
+int PacketTx::Rebuild() {
+  CloseRing();
+  int here = netnsFd_ >= 0 ? open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC) : -1;
+  if (netnsFd_ >= 0 && (here < 0 || setns(netnsFd_, CLONE_NEWNET) < 0)) {
+    int e = errno;
+    if (here >= 0) close(here);
+    return e;
+  }
+  const char* sys;
+  int e = OpenRing(&sys);
+  if (here >= 0) {
+    setns(here, CLONE_NEWNET);  // back where we were; cannot fail for a namespace we were just in
+    close(here);
+  }
+  return e;
 }
 
 int PacketTx::OpenRing(const char** sys) {
@@ -119,6 +140,8 @@ void PacketTx::CloseRing() {
 
 void PacketTx::Close() {
   CloseRing();
+  if (netnsFd_ >= 0) close(netnsFd_);
+  netnsFd_ = -1;
   sendFd_ = -1;
 }
 
@@ -242,9 +265,7 @@ uint32_t PacketTx::SendRing(const BurstArgs& a, TxOut& out) {
       out.refused++;
       out.err = e != 0 ? e : EINVAL;
       counts.rebuilds++;
-      CloseRing();
-      const char* sys;
-      int re = OpenRing(&sys);
+      int re = Rebuild();
       if (re != 0) out.err = re;  // from now on: sendmmsg on the receive socket
       if (t + 1 < k) i = idx_[t + 1];
       if (re != 0) return sent + (o_.vnet ? SendMmsg<true>({a.b, i, end - i, a.vnet}, out) : SendMmsg<false>({a.b, i, end - i, a.vnet}, out));

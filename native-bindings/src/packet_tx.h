@@ -58,6 +58,7 @@ class PacketTx {
  private:
   int OpenRing(const char** sys);
   void CloseRing();
+  int Rebuild();
   int Check(const BatchView& b, uint32_t i, const uint16_t* vnet);
   uint32_t SendRing(const BurstArgs& a, TxOut& out);
   template <bool kVnet>
@@ -68,6 +69,7 @@ class PacketTx {
   TxOptions o_;
   int sendFd_ = -1;  // sendmmsg mode: the receive socket (not owned)
   int ringFd_ = -1;
+  int netnsFd_ = -1;  // the namespace the port was opened in: a rebuilt ring socket must be made there
   uint8_t* ring_ = nullptr;
   size_t ringLen_ = 0;
   unsigned framesPerBlock_ = 0, blockSize_ = 0;

@@ -171,7 +171,7 @@ export class Dataplane {
   /** Start taking frames: every port's readiness drives `handle` (and, with busy polling, keeps the rings polled a while). */
   start(): void {
     const ports = [...this.devices.map((d) => d.port), ...this.underlay.ports];
-    const idleUs = Number(process.env.VTEPD_BUSY_POLL_US ?? this.cfg.afpacket?.busyPollUs ?? 0);
+    const idleUs = this.cfg.afpacket?.busyPollUs ?? 0;
     const busy = idleUs > 0 ? new BusyPoller(ports, (p) => this.guarded(p), idleUs) : null;
     this.busy = busy !== null && busy.active ? busy : null;
     for (const p of ports) {

@@ -164,5 +164,6 @@ export class AfPacketPort extends NativePort {
     c.kernelFreezes += s.freezeQueue;
     c.txFullEvents += s.txFullEvents;
     c.txSyscalls += s.txSyscalls;
+    c.txRingRebuilds += s.txRebuilds;
   }
 }

@@ -30,6 +30,8 @@ export class PortCounters {
   txFullEvents = 0;
   /** Transmit system calls (send, sendmmsg): with a TX ring about one per batch. */
   txSyscalls = 0;
+  /** TX ring rebuilt because the kernel refused a frame the port's checks let through (TP_STATUS_WRONG_FORMAT). */
+  txRingRebuilds = 0;
   /** Last transmit error as an errno name (e.g. ENETDOWN), '' when none. */
   lastTxError = '';
 
@@ -53,6 +55,7 @@ export class PortCounters {
       'kernel-freezes': this.kernelFreezes,
       'tx-full-events': this.txFullEvents,
       'tx-syscalls': this.txSyscalls,
+      'tx-ring-rebuilds': this.txRingRebuilds,
     };
     for (let i = 0; i < PORT_DROP_REASONS.length; i++) out[`drop-${PORT_DROP_REASONS[i]}`] = this.drops[i + 1];
     return out;
