@@ -2,7 +2,7 @@
  * AF_XDP rows of ports.bench.ts, measured the way its AF_PACKET rows are, on
  * the same veth pair and in the same run.
  *
- * RX: the same sender child (AF_PACKET txBurst 256, sendmmsg, qdisc bypass)
+ * RX: the same sender child (bench/ports-sender.ts: AfPacketPort, TX ring, qdisc bypass)
  * blasts 60 B or 1400 B frames into vbA; this process receives on vbB through
  * AfXdpPort (vtepd_xsk in native XDP, copy mode, rings 2048, uv_poll, drain
  * with receive() into a PacketBatch of 256). Delivered = frames received / the
@@ -24,7 +24,7 @@ const dist = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
 function txChild(kind: 'afpacket' | 'afxdp', ifname: string, size: number, seconds: number): string {
   const mod = kind === 'afxdp' ? dist('../src/ports/af-xdp-port.js') : dist('../src/ports/af-packet-port.js');
   const ctor = kind === 'afxdp' ? 'AfXdpPort' : 'AfPacketPort';
-  const opts = kind === 'afxdp' ? `{ interface: ${JSON.stringify(ifname)} }` : `{ interface: ${JSON.stringify(ifname)}, qdiscBypass: true, sndbuf: 4 << 20, txWaitMs: 1, blockSize: 4096, blockCount: 1 }`;
+  const opts = kind === 'afxdp' ? `{ interface: ${JSON.stringify(ifname)} }` : `{ interface: ${JSON.stringify(ifname)}, qdiscBypass: true, sndbuf: 4 << 20, txWaitMs: 1, blockSize: 4096, blockCount: 1, frameSize: 2048 }`;
   return `import(${JSON.stringify(mod)}).then(async (m) => {
   const { PacketBatch } = await import(${JSON.stringify(dist('../src/batch/packet-batch.js'))});
   const p = new m.${ctor}(${opts});
@@ -50,7 +50,8 @@ async function runChild(ns: string, code: string): Promise<Record<string, number
   return JSON.parse(out) as Record<string, number>;
 }
 
-export interface RxSender { (size: number): string }
+/** Runs the AF_PACKET sender child for `size`-byte frames; resolves with frames sent and its wall seconds. */
+export interface RxSender { (size: number): Promise<{ sent: number; secs: number }> }
 
 /** AF_XDP receive rows; `sender(size)` is ports.bench.ts's AF_PACKET blaster for vbA. */
 async function rxRow(nsA: string, nsB: string, sender: RxSender, size: number, duration: number): Promise<{ offered: number; delivered: number; drops: number; cpu: number }> {
@@ -69,7 +70,7 @@ async function rxRow(nsA: string, nsB: string, sender: RxSender, size: number, d
   const drops0 = port.counters.totalDrops;
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  const r = await runChild(nsA, `const require = (await import('node:module')).createRequire(import.meta.url);\n${sender(size)}`);
+  const r = await sender(size);
   await new Promise((res) => setTimeout(res, 50));
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);

@@ -5,6 +5,8 @@
  * bursts. Argument: the JSON of ChildSpec. Prints one JSON line: GeneratorResult.
  */
 import { loadNative } from '../../src/native/addon.js';
+import { PacketBatch } from '../../src/batch/packet-batch.js';
+import { nativeBatchView } from '../../src/batch/native-batch.js';
 
 export interface ChildSpec {
   interface: string;
@@ -22,12 +24,12 @@ const spec = JSON.parse(process.argv[2] ?? '{}') as ChildSpec;
 const sock = new (loadNative().AfPacket)({ interface: spec.interface, qdiscBypass: true, sndbuf: 4 << 20, txWaitMs: 1, blockSize: 4096, blockCount: 1, frameSize: 2048, promiscuous: false });
 const N = spec.burst;
 const slot = (spec.size + 63) & ~63;
-const data = new Uint8Array(N * slot);
-const off = new Uint32Array(N);
-const len = new Uint32Array(N);
-const drop = new Uint8Array(N);
+const pb = new PacketBatch({ capacity: N, headroom: 0, dataRoom: slot });
+pb.count = N;
+const { data, offset: off, length: len } = pb;
+const view = nativeBatchView(pb);
 for (let i = 0; i < N; i++) {
-  off[i] = i * slot;
+  off[i] = i * pb.slotSize;
   len[i] = spec.size;
   data.set([...spec.dst, ...spec.src, spec.etherType >> 8, spec.etherType & 0xff], off[i]);
   data[off[i] + 14] = i & 0xff; // distinct payloads, nothing else varies
@@ -46,7 +48,7 @@ for (;;) {
     const dueNs = (sent / spec.rate) * 1e9 - Number(now - t0);
     if (dueNs > 50_000) Atomics.wait(nap, 0, 0, dueNs / 1e6);
   }
-  sent += sock.txBurst(data, off, len, drop, 0, Math.min(N, limit - sent));
+  sent += sock.txBurst(view, 0, Math.min(N, limit - sent));
 }
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 const cpu = process.cpuUsage(cpu0);

@@ -13,6 +13,7 @@ namespace vtepd {
 void InitNetns(Napi::Env env, Napi::Object exports);
 void InitSink(Napi::Env env, Napi::Object exports);
 void InitAfXdp(Napi::Env env, Napi::Object exports);  // af_xdp.cc, xsk_program.cc, xdp_probe.cc
+void InitBusyPoll(Napi::Env env, Napi::Object exports);
 }
 
 // errnoName(n): lets JS name errnos reported by txBurst (lastTxErrno) the same way.
@@ -27,6 +28,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   vtepd::InitNetns(env, exports);
   vtepd::InitSink(env, exports);
   vtepd::InitAfXdp(env, exports);
+  vtepd::InitBusyPoll(env, exports);
 #endif
   // Fast-path stages: portable C, no Linux calls.
   vtepd::BatchView::Init(env, exports);

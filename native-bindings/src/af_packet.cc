@@ -1,18 +1,16 @@
-// AF_PACKET port: TPACKET_V3 RX ring (blocks retired by the kernel when full or on
-// timeout) copied into a PacketBatch slab in one call; TX by sendmmsg, one call per
-// batch. See README.md for the option list. Optional PACKET_VNET_HDR: the
-// virtio_net_hdr fields travel in a side array (6 u16 per slot, as for TAP), so a
-// frame can leave with its checksum to be completed by the kernel (NEEDS_CSUM).
+// AF_PACKET port: socket set-up and the JS-facing calls; the rings live in
+// packet_rx.cc (receive) and packet_tx.cc (transmit). See README.md for the
+// option list.
 #include "af_packet.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/sock_diag.h>
 #include <net/if.h>
-#include <poll.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -25,19 +23,6 @@
 
 namespace vtepd {
 
-// struct virtio_net_hdr (linux/virtio_net.h is not C++-clean), host byte order:
-// AF_PACKET uses the legacy virtio layout, little-endian on the hosts we run on.
-constexpr size_t kVnetHdrLen = 10;
-constexpr uint8_t kVnetNeedsCsum = 1;
-static_assert(kVnetHdrLen == 1 + 1 + 2 * 4, "virtio_net_hdr: flags, gso_type, hdr_len, gso_size, csum_start, csum_offset");
-static const uint8_t kZeroVnetHdr[kVnetHdrLen] = {};
-
-static void VnetToWire(const uint16_t* v, uint8_t* h) {
-  h[0] = (uint8_t)v[0];
-  h[1] = (uint8_t)v[1];
-  std::memcpy(h + 2, v + 2, 8);  // hdr_len, gso_size, csum_start, csum_offset: host-order u16s
-}
-
 static unsigned OptU(const Napi::Object& o, const char* k, unsigned dflt) {
   Napi::Value v = o.Get(k);
   return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : dflt;
@@ -45,6 +30,14 @@ static unsigned OptU(const Napi::Object& o, const char* k, unsigned dflt) {
 static bool OptB(const Napi::Object& o, const char* k, bool dflt) {
   Napi::Value v = o.Get(k);
   return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : dflt;
+}
+
+static const napi_type_tag kAfPacketTag = {0x7674657064616670ULL, 0x61636b6574000001ULL};
+
+AfPacket* AfPacket::From(const Napi::Value& v) {
+  bool ok = false;
+  if (v.IsObject()) napi_check_object_type_tag(v.Env(), v, &kAfPacketTag, &ok);
+  return ok ? Napi::ObjectWrap<AfPacket>::Unwrap(v.As<Napi::Object>()) : nullptr;
 }
 
 void AfPacket::Init(Napi::Env env, Napi::Object exports) {
@@ -64,17 +57,28 @@ AfPacket::AfPacket(const Napi::CallbackInfo& info) : BurstPort<AfPacket>(info, "
   if (!nameV.IsString()) throw Napi::TypeError::New(env, "options.interface must be a string");
   ifname_ = nameV.As<Napi::String>().Utf8Value();
   if (ifname_.empty() || ifname_.size() >= IFNAMSIZ) throw Napi::RangeError::New(env, "interface name must be 1..15 characters");
-  blockSize_ = OptU(o, "blockSize", 1u << 18);
-  blockCount_ = OptU(o, "blockCount", 16);
-  unsigned frameSize = OptU(o, "frameSize", 2048);
-  unsigned timeoutMs = OptU(o, "blockTimeoutMs", 2);
-  txWaitMs_ = OptU(o, "txWaitMs", 10);
+  RxRingGeometry g;
+  g.version = OptU(o, "rxRingVersion", 2);
+  if (g.version != 2 && g.version != 3) throw Napi::RangeError::New(env, "rxRingVersion must be 2 (TPACKET_V2, default) or 3 (TPACKET_V3)");
+  g.blockSize = OptU(o, "blockSize", g.version == 3 ? 1u << 18 : 1u << 16);
+  g.blockCount = OptU(o, "blockCount", g.version == 3 ? 16 : 64);
+  g.frameSize = OptU(o, "frameSize", 2048);
+  g.retireMs = OptU(o, "blockTimeoutMs", 2);
   long page = sysconf(_SC_PAGESIZE);
-  if (blockSize_ < (unsigned)page || (blockSize_ & (blockSize_ - 1)) != 0)
+  if (g.blockSize < (unsigned)page || (g.blockSize & (g.blockSize - 1)) != 0)
     throw Napi::RangeError::New(env, "blockSize must be a power of two >= the page size");
-  if (frameSize < TPACKET_ALIGNMENT || frameSize % TPACKET_ALIGNMENT != 0 || frameSize > blockSize_)
-    throw Napi::RangeError::New(env, "frameSize must be a multiple of 16 and <= blockSize");
-  if (blockCount_ < 1 || blockCount_ > 4096) throw Napi::RangeError::New(env, "blockCount must be 1..4096");
+  if (g.frameSize < 128 || g.frameSize % TPACKET_ALIGNMENT != 0 || g.frameSize > g.blockSize)
+    throw Napi::RangeError::New(env, "frameSize must be a multiple of 16, >= 128 and <= blockSize");
+  if (g.blockCount < 1 || g.blockCount > 4096) throw Napi::RangeError::New(env, "blockCount must be 1..4096");
+  TxOptions txo;
+  txo.ring = OptB(o, "txRing", true);
+  txo.frameSize = OptU(o, "txFrameSize", g.frameSize);
+  txo.frameCount = OptU(o, "txRingFrames", 512);
+  txo.waitMs = OptU(o, "txWaitMs", 10);
+  txo.sndbuf = OptU(o, "sndbuf", 0);
+  txo.qdiscBypass = OptB(o, "qdiscBypass", false);
+  if (txo.frameSize < 128 || txo.frameSize > (1u << 20)) throw Napi::RangeError::New(env, "txFrameSize must be 128..1048576");
+  if (txo.frameCount < 1 || txo.frameCount > 65536) throw Napi::RangeError::New(env, "txRingFrames must be 1..65536");
 
   ifindex_ = (int)if_nametoindex(ifname_.c_str());
   if (ifindex_ == 0) ThrowErrno(env, ENODEV, "if_nametoindex", "AF_PACKET open", ifname_);
@@ -96,41 +100,26 @@ AfPacket::AfPacket(const Napi::CallbackInfo& info) : BurstPort<AfPacket>(info, "
       fail("open", "AF_PACKET open");
     }
   }
-  int v = TPACKET_V3;
-  if (setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &v, sizeof v) < 0) fail("setsockopt", "PACKET_VERSION");
+  int v;
   vnetHdr_ = OptB(o, "vnetHdr", false);
-  if (vnetHdr_) {
-    v = 1;  // must precede the ring: the kernel refuses it (EBUSY) once a ring exists
-    if (setsockopt(fd_, SOL_PACKET, PACKET_VNET_HDR, &v, sizeof v) < 0) fail("setsockopt", "PACKET_VNET_HDR");
-  }
   if (OptB(o, "ignoreOutgoing", true)) {
-    v = 1;  // do not see our own (or anyone's) transmitted frames; pkttype check below is the fallback
+    v = 1;  // do not see our own (or anyone's) transmitted frames; pkttype check is the fallback
     setsockopt(fd_, SOL_PACKET, PACKET_IGNORE_OUTGOING, &v, sizeof v);
   }
-  if (OptB(o, "qdiscBypass", false)) {
+  if (!txo.ring && txo.qdiscBypass) {
     v = 1;
     if (setsockopt(fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &v, sizeof v) < 0) fail("setsockopt", "PACKET_QDISC_BYPASS");
   }
-  unsigned sndbuf = OptU(o, "sndbuf", 0);
-  if (sndbuf > 0) {
-    v = (int)sndbuf;
+  if (!txo.ring && txo.sndbuf > 0) {
+    v = (int)txo.sndbuf;
     if (setsockopt(fd_, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof v) < 0) setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
   }
-  struct tpacket_req3 req;
-  std::memset(&req, 0, sizeof req);
-  req.tp_block_size = blockSize_;
-  req.tp_block_nr = blockCount_;
-  req.tp_frame_size = frameSize;
-  req.tp_frame_nr = (blockSize_ / frameSize) * blockCount_;
-  req.tp_retire_blk_tov = timeoutMs;
-  req.tp_feature_req_word = 0;
-  if (setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0) fail("setsockopt", "PACKET_RX_RING");
-  ringLen_ = (size_t)blockSize_ * blockCount_;
-  void* m = mmap(nullptr, ringLen_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, fd_, 0);
-  if (m == MAP_FAILED) m = mmap(nullptr, ringLen_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
-  if (m == MAP_FAILED) fail("mmap", "mmap RX ring");
-  ring_ = static_cast<uint8_t*>(m);
-
+  const char* sys = "";
+  int err = rx_.Setup(fd_, g, vnetHdr_, &sys);
+  if (err != 0) {
+    errno = err;
+    fail(sys, std::string(sys) + " (RX ring)");
+  }
   struct sockaddr_ll sll;
   std::memset(&sll, 0, sizeof sll);
   sll.sll_family = AF_PACKET;
@@ -150,200 +139,93 @@ AfPacket::AfPacket(const Napi::CallbackInfo& info) : BurstPort<AfPacket>(info, "
     int arg = (int)((fg.As<Napi::Number>().Uint32Value() & 0xffff) | (mode << 16));
     if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0) fail("setsockopt", "PACKET_FANOUT");
   }
+  txo.vnet = vnetHdr_;
+  txo.ifindex = ifindex_;
+  txo.ifname = ifname_;
+  err = tx_.Open(txo, fd_, &sys);
+  if (err != 0) {
+    errno = err;
+    fail(sys, std::string(sys) + " (TX ring)");
+  }
   // Discard the counters accumulated before the ring existed.
   struct tpacket_stats_v3 st;
   socklen_t sl = sizeof st;
   getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &st, &sl);
-  msgs_.resize(1024);
-  iovs_.resize(vnetHdr_ ? 2048 : 1024);
-  if (vnetHdr_) txHdrs_.resize(1024 * kVnetHdrLen);
+  napi_type_tag_object(env, Value(), &kAfPacketTag);
   Value().Set("ifindex", Napi::Number::New(env, ifindex_));
   Value().Set("interface", Napi::String::New(env, ifname_));
   Value().Set("vnetHdr", Napi::Boolean::New(env, vnetHdr_));
+  Value().Set("rxRingVersion", Napi::Number::New(env, g.version));
+  Value().Set("txMode", Napi::String::New(env, tx_.ring() ? "ring" : "sendmmsg"));
 }
 
 AfPacket::~AfPacket() { Release(); }
 
 void AfPacket::Release() {
   poller_.Stop();
-  if (ring_ != nullptr) munmap(ring_, ringLen_);
-  ring_ = nullptr;
+  tx_.Close();
+  rx_.Unmap();
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
 }
 
-// rxBurst(data, offset, length, wireLength, tsSec, tsNsec, start, max, slotSize, headroom, dataRoom[, vnet]) -> n
-// Copies up to `max` ready frames into slots start.. start+max-1; returns how many.
+// rxBurst(view, start, max[, vnet]) -> frames copied into slots start..start+n-1.
 // With vnetHdr and a vnet array, slot i's virtio_net_hdr fields go to vnet[i*6..]:
 // flags, gso_type, hdr_len, gso_size, csum_start, csum_offset.
 Napi::Value AfPacket::RxBurst(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (ring_ == nullptr) throw ClosedError(env);
-  RxBurstArgs a = RxBurstArgsFrom(info, vnetHdr_);
-  uint16_t* vnet = a.vnet;  // nullptr unless vnetHdr_
-  uint8_t* data = a.data;
-  uint32_t *off = a.off, *len = a.len, *wire = a.wire, *tsNsec = a.tsNsec;
-  double* tsSec = a.tsSec;
-  uint32_t start = a.start, max = a.max, slotSize = a.slotSize, headroom = a.headroom, dataRoom = a.dataRoom;
-
-  uint32_t got = 0;
-  while (got < max) {
-    if (!inBlock_) {
-      auto* bd = reinterpret_cast<struct tpacket_block_desc*>(ring_ + (size_t)curBlock_ * blockSize_);
-      if ((__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) == 0) break;
-      framesLeft_ = bd->hdr.bh1.num_pkts;
-      nextFrame_ = reinterpret_cast<uint8_t*>(bd) + bd->hdr.bh1.offset_to_first_pkt;
-      inBlock_ = true;
-    }
-    while (framesLeft_ > 0 && got < max) {
-      auto* h = reinterpret_cast<struct tpacket3_hdr*>(nextFrame_);
-      const uint8_t* pkt = nextFrame_ + h->tp_mac;
-      auto* sll = reinterpret_cast<struct sockaddr_ll*>(nextFrame_ + TPACKET_ALIGN(sizeof(struct tpacket3_hdr)));
-      uint32_t snap = h->tp_snaplen;
-      bool vlan = (h->tp_status & TP_STATUS_VLAN_VALID) != 0;
-      uint32_t need = snap + (vlan ? 4 : 0);
-      if (sll->sll_pkttype == PACKET_OUTGOING) {
-        outgoingSkipped_++;
-      } else if (need > dataRoom || snap < 14) {
-        oversize_++;
-      } else {
-        uint32_t i = start + got;
-        uint8_t* dst = data + (size_t)i * slotSize + headroom;
-        if (vlan) {
-          // The kernel moved the 802.1Q tag into metadata (VLAN rx offload): put it back
-          // so the frame's bytes are what was on the wire.
-          uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) && h->hv1.tp_vlan_tpid ? h->hv1.tp_vlan_tpid : ETH_P_8021Q;
-          std::memcpy(dst, pkt, 12);
-          dst[12] = tpid >> 8;
-          dst[13] = tpid & 0xff;
-          dst[14] = h->hv1.tp_vlan_tci >> 8;
-          dst[15] = h->hv1.tp_vlan_tci & 0xff;
-          std::memcpy(dst + 16, pkt + 12, snap - 12);
-        } else {
-          std::memcpy(dst, pkt, snap);
-        }
-        if (vnet != nullptr) {
-          // The kernel wrote the header just in front of the frame (tpacket_rcv reserves room for it).
-          const uint8_t* vh = pkt - kVnetHdrLen;
-          uint16_t* f = vnet + (size_t)i * 6;
-          f[0] = vh[0];
-          f[1] = vh[1];
-          std::memcpy(f + 2, vh + 2, 8);
-          if (vlan) {
-            // Offsets were taken without the tag we put back: move them past it.
-            if (f[0] & kVnetNeedsCsum) f[4] += 4;
-            if (f[2] != 0) f[2] += 4;
-          }
-        }
-        off[i] = (uint32_t)((size_t)i * slotSize + headroom);
-        len[i] = need;
-        wire[i] = h->tp_len + (vlan ? 4 : 0);
-        tsSec[i] = h->tp_sec;
-        tsNsec[i] = h->tp_nsec;
-        got++;
-      }
-      framesLeft_--;
-      nextFrame_ += h->tp_next_offset;
-    }
-    if (framesLeft_ == 0) {
-      auto* bd = reinterpret_cast<struct tpacket_block_desc*>(ring_ + (size_t)curBlock_ * blockSize_);
-      __atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);  // hand the block back
-      inBlock_ = false;
-      curBlock_ = (curBlock_ + 1) % blockCount_;
-    }
-  }
-  return Napi::Number::New(env, got);
+  if (!rx_.mapped()) throw ClosedError(env);
+  const BurstArgs a = RxBurstArgsFrom(info, vnetHdr_);
+  return Napi::Number::New(env, rx_.Read(a, rxCounts_));
 }
 
-// txBurst(data, offset, length, drop, start, count[, vnet]) -> frames sent (alive ones only).
-// With vnetHdr each frame is sent behind a virtio_net_hdr made from vnet[i*6..] (same
-// layout as rxBurst's), or an all-zero one (no offload asked) when vnet is absent.
+// txBurst(view, start, count[, vnet]) -> frames sent (alive ones only). With vnetHdr
+// each frame is sent behind a virtio_net_hdr made from vnet[i*6..] (same layout as
+// rxBurst's), or an all-zero one (no offload asked) when vnet is absent. Unsent
+// frames: lastTxFull() of them found the ring full, the rest were refused (lastTxErrno()).
 Napi::Value AfPacket::TxBurst(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (fd_ < 0) throw ClosedError(env);
-  const TxBurstArgs a = TxBurstArgsFrom(info, vnetHdr_);
-  return Napi::Number::New(env, vnetHdr_ ? Send<true>(a) : Send<false>(a));
-}
-
-template <bool kVnet>
-uint32_t AfPacket::Send(const TxBurstArgs& a) {
-  uint32_t sent = 0;
-  uint32_t i = a.start, end = a.start + a.count;
-  while (i < end) {
-    unsigned k = 0;
-    for (; i < end && k < msgs_.size(); i++) {
-      if (a.drop[i] != 0) continue;
-      if ((uint64_t)a.off[i] + a.len[i] > a.dataLen) continue;  // lying metadata: skip, never read past the slab
-      std::memset(&msgs_[k], 0, sizeof(struct mmsghdr));
-      if (kVnet) {
-        struct iovec* io = &iovs_[2 * k];
-        if (a.vnet != nullptr) {
-          uint8_t* h = &txHdrs_[k * kVnetHdrLen];
-          VnetToWire(a.vnet + (size_t)i * 6, h);
-          io[0].iov_base = h;
-        } else {
-          io[0].iov_base = const_cast<uint8_t*>(kZeroVnetHdr);  // only read by the kernel
-        }
-        io[0].iov_len = kVnetHdrLen;
-        io[1].iov_base = a.data + a.off[i];
-        io[1].iov_len = a.len[i];
-        msgs_[k].msg_hdr.msg_iov = io;
-        msgs_[k].msg_hdr.msg_iovlen = 2;
-      } else {
-        iovs_[k].iov_base = a.data + a.off[i];
-        iovs_[k].iov_len = a.len[i];
-        msgs_[k].msg_hdr.msg_iov = &iovs_[k];
-        msgs_[k].msg_hdr.msg_iovlen = 1;
-      }
-      k++;
-    }
-    unsigned done = 0, refused = 0;  // refused: vnet frames the kernel rejected (EINVAL), skipped
-    while (done < k) {
-      int r = sendmmsg(fd_, &msgs_[done], k - done, MSG_DONTWAIT);
-      if (r > 0) {
-        done += r;
-        continue;
-      }
-      int e = errno;
-      if ((e == EAGAIN || e == ENOBUFS) && txWaitMs_ > 0) {
-        // Socket buffer full: wait briefly for room (backpressure), then give up and report.
-        struct pollfd p = {fd_, POLLOUT, 0};
-        if (poll(&p, 1, (int)txWaitMs_) > 0) continue;
-      }
-      if (e == EINTR) continue;
-      if (kVnet && e == EINVAL) {
-        // The kernel refused this frame's header (offsets beyond the frame, unknown GSO type):
-        // drop that one frame, not the rest of the batch.
-        lastTxErrno_ = e;
-        done++;
-        refused++;
-        continue;
-      }
-      lastTxErrno_ = e;
-      sent += done - refused;
-      return sent;
-    }
-    sent += done - refused;
+  const BurstArgs a = TxBurstArgsFrom(info, vnetHdr_);
+  TxOut out;
+  uint32_t sent = tx_.Send(a, out);
+  txFullFrames_ = out.full;
+  if (out.refused > 0 || out.full > 0) {
+    txRefused_ += out.refused;
+    lastTxErrno_ = out.err != 0 ? out.err : (out.full > 0 ? EAGAIN : 0);
   }
-  return sent;
+  return Napi::Number::New(env, sent);
 }
 
-// PACKET_STATISTICS is reset by each read, so these are deltas since the last call.
+// Deltas since the last call: PACKET_STATISTICS is reset by each read; the rest
+// are ours (oversize, outgoing, tx) or cumulative kernel figures (socket drops)
+// turned into deltas here.
 Napi::Value AfPacket::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object r = Napi::Object::New(env);
-  struct tpacket_stats_v3 st;
+  struct tpacket_stats_v3 st;  // V2 sockets fill the first two fields
   std::memset(&st, 0, sizeof st);
   socklen_t sl = sizeof st;
   if (fd_ >= 0 && getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &st, &sl) < 0)
     ThrowErrno(env, errno, "getsockopt", "PACKET_STATISTICS", ifname_);
+  uint32_t mem[SK_MEMINFO_VARS] = {};
+  socklen_t ml = sizeof mem;
+  double sockDrops = fd_ >= 0 && getsockopt(fd_, SOL_SOCKET, SO_MEMINFO, mem, &ml) == 0 ? mem[SK_MEMINFO_DROPS] : sockDropsSeen_;
+  const TxCounts& t = tx_.counts;
   r.Set("packets", Napi::Number::New(env, st.tp_packets));
   r.Set("drops", Napi::Number::New(env, st.tp_drops));
   r.Set("freezeQueue", Napi::Number::New(env, st.tp_freeze_q_cnt));
-  r.Set("oversize", Napi::Number::New(env, oversize_));
-  r.Set("outgoing", Napi::Number::New(env, outgoingSkipped_));
-  oversize_ = 0;
-  outgoingSkipped_ = 0;
+  r.Set("socketDrops", Napi::Number::New(env, sockDrops - sockDropsSeen_));
+  r.Set("oversize", Napi::Number::New(env, rxCounts_.oversize));
+  r.Set("outgoing", Napi::Number::New(env, rxCounts_.outgoing));
+  r.Set("txSyscalls", Napi::Number::New(env, t.syscalls - txSeen_.syscalls));
+  r.Set("txFullEvents", Napi::Number::New(env, t.fullEvents - txSeen_.fullEvents));
+  r.Set("txRebuilds", Napi::Number::New(env, t.rebuilds - txSeen_.rebuilds));
+  r.Set("txRefused", Napi::Number::New(env, txRefused_));
+  sockDropsSeen_ = sockDrops;
+  txSeen_ = t;
+  rxCounts_ = RxCounts();
+  txRefused_ = 0;
   return r;
 }
 

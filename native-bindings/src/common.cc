@@ -2,45 +2,39 @@
 
 namespace vtepd {
 
-static uint32_t U32(const Napi::Value& v) { return v.As<Napi::Number>().Uint32Value(); }
+static uint32_t U32(const Napi::Value& v, const char* what) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= 4294967295.0) || d != (uint32_t)d) throw Napi::RangeError::New(v.Env(), std::string(what) + " must be a u32 integer");
+  return (uint32_t)d;
+}
 
-RxBurstArgs RxBurstArgsFrom(const Napi::CallbackInfo& info, bool withVnet) {
-  size_t dataLen, n1, n2, n3, n4, n5, nv = 0;
-  RxBurstArgs a;
-  a.data = TypedData<uint8_t>(info[0], &dataLen, "data");
-  a.off = TypedData<uint32_t>(info[1], &n1, "offset");
-  a.len = TypedData<uint32_t>(info[2], &n2, "length");
-  a.wire = TypedData<uint32_t>(info[3], &n3, "wireLength");
-  a.tsSec = TypedData<double>(info[4], &n4, "tsSec");
-  a.tsNsec = TypedData<uint32_t>(info[5], &n5, "tsNsec");
-  a.start = U32(info[6]);
-  a.max = U32(info[7]);
-  a.slotSize = U32(info[8]);
-  a.headroom = U32(info[9]);
-  a.dataRoom = U32(info[10]);
-  a.vnet = withVnet && info.Length() > 11 && info[11].IsTypedArray() ? TypedData<uint16_t>(info[11], &nv, "vnet") : nullptr;
-  size_t cap = n1;
-  for (size_t n : {n2, n3, n4, n5}) cap = n < cap ? n : cap;
-  if ((uint64_t)cap * a.slotSize > dataLen || a.headroom + a.dataRoom > a.slotSize || a.start > cap || (a.vnet && nv < cap * 6))
-    throw Napi::RangeError::New(info.Env(), "rxBurst: batch arrays and slot geometry do not match");
-  if (a.max > cap - a.start) a.max = (uint32_t)(cap - a.start);
+static uint16_t* Vnet(const Napi::CallbackInfo& info, size_t at, bool withVnet, const BatchView* b) {
+  if (!withVnet || info.Length() <= at || !info[at].IsTypedArray()) return nullptr;
+  size_t nv = 0;
+  uint16_t* v = TypedData<uint16_t>(info[at], &nv, "vnet");
+  if (nv < (size_t)b->capacity * 6) throw Napi::RangeError::New(info.Env(), "vnet must hold 6 fields per batch slot");
+  return v;
+}
+
+BurstArgs RxBurstArgsFrom(const Napi::CallbackInfo& info, bool withVnet) {
+  BurstArgs a;
+  a.b = BatchView::From(info[0], "rxBurst: view");
+  a.start = U32(info[1], "rxBurst: start");
+  a.n = U32(info[2], "rxBurst: max");
+  if (a.start > a.b->capacity) throw Napi::RangeError::New(info.Env(), "rxBurst: start beyond the batch");
+  if (a.n > a.b->capacity - a.start) a.n = a.b->capacity - a.start;
+  a.vnet = Vnet(info, 3, withVnet, a.b);
   return a;
 }
 
-TxBurstArgs TxBurstArgsFrom(const Napi::CallbackInfo& info, bool withVnet) {
-  size_t n1, n2, n3, nv = 0;
-  TxBurstArgs a;
-  a.data = TypedData<uint8_t>(info[0], &a.dataLen, "data");
-  a.off = TypedData<uint32_t>(info[1], &n1, "offset");
-  a.len = TypedData<uint32_t>(info[2], &n2, "length");
-  a.drop = TypedData<uint8_t>(info[3], &n3, "drop");
-  a.start = U32(info[4]);
-  a.count = U32(info[5]);
-  a.vnet = withVnet && info.Length() > 6 && info[6].IsTypedArray() ? TypedData<uint16_t>(info[6], &nv, "vnet") : nullptr;
-  size_t cap = n1 < n2 ? n1 : n2;
-  if (n3 < cap) cap = n3;
-  if (a.start > cap || a.count > cap - a.start || (a.vnet && nv < cap * 6))
-    throw Napi::RangeError::New(info.Env(), "txBurst: start/count beyond the batch");
+BurstArgs TxBurstArgsFrom(const Napi::CallbackInfo& info, bool withVnet) {
+  BurstArgs a;
+  a.b = BatchView::From(info[0], "txBurst: view");
+  a.start = U32(info[1], "txBurst: start");
+  a.n = U32(info[2], "txBurst: count");
+  if (a.start > a.b->capacity || a.n > a.b->capacity - a.start) throw Napi::RangeError::New(info.Env(), "txBurst: start/count beyond the batch");
+  a.vnet = Vnet(info, 3, withVnet, a.b);
   return a;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "batch_view.h"
 #include "poller.h"
 
 namespace vtepd {
@@ -22,28 +23,26 @@ T* TypedData(const Napi::Value& v, size_t* len, const char* what) {
   return reinterpret_cast<T*>(static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset());
 }
 
-// rxBurst(data, offset, length, wireLength, tsSec, tsNsec, start, max, slotSize, headroom, dataRoom[, vnet])
-struct RxBurstArgs {
-  uint8_t* data;
-  uint32_t *off, *len, *wire;
-  double* tsSec;
-  uint32_t* tsNsec;
-  uint32_t start, max, slotSize, headroom, dataRoom;
-  uint16_t* vnet;  // 6 fields a slot, or nullptr (always nullptr unless withVnet)
+// rxBurst(view, start, max[, vnet]) / txBurst(view, start, count[, vnet]): the
+// batch travels as its BatchView (batch_view.h), whose pointers were taken once
+// when the view was made and stay valid while it lives (it holds the batch), so a
+// burst unpacks two numbers and at most one typed array (vnet: 6 u16 a slot).
+struct BurstArgs {
+  BatchView* b;
+  uint32_t start;
+  uint32_t n;      // rx: room (max clamped to the batch); tx: count
+  uint16_t* vnet;  // nullptr unless withVnet and given
 };
-// Checks that the slots fit the slab and clamps max to the batch; RangeError otherwise.
-RxBurstArgs RxBurstArgsFrom(const Napi::CallbackInfo& info, bool withVnet);
+// RangeError when start/max leave the batch (rx clamps max to the capacity).
+BurstArgs RxBurstArgsFrom(const Napi::CallbackInfo& info, bool withVnet);
+BurstArgs TxBurstArgsFrom(const Napi::CallbackInfo& info, bool withVnet);
 
-// txBurst(data, offset, length, drop, start, count[, vnet])
-struct TxBurstArgs {
-  uint8_t* data;
-  size_t dataLen;
-  uint32_t *off, *len;
-  uint8_t* drop;
-  uint32_t start, count;
-  uint16_t* vnet;
-};
-TxBurstArgs TxBurstArgsFrom(const Napi::CallbackInfo& info, bool withVnet);
+// Alive frames (drop[i] == 0) among [i, end): what a burst that stops at i leaves unsent.
+inline uint32_t AliveIn(const BatchView& b, uint32_t i, uint32_t end) {
+  uint32_t n = 0;
+  for (; i < end; i++) n += b.drop[i] == 0;
+  return n;
+}
 
 // Base of a port wrapper T (CRTP): T defines Release() (stop polling, close fd_)
 // and adds BurstPort::Methods() to its DefineClass list.
@@ -57,6 +56,9 @@ class BurstPort : public Napi::ObjectWrap<T> {
     lastTxErrno_ = 0;
     return Napi::Number::New(info.Env(), e);
   }
+  // Of the frames the last txBurst did not send, how many found the queue/ring full
+  // (backpressure); the others were refused (errors). Read on the slow path only.
+  Napi::Value LastTxFull(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), txFullFrames_); }
   Napi::Value StartPoll(const Napi::CallbackInfo& info) {
     if (fd_ < 0) throw ClosedError(info.Env());
     if (!info[0].IsFunction()) throw Napi::TypeError::New(info.Env(), "startPoll(callback) needs a function");
@@ -77,6 +79,7 @@ class BurstPort : public Napi::ObjectWrap<T> {
   static std::vector<Method> Methods(std::initializer_list<Method> own) {
     std::vector<Method> m(own);
     m.push_back(Napi::ObjectWrap<T>::InstanceMethod("lastTxErrno", &BurstPort::LastTxErrno));
+    m.push_back(Napi::ObjectWrap<T>::InstanceMethod("lastTxFull", &BurstPort::LastTxFull));
     m.push_back(Napi::ObjectWrap<T>::InstanceMethod("startPoll", &BurstPort::StartPoll));
     m.push_back(Napi::ObjectWrap<T>::InstanceMethod("stopPoll", &BurstPort::StopPoll));
     m.push_back(Napi::ObjectWrap<T>::InstanceMethod("close", &BurstPort::Close));
@@ -90,7 +93,9 @@ class BurstPort : public Napi::ObjectWrap<T> {
   std::string ifname_;
   // Counted here, read (and reset) by stats().
   double oversize_ = 0;
+  double txFullEvents_ = 0;  // times a burst found the TX ring / socket buffer / tun queue full
   int lastTxErrno_ = 0;
+  uint32_t txFullFrames_ = 0;  // set by each txBurst
   Poller poller_;
 };
 

@@ -117,27 +117,25 @@ void Tap::Release() {
   fd_ = -1;
 }
 
-// rxBurst(data, offset, length, wireLength, tsSec, tsNsec, start, max, slotSize, headroom, dataRoom[, vnet: Uint16Array])
+// rxBurst(view, start, max[, vnet: Uint16Array]) -> frames read into slots start..
 // Reads until EAGAIN or `max`. With a vnet header, its 6 fields go to vnet[i*6..]:
 // flags, gso_type, hdr_len, gso_size, csum_start, csum_offset.
 Napi::Value Tap::RxBurst(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (fd_ < 0) throw ClosedError(env);
-  RxBurstArgs a = RxBurstArgsFrom(info, true);
-  uint8_t* data = a.data;
-  uint32_t *off = a.off, *len = a.len, *wire = a.wire, *tsNsec = a.tsNsec;
-  double* tsSec = a.tsSec;
-  uint32_t start = a.start, max = a.max, slotSize = a.slotSize, headroom = a.headroom, dataRoom = a.dataRoom;
+  const BurstArgs a = RxBurstArgsFrom(info, true);
+  BatchView& b = *a.b;
   uint16_t* vnet = a.vnet;
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);  // tun has no per-frame timestamp: one per burst
   uint8_t hdr[12];
   uint32_t got = 0;
-  while (got < max) {
-    uint32_t i = start + got;
-    uint8_t* dst = data + (size_t)i * slotSize + headroom;
-    struct iovec iov[2] = {{hdr, vnetHdr_}, {dst, dataRoom}};
-    ssize_t r = vnetHdr_ ? readv(fd_, iov, 2) : read(fd_, dst, dataRoom);
+  while (got < a.n) {
+    uint32_t i = a.start + got;
+    uint32_t at = i * b.slotSize + b.headroom;
+    uint8_t* dst = b.data + at;
+    struct iovec iov[2] = {{hdr, vnetHdr_}, {dst, b.dataRoom}};
+    ssize_t r = vnetHdr_ ? readv(fd_, iov, 2) : read(fd_, dst, b.dataRoom);
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -148,15 +146,15 @@ Napi::Value Tap::RxBurst(const Napi::CallbackInfo& info) {
       ThrowErrno(env, errno, "read", "read TAP '" + ifname_ + "'", ifname_);
     }
     ssize_t flen = r - (ssize_t)vnetHdr_;
-    if (flen < 14 || (size_t)flen > dataRoom) {
+    if (flen < 14 || (size_t)flen > b.dataRoom) {
       oversize_++;
       continue;
     }
-    off[i] = (uint32_t)((size_t)i * slotSize + headroom);
-    len[i] = (uint32_t)flen;
-    wire[i] = (uint32_t)flen;
-    tsSec[i] = (double)now.tv_sec;
-    tsNsec[i] = (uint32_t)now.tv_nsec;
+    b.offset[i] = at;
+    b.length[i] = (uint32_t)flen;
+    b.wireLength[i] = (uint32_t)flen;
+    b.tsSec[i] = (double)now.tv_sec;
+    b.tsNsec[i] = (uint32_t)now.tv_nsec;
     if (vnet) {
       struct virtio_net_hdr vh;
       std::memcpy(&vh, hdr, sizeof vh);
@@ -173,15 +171,22 @@ Napi::Value Tap::RxBurst(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, got);
 }
 
-// txBurst(data, offset, length, drop, start, count[, vnet]) -> frames written (alive ones).
+// txBurst(view, start, count[, vnet]) -> frames written (alive ones). Frames whose
+// offset/length leave their slot are refused (counted by the caller as tx errors).
 Napi::Value Tap::TxBurst(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (fd_ < 0) throw ClosedError(env);
-  const TxBurstArgs a = TxBurstArgsFrom(info, true);
+  const BurstArgs a = TxBurstArgsFrom(info, true);
+  const BatchView& b = *a.b;
+  txFullFrames_ = 0;
   uint32_t sent = 0;
   uint8_t hdr[12];
-  for (uint32_t i = a.start; i < a.start + a.count; i++) {
-    if (a.drop[i] != 0 || (uint64_t)a.off[i] + a.len[i] > a.dataLen) continue;
+  for (uint32_t i = a.start; i < a.start + a.n; i++) {
+    if (b.drop[i] != 0) continue;
+    if (!b.FrameInSlot(i)) {
+      lastTxErrno_ = EINVAL;
+      continue;
+    }
     std::memset(hdr, 0, sizeof hdr);
     if (a.vnet) {
       struct virtio_net_hdr vh;
@@ -194,15 +199,21 @@ Napi::Value Tap::TxBurst(const Napi::CallbackInfo& info) {
       vh.csum_offset = v[5];
       std::memcpy(hdr, &vh, sizeof vh);
     }
-    struct iovec iov[2] = {{hdr, vnetHdr_}, {a.data + a.off[i], a.len[i]}};
-    ssize_t r = vnetHdr_ ? writev(fd_, iov, 2) : write(fd_, a.data + a.off[i], a.len[i]);
+    uint8_t* frame = b.data + b.offset[i];
+    struct iovec iov[2] = {{hdr, vnetHdr_}, {frame, b.length[i]}};
+    ssize_t r = vnetHdr_ ? writev(fd_, iov, 2) : write(fd_, frame, b.length[i]);
     if (r < 0) {
       if (errno == EINTR) {
         i--;
         continue;
       }
       lastTxErrno_ = errno;  // EAGAIN: tun queue full (txqueuelen); others: device gone/down
-      if (errno == EAGAIN || errno == EIO || errno == ENODEV || errno == EBADFD) break;
+      if (errno == EAGAIN) {
+        txFullEvents_++;
+        txFullFrames_ += AliveIn(b, i, a.start + a.n);  // the rest of the burst: queue full, not sent
+        break;
+      }
+      if (errno == EIO || errno == ENODEV || errno == EBADFD) break;
       continue;  // EINVAL etc.: this frame is bad, try the next
     }
     sent++;
@@ -213,7 +224,9 @@ Napi::Value Tap::TxBurst(const Napi::CallbackInfo& info) {
 Napi::Value Tap::Stats(const Napi::CallbackInfo& info) {
   Napi::Object r = Napi::Object::New(info.Env());
   r.Set("oversize", Napi::Number::New(info.Env(), oversize_));
+  r.Set("txFullEvents", Napi::Number::New(info.Env(), txFullEvents_));
   oversize_ = 0;
+  txFullEvents_ = 0;
   return r;
 }
 

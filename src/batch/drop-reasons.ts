@@ -57,12 +57,13 @@ export const PORT_DROP_REASONS = [
   'kernel', // the kernel dropped it before we read it (PACKET_STATISTICS tp_drops, pcap ps_drop)
   'oversize', // larger than the batch slot (dataRoom) or shorter than an Ethernet header
   'staging-full', // event-driven backends (cap, udp): staging ring full before receive() drained it
-  'tx-error', // the send call failed (errno kept in lastTxError)
+  'tx-error', // the kernel refused the frame, or the send call failed (errno kept in lastTxError)
   'no-route', // underlay: no destination could be derived from the frame
   'xsk-rx-ring-full', // AF_XDP: the socket's RX ring was full (XDP_STATISTICS rx_ring_full)
   'xsk-fill-empty', // AF_XDP: no UMEM frame in the fill ring for it (rx_fill_ring_empty_descs)
   'xsk-invalid-desc', // AF_XDP: the kernel refused an RX/TX descriptor (rx/tx_invalid_descs)
-  'tx-ring-full', // AF_XDP: no room in the TX ring or no free UMEM frame for it
+  'tx-ring-full', // TX ring / send buffer / tun queue still full after the port's wait; AF_XDP: no TX ring room or free UMEM frame
+  'socket', // the socket itself dropped it (SO_MEMINFO drops beyond the RX ring's own count)
 ] as const;
 
 /** Every reason; code = index + 1. */

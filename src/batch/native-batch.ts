@@ -4,10 +4,9 @@
  * per batch with (stage, view, count) instead of twenty typed arrays.
  */
 import type { PacketBatch } from './packet-batch.js';
-import { loadNative } from '../native/addon.js';
+import { loadNative, type NativeBatchView } from '../native/addon.js';
 
-/** Opaque handle of the addon's BatchView. */
-export interface NativeBatchView { readonly __nativeBatchView: unique symbol }
+export type { NativeBatchView };
 
 interface BatchViewAddon { BatchView: new (batch: PacketBatch) => NativeBatchView }
 

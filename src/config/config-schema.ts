@@ -70,6 +70,22 @@ export interface FdbConfig {
   full: (typeof FULL_POLICIES)[number];
   static: StaticFdbEntry[];
 }
+/** Ring and polling settings of every AF_PACKET port and the AF_PACKET underlay (see docs/config-reference.md). */
+export interface AfPacketConfig {
+  /** RX ring: v2 (a frame is readable as soon as it arrived) or v3 (blocks, retired when full or after 2 ms). */
+  rxRing: 'v2' | 'v3';
+  /** RX ring size in frames of 2 KiB. */
+  rxRingFrames: number;
+  /** Transmit through a PACKET_TX_RING (one send() per batch); false: sendmmsg. */
+  txRing: boolean;
+  txRingFrames: number;
+  /** PACKET_QDISC_BYPASS: skip the qdisc (and tcpdump's view of what we send). */
+  qdiscBypass: boolean;
+  /** Keep polling the rings this long after the last frame before sleeping (0: sleep at once). */
+  busyPollUs: number;
+  /** How long a transmit waits for a full TX ring / send buffer before counting the rest as dropped. */
+  txWaitMs: number;
+}
 export interface VtepdConfig {
   underlay: UnderlayConfig;
   ports: PortConfig[];
@@ -79,6 +95,7 @@ export interface VtepdConfig {
   metrics: { enabled: boolean; listen: string };
   log: { level: (typeof LOG_LEVELS)[number] };
   batch: { size: number };
+  afpacket: AfPacketConfig;
   /** Where each function runs (host = TypeScript, native = C in the addon); see src/offload/plan-schema.ts. */
   offload: OffloadPlan;
 }
@@ -211,6 +228,20 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: { size: { type: 'integer', minimum: 1, maximum: 1024, default: 64 } },
+    },
+    afpacket: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        rxRing: { enum: ['v2', 'v3'], default: 'v2' },
+        rxRingFrames: { type: 'integer', minimum: 64, maximum: 131072, default: 2048 },
+        txRing: { type: 'boolean', default: true },
+        txRingFrames: { type: 'integer', minimum: 16, maximum: 65536, default: 512 },
+        qdiscBypass: { type: 'boolean', default: false },
+        busyPollUs: { type: 'integer', minimum: 0, maximum: 1000000, default: 0 },
+        txWaitMs: { type: 'integer', minimum: 0, maximum: 1000, default: 10 },
+      },
     },
     offload: offloadPlanSchema,
   },

@@ -20,8 +20,18 @@ export interface PortStats {
   drops: number;
   /** Frames the kernel dropped before we read them (PACKET_STATISTICS tp_drops; AF_XDP socket and ring drops). */
   kernelDrops: number;
-  /** Non-zero drops of this port by reason (kernel, oversize, xsk-rx-ring-full, ...). */
+  /**
+   * Every non-zero drop reason of this port (ports/counters.ts PORT_DROP_REASONS): kernel (RX ring
+   * full), socket (the socket's own drops), oversize, tx-ring-full (TX ring / send buffer full after the
+   * wait), tx-error (refused by the kernel), ... Absent from daemons that do not report them.
+   */
   dropReasons?: Record<string, number>;
+  /** Transmit bursts that found the TX ring / send buffer full and waited (events, not frames). */
+  txFullEvents?: number;
+  /** Transmit system calls: with the TX ring about one per batch. */
+  txSyscalls?: number;
+  /** The error of the last failed transmit (errno name), '' when none. */
+  lastTxError?: string;
   /** Backend facts and event counters (AF_XDP: XDP mode, copy/zero-copy, queues, kicks). */
   details?: Record<string, string | number | boolean | null>;
 }

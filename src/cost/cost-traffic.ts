@@ -10,6 +10,8 @@
  * Frames the socket refuses (full buffer) are not counted as offered.
  */
 import { loadNative, type AfPacketNative } from '../native/addon.js';
+import { PacketBatch } from '../batch/packet-batch.js';
+import { nativeBatchView, type NativeBatchView } from '../batch/native-batch.js';
 import { withNetns } from '../ports/netns.js';
 import { openCapture } from '../capture/open.js';
 import { FCS_BYTES } from './derive.js';
@@ -21,6 +23,8 @@ const GEN_SLOTS = 256;
 const MAX_PCAP_FRAMES = 4096;
 
 export interface TrafficFrames {
+  /** The frames, one per slot (data/offset/length below are its arrays). */
+  batch: PacketBatch;
   data: Uint8Array;
   offset: Uint32Array;
   length: Uint32Array;
@@ -36,20 +40,26 @@ export function macBytes(mac: string): number[] {
 }
 
 /** GEN_SLOTS copies of one frame of `frameSize` bytes (FCS included) from src to dst. */
+/** A batch of `n` slots holding frames, each at its slot start (no headroom needed to send). */
+function frameBatch(n: number): PacketBatch {
+  const batch = new PacketBatch({ capacity: n, headroom: 0, dataRoom: SLOT });
+  batch.count = n;
+  return batch;
+}
+
 export function generatedFrames(frameSize: number, dst: string, src: string): TrafficFrames {
   const len = frameSize - FCS_BYTES;
-  const data = new Uint8Array(GEN_SLOTS * SLOT);
-  const offset = new Uint32Array(GEN_SLOTS);
-  const length = new Uint32Array(GEN_SLOTS);
+  const batch = frameBatch(GEN_SLOTS);
+  const { data, offset, length } = batch;
   const head = [...macBytes(dst), ...macBytes(src), COST_ETHERTYPE >> 8, COST_ETHERTYPE & 0xff];
   for (let i = 0; i < GEN_SLOTS; i++) {
-    const o = i * SLOT;
+    const o = i * batch.slotSize;
     offset[i] = o;
     length[i] = len;
     data.set(head, o);
     for (let k = head.length; k < len; k++) data[o + k] = (k + i) & 0xff;
   }
-  return { data, offset, length, frameSize, source: `generated ${frameSize} B frames (EtherType 0x${COST_ETHERTYPE.toString(16)})` };
+  return { batch, data, offset, length, frameSize, source: `generated ${frameSize} B frames (EtherType 0x${COST_ETHERTYPE.toString(16)})` };
 }
 
 /**
@@ -70,20 +80,20 @@ export function pcapFrames(path: string, dst: string, src: string, maxLen: numbe
     r.close();
   }
   if (kept.length === 0) throw new RangeError(`${path}: no Ethernet frame of 14..${maxLen} bytes to replay (${skipped} skipped)`);
-  const data = new Uint8Array(kept.length * SLOT);
-  const offset = new Uint32Array(kept.length);
-  const length = new Uint32Array(kept.length);
+  const batch = frameBatch(kept.length);
+  const { data, offset, length } = batch;
   const addr = [...macBytes(dst), ...macBytes(src)];
   let total = 0;
   kept.forEach((f, i) => {
-    offset[i] = i * SLOT;
+    const o = i * batch.slotSize;
+    offset[i] = o;
     length[i] = Math.max(60, f.length);
-    data.set(f, i * SLOT);
-    data.set(addr, i * SLOT);
+    data.set(f, o);
+    data.set(addr, o);
     total += length[i];
   });
   const frameSize = Math.round(total / kept.length) + FCS_BYTES;
-  return { data, offset, length, frameSize, source: `pcap ${path}: ${kept.length} frames replayed in a loop (mean ${frameSize} B with FCS; addresses rewritten; ${skipped} skipped as too long/truncated)` };
+  return { batch, data, offset, length, frameSize, source: `pcap ${path}: ${kept.length} frames replayed in a loop (mean ${frameSize} B with FCS; addresses rewritten; ${skipped} skipped as too long/truncated)` };
 }
 
 export interface SendResult { sent: number; refused: number; seconds: number }
@@ -91,7 +101,6 @@ export interface SendResult { sent: number; refused: number; seconds: number }
 /** An AF_PACKET sender on `iface` inside namespace `netns`. */
 export class PacedSender {
   private readonly sock: AfPacketNative;
-  private readonly drop = new Uint8Array(MAX_PCAP_FRAMES);
 
   constructor(netns: string, iface: string) {
     const native = loadNative();
@@ -100,7 +109,7 @@ export class PacedSender {
 
   /** Send every frame of `f` once (learning / warm-up). */
   burstOnce(f: TrafficFrames): number {
-    return this.sock.txBurst(f.data, f.offset, f.length, this.drop, 0, f.offset.length);
+    return this.sock.txBurst(nativeBatchView(f.batch), 0, f.batch.count);
   }
 
   /**
@@ -109,7 +118,8 @@ export class PacedSender {
    * elapsed share. `stop()` returning true ends the run early.
    */
   async run(f: TrafficFrames, rate: number, seconds: number, onTick?: (share: number) => void, stop?: () => boolean): Promise<SendResult> {
-    const n = f.offset.length;
+    const n = f.batch.count;
+    const view: NativeBatchView = nativeBatchView(f.batch);
     let next = 0;
     let sent = 0;
     let refused = 0;
@@ -122,7 +132,7 @@ export class PacedSender {
       const sliceEnd = now + 2;
       while (due > 0 && performance.now() < sliceEnd) {
         const count = Math.min(due, n - next, 256);
-        const ok = this.sock.txBurst(f.data, f.offset, f.length, this.drop, next, count);
+        const ok = this.sock.txBurst(view, next, count);
         sent += ok;
         next = (next + count) % n;
         if (ok < count) {

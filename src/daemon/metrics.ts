@@ -40,10 +40,16 @@ export function createRegistry(snap: SnapshotFn): Registry {
   portCounter('vtepd_port_tx_bytes_total', 'Bytes sent on a port', 'txBytes');
   portCounter('vtepd_port_drops_total', 'Frames a port refused (oversize, tx full)', 'drops');
   portCounter('vtepd_port_kernel_drops_total', 'Frames the kernel ring dropped before vtepd read them', 'kernelDrops');
-  counter('vtepd_port_drops_by_reason_total', 'Frames a port dropped, by reason (kernel, oversize, xsk-rx-ring-full, xsk-fill-empty, tx-ring-full, ...)',
+  counter('vtepd_port_drops_by_reason_total', 'Frames a port dropped, by reason (kernel, socket, oversize, tx-ring-full, tx-error, xsk-rx-ring-full, xsk-fill-empty, ...)',
     [...portLabels, 'reason'], (c, s) => {
       for (const p of s.ports) for (const [reason, v] of Object.entries(p.dropReasons ?? {})) c.inc({ port: p.name, interface: p.interface, role: p.role, reason }, v);
     });
+  counter('vtepd_port_tx_full_events_total', 'Transmit bursts that found the TX ring or socket buffer full and had to wait', portLabels, (c, s) => {
+    for (const p of s.ports) if (p.txFullEvents !== undefined) c.inc({ port: p.name, interface: p.interface, role: p.role }, p.txFullEvents);
+  });
+  counter('vtepd_port_tx_syscalls_total', 'Transmit system calls (send/sendmmsg); with a TX ring about one per batch', portLabels, (c, s) => {
+    for (const p of s.ports) if (p.txSyscalls !== undefined) c.inc({ port: p.name, interface: p.interface, role: p.role }, p.txSyscalls);
+  });
   netCounter('vtepd_network_flooded_total', 'Frames flooded in a network (broadcast, multicast, unknown unicast)', 'flooded');
   netCounter('vtepd_network_unicast_total', 'Frames forwarded to a known destination', 'unicast');
   netCounter('vtepd_network_learned_total', 'MAC addresses learned', 'learned');

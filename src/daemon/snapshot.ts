@@ -12,13 +12,16 @@ import type { Port } from '../ports/port.js';
 import { displayName, type Dataplane } from '../pipeline/dataplane.js';
 import type { NetworkStats, PortStats, StatsSnapshot } from '../control/stats.js';
 
-function portStats(p: Port, s: Omit<PortStats, 'rxPackets' | 'rxBytes' | 'txPackets' | 'txBytes' | 'drops' | 'kernelDrops' | 'name' | 'backend'> & { name?: string }): PortStats {
+type PortSpecific = Pick<PortStats, 'interface' | 'role' | 'vni' | 'vlan' | 'up'> & { name?: string };
+
+function portStats(p: Port, s: PortSpecific): PortStats {
   p.pollStats();
   const c = p.counters;
   return {
     name: s.name ?? p.name, interface: s.interface, backend: p.kind, role: s.role, vni: s.vni, vlan: s.vlan, up: s.up,
     rxPackets: c.rxPackets, rxBytes: c.rxBytes, txPackets: c.txPackets, txBytes: c.txBytes, drops: c.totalDrops - c.kernelDrops, kernelDrops: c.kernelDrops,
-    dropReasons: c.dropReasons(), ...(p.details ? { details: p.details() } : {}),
+    dropReasons: c.dropReasons(), txFullEvents: c.txFullEvents, txSyscalls: c.txSyscalls, lastTxError: c.lastTxError,
+    ...(p.details ? { details: p.details() } : {}),
   };
 }
 

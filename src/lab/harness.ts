@@ -21,7 +21,7 @@ function built(rel: string): string {
 const MAIN = built('../cli/main.js');
 const TOOL = built('./netns-tool.js');
 
-export interface DaemonProc { hv: 1 | 2; child: ChildProcess; socket: string; configFile: string; logFile: string; exit: Promise<number | null> }
+export interface DaemonProc { hv: 1 | 2; child: ChildProcess; socket: string; configFile: string; logFile: string; exit: Promise<number | null>; /** Core the daemon is pinned to (taskset), if any. */ cpu?: number }
 export interface PingResult { sent: number; received: number; rttMs: number[] }
 
 export class OverlayLab {
@@ -48,13 +48,16 @@ export class OverlayLab {
     return v;
   }
 
-  /** Start one daemon per hypervisor with the given network type; resolves when both answer on their sockets. */
-  async startDaemons(o: Omit<DaemonConfigOptions, 'socket'>, timeoutMs = 15000): Promise<void> {
+  /**
+   * Start one daemon per hypervisor with the given network type; resolves when both answer on their sockets.
+   * `cpus`: pin hv1's and hv2's daemon to these cores (taskset), as the latency benchmark does.
+   */
+  async startDaemons(o: Omit<DaemonConfigOptions, 'socket'>, timeoutMs = 15000, cpus?: [number, number]): Promise<void> {
     for (const hv of [1, 2] as const) {
       const socket = join(this.dir, `hv${hv}.sock`);
       const configFile = join(this.dir, `hv${hv}.json`);
       writeFileSync(configFile, JSON.stringify(daemonConfig(this.topo, hv, { ...o, socket }), null, 2));
-      this.daemons.push(this.spawnDaemon(hv, socket, configFile, join(this.dir, `hv${hv}-${o.type}.log`), process.env));
+      this.daemons.push(this.spawnDaemon(hv, socket, configFile, join(this.dir, `hv${hv}-${o.type}.log`), process.env, cpus?.[hv - 1]));
     }
     const deadline = Date.now() + timeoutMs;
     for (const d of this.daemons) await this.waitReady(d, deadline, timeoutMs);
@@ -74,19 +77,21 @@ export class OverlayLab {
     }
     const old = this.daemons[i];
     if (old.child.exitCode === null && old.child.signalCode === null) throw new Error(`vtepd on hv${hv} is still running`);
-    const d = this.spawnDaemon(hv, old.socket, old.configFile, old.logFile.replace(/(-r\d+)?\.log$/, `-r${Date.now() % 100000}.log`), env);
+    const d = this.spawnDaemon(hv, old.socket, old.configFile, old.logFile.replace(/(-r\d+)?\.log$/, `-r${Date.now() % 100000}.log`), env, old.cpu);
     this.daemons[i] = d;
     await this.waitReady(d, Date.now() + timeoutMs, timeoutMs);
     return d;
   }
 
-  private spawnDaemon(hv: 1 | 2, socket: string, configFile: string, logFile: string, env: NodeJS.ProcessEnv): DaemonProc {
+  private spawnDaemon(hv: 1 | 2, socket: string, configFile: string, logFile: string, env: NodeJS.ProcessEnv, cpu?: number): DaemonProc {
     const out = createWriteStream(logFile);
-    const child = spawn('ip', ['netns', 'exec', this.topo.hvNs[hv - 1], process.execPath, MAIN, 'run', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const cmd = ['ip', 'netns', 'exec', this.topo.hvNs[hv - 1], process.execPath, MAIN, 'run', '--config', configFile];
+    if (cpu !== undefined) cmd.unshift('taskset', '-c', String(cpu)); // taskset and ip both exec: the pid is the daemon's
+    const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
     child.stdout!.pipe(out);
     child.stderr!.pipe(out);
     const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    return { hv, child, socket, configFile, logFile, exit };
+    return { hv, child, socket, configFile, logFile, exit, cpu };
   }
 
   private async waitReady(d: DaemonProc, deadline: number, timeoutMs: number): Promise<void> {

@@ -105,6 +105,8 @@ export interface DaemonConfigOptions {
   udpChecksum?: boolean;
   /** Offload plan of the daemons (host/native placements); default all host. */
   offload?: Record<string, string>;
+  /** Extra top-level config sections (e.g. an `afpacket` tuning block), merged as given. */
+  extra?: Record<string, unknown>;
 }
 
 /** The vtepd config for hypervisor `hv` (1 or 2): both VMs in one network, the other hypervisor as remote. */
@@ -125,5 +127,6 @@ export function daemonConfig(t: Topology, hv: 1 | 2, o: DaemonConfigOptions): Re
     metrics: { enabled: o.metricsListen !== undefined, listen: o.metricsListen ?? '127.0.0.1:9580' },
     log: { level: o.logLevel ?? 'info' },
     ...(o.offload ? { offload: o.offload } : {}),
+    ...(o.extra ?? {}),
   };
 }

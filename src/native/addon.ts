@@ -8,15 +8,26 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/**
+ * Opaque handle of the addon's BatchView (native-bindings/src/batch_view.h): the
+ * pointers of one PacketBatch, taken once; made by src/batch/native-batch.ts.
+ * The view holds its batch, and V8 never moves a typed array's memory once it was
+ * handed out, so the addon may keep and reuse these pointers across calls.
+ */
+export interface NativeBatchView { readonly __nativeBatchView: unique symbol }
+
 /** Batch-facing call shape shared by AF_PACKET and TAP (one N-API crossing per batch). */
 export interface NativeRxTx {
   readonly fd?: number;
   readonly interface: string;
   readonly ifindex: number;
-  rxBurst(data: Uint8Array, offset: Uint32Array, length: Uint32Array, wireLength: Uint32Array, tsSec: Float64Array,
-    tsNsec: Uint32Array, start: number, max: number, slotSize: number, headroom: number, dataRoom: number, vnet?: Uint16Array): number;
-  txBurst(data: Uint8Array, offset: Uint32Array, length: Uint32Array, drop: Uint8Array, start: number, count: number, vnet?: Uint16Array): number;
+  /** Copy up to `max` ready frames into slots start..; returns how many (never waits). */
+  rxBurst(view: NativeBatchView, start: number, max: number, vnet?: Uint16Array): number;
+  /** Send the alive frames of slots [start, start+count); returns how many were sent. */
+  txBurst(view: NativeBatchView, start: number, count: number, vnet?: Uint16Array): number;
   lastTxErrno(): number;
+  /** Of the frames the last txBurst did not send, how many found the ring / queue full (the rest were refused). */
+  lastTxFull(): number;
   startPoll(cb: (status: number) => void): void;
   stopPoll(): void;
   close(): void;
@@ -25,12 +36,22 @@ export interface NativeRxTx {
 export interface AfPacketNativeOptions {
   /** Interface to bind to (must exist, and be up unless allowDown). */
   interface: string;
-  /** RX ring geometry: block size (power of two >= page), block count, frame size, block retire timeout. */
+  /**
+   * RX ring: 2 = TPACKET_V2 (default: a frame is readable as soon as the kernel wrote it),
+   * 3 = TPACKET_V3 (frames in blocks handed over when full or after blockTimeoutMs).
+   */
+  rxRingVersion?: 2 | 3;
+  /** RX ring geometry: block size (power of two >= page), block count, frame size, block retire timeout (V3). */
   blockSize?: number;
   blockCount?: number;
   frameSize?: number;
   blockTimeoutMs?: number;
-  /** On a full socket send buffer, wait up to this long for room before counting tx drops (default 10). */
+  /** Transmit through a PACKET_TX_RING (default true: one send() per batch) instead of sendmmsg. */
+  txRing?: boolean;
+  /** TX ring slots (default 512) and slot size (default frameSize). */
+  txRingFrames?: number;
+  txFrameSize?: number;
+  /** On a full TX ring or socket send buffer, wait up to this long for room before counting tx drops (default 10). */
   txWaitMs?: number;
   /** SO_SNDBUF(FORCE) in bytes; 0 keeps the kernel default. */
   sndbuf?: number;
@@ -46,7 +67,16 @@ export interface AfPacketNativeOptions {
   fanoutGroup?: number;
   fanoutMode?: number;
 }
-export interface AfPacketStats { packets: number; drops: number; freezeQueue: number; oversize: number; outgoing: number }
+/** Deltas since the previous stats() call. */
+export interface AfPacketStats {
+  /** PACKET_STATISTICS: frames seen, frames the RX ring had no room for, V3 queue freezes. */
+  packets: number; drops: number; freezeQueue: number;
+  /** The socket's own drop count (SO_MEMINFO SK_MEMINFO_DROPS). */
+  socketDrops: number;
+  oversize: number; outgoing: number;
+  /** TX: send/sendmmsg calls, bursts that found the ring or socket buffer full, ring rebuilds, frames refused. */
+  txSyscalls: number; txFullEvents: number; txRebuilds: number; txRefused: number;
+}
 export interface AfPacketNative extends NativeRxTx { stats(): AfPacketStats }
 
 export interface TapNativeOptions {
@@ -60,7 +90,7 @@ export interface TapNativeOptions {
 export interface TapNative extends NativeRxTx {
   readonly created: boolean;
   readonly vnetHdr: number;
-  stats(): { oversize: number };
+  stats(): { oversize: number; txFullEvents: number };
   setUp(up?: boolean): void;
 }
 

@@ -34,6 +34,7 @@ import { NativeChecksumStage } from '../tunnel/native-checksum.js';
 import { KernelChecksumStage } from '../tunnel/vnet-checksum.js';
 import { AfPacketPort } from '../ports/af-packet-port.js';
 import { runPlanHostProblems } from './run-plan.js';
+import { BusyPoller } from './busy-poll.js';
 import type { Port } from '../ports/port.js';
 import type { VtepdConfig } from '../config/config-schema.js';
 import type { Stage } from '../batch/stage.js';
@@ -147,9 +148,17 @@ export class Dataplane {
   errors = 0;
   onError: ((port: Port, err: Error) => void) | null = null;
 
-  /** Start taking frames: every port's readiness drives `handle`. */
+  private busy: BusyPoller | null = null;
+
+  /** Start taking frames: every port's readiness drives `handle` (and, with busy polling, keeps the rings polled a while). */
   start(): void {
-    for (const p of [...this.devices.map((d) => d.port), ...this.underlay.ports]) p.onReadable(() => this.guarded(p));
+    const ports = [...this.devices.map((d) => d.port), ...this.underlay.ports];
+    const idleUs = this.cfg.afpacket?.busyPollUs ?? 0;
+    const busy = idleUs > 0 ? new BusyPoller(ports, (p) => this.guarded(p), idleUs) : null;
+    this.busy = busy !== null && busy.active ? busy : null;
+    for (const p of ports) {
+      p.onReadable(this.busy === null ? () => this.guarded(p) : () => { this.guarded(p); this.busy!.kick(); });
+    }
   }
 
   /** One try per wakeup (not per frame): an exception loses that batch, never the daemon. */
@@ -164,6 +173,7 @@ export class Dataplane {
 
   /** Stop taking frames (ports stay open: a reload may hand them to the next dataplane). */
   stop(): void {
+    this.busy?.stop();
     for (const d of this.devices) d.port.onReadable(null);
     for (const p of this.underlay.ports) p.onReadable(null);
   }

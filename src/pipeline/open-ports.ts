@@ -16,7 +16,20 @@ import { PcapFilePort } from '../ports/pcap-file-port.js';
 import { UdpUnderlay } from '../ports/udp-underlay.js';
 import { RawIpUnderlay } from '../ports/raw-ip-underlay.js';
 import { TunnelPortGuard } from '../ports/tunnel-port-guard.js';
-import type { PortConfig, VtepdConfig } from '../config/config-schema.js';
+import type { AfPacketConfig, PortConfig, VtepdConfig } from '../config/config-schema.js';
+import type { AfPacketPortOptions } from '../ports/af-packet-port.js';
+
+/** The config's afpacket section as AfPacketPort options (2 KiB frames, 32 per 64 KiB block). */
+export function afPacketOptions(a: AfPacketConfig | undefined): Partial<AfPacketPortOptions> {
+  if (a === undefined) return {};
+  const v3 = a.rxRing === 'v3';
+  return {
+    rxRingVersion: v3 ? 3 : 2,
+    // v3: blocks of 256 KiB (128 frames); v2: blocks of 64 KiB (32 frames).
+    blockCount: Math.max(1, Math.ceil(a.rxRingFrames / (v3 ? 128 : 32))),
+    txRing: a.txRing, txRingFrames: a.txRingFrames, qdiscBypass: a.qdiscBypass, txWaitMs: a.txWaitMs,
+  };
+}
 
 /** Bridge port indices: local devices count up from 0; underlay sockets sit at the top. */
 export const UNDERLAY_INDEX_BASE = 1000;
@@ -40,10 +53,10 @@ export interface Underlay {
   retarget?(cfg: VtepdConfig): void;
 }
 
-/** Signature of a device: what must be equal for a reload to keep it open. */
-export function deviceKey(p: PortConfig): string {
-  const key = [p.backend, p.interface ?? '', p.filter ?? '', p.readFile ?? '', p.writeFile ?? ''];
-  return JSON.stringify(p.backend === 'afxdp' ? [...key, p.afxdp ?? {}] : key);
+/** Signature of a device: what must be equal for a reload to keep it open (ring settings for AF_PACKET, the afxdp block for AF_XDP). */
+export function deviceKey(p: PortConfig, cfg?: VtepdConfig): string {
+  const ring = p.backend === 'afpacket' ? afPacketOptions(cfg?.afpacket) : p.backend === 'afxdp' ? p.afxdp ?? {} : {};
+  return JSON.stringify([p.backend, p.interface ?? '', p.filter ?? '', p.readFile ?? '', p.writeFile ?? '', ring]);
 }
 
 export function underlayKey(cfg: VtepdConfig): string {
@@ -51,7 +64,8 @@ export function underlayKey(cfg: VtepdConfig): string {
   // AF_XDP keeps its socket across reloads: the address and tunnel ports only change its filter (retarget).
   if (u.transport === 'afxdp') return JSON.stringify([u.interface, u.transport, u.afxdp ?? {}]);
   const udpPorts = [...new Set(cfg.networks.filter((n) => n.type !== 'nvgre').map((n) => n.udpPort))].sort();
-  return JSON.stringify([u.interface, u.address, u.transport, u.ttl, u.transport === 'afpacket' ? [] : udpPorts, underlayVnet(cfg)]);
+  const ring = u.transport === 'afpacket' ? afPacketOptions(cfg.afpacket) : {};
+  return JSON.stringify([u.interface, u.address, u.transport, u.ttl, u.transport === 'afpacket' ? [] : udpPorts, underlayVnet(cfg), ring]);
 }
 
 /** Underlays of whole Ethernet frames (vtepd builds the outer headers, next hops from the neighbour table). */
@@ -78,7 +92,7 @@ export function underlayVnet(cfg: VtepdConfig): boolean {
 export function openLocalDevices(cfg: VtepdConfig, keep: Map<string, LocalDevice>): LocalDevice[] {
   const byKey = new Map<string, PortConfig[]>();
   for (const p of cfg.ports) {
-    const k = deviceKey(p);
+    const k = deviceKey(p, cfg);
     byKey.set(k, [...(byKey.get(k) ?? []), p]);
   }
   const used = new Set<number>();
@@ -96,7 +110,7 @@ export function openLocalDevices(cfg: VtepdConfig, keep: Map<string, LocalDevice
       while (used.has(next)) next++;
       used.add(next);
       const p = ps[0];
-      out.push({ key: k, port: openLocal(p, next, members), iface: p.interface ?? p.name, backend: p.backend, members });
+      out.push({ key: k, port: openLocal(p, next, members, cfg), iface: p.interface ?? p.name, backend: p.backend, members });
     }
   } catch (err) {
     // Do not leak what we opened before the failure (kept devices belong to the caller).
@@ -106,12 +120,12 @@ export function openLocalDevices(cfg: VtepdConfig, keep: Map<string, LocalDevice
   return out;
 }
 
-function openLocal(p: PortConfig, index: number, members: { vlan: number }[]): Port {
+function openLocal(p: PortConfig, index: number, members: { vlan: number }[], cfg: VtepdConfig): Port {
   const name = p.interface ?? p.name;
   try {
     switch (p.backend) {
       case 'afpacket':
-        return new AfPacketPort({ interface: p.interface!, name, index });
+        return new AfPacketPort({ ...afPacketOptions(cfg.afpacket), interface: p.interface!, name, index });
       case 'afxdp':
         return new AfXdpPort({ ...afxdpSocketOptions(p.afxdp), interface: p.interface!, name, index, filter: localFilter(p.afxdp, members) });
       case 'tap':
@@ -135,7 +149,7 @@ export async function openUnderlay(cfg: VtepdConfig): Promise<Underlay> {
     if (u.transport === 'afpacket') {
       // Not promiscuous: only frames for this host (unicast to our MAC, broadcast) are tunnel candidates.
       // Host-stack guards (no ICMP unreachable for tunnel traffic) are kept by HostGuards.
-      const port = new AfPacketPort({ interface: u.interface, name: u.interface, index: UNDERLAY_INDEX_BASE, promiscuous: false, vnetHdr: underlayVnet(cfg) });
+      const port = new AfPacketPort({ ...afPacketOptions(cfg.afpacket), interface: u.interface, name: u.interface, index: UNDERLAY_INDEX_BASE, promiscuous: false, vnetHdr: underlayVnet(cfg) });
       return { key, ports: [port], txFor: () => port, guards: [] };
     }
     if (u.transport === 'afxdp') {

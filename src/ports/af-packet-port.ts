@@ -1,7 +1,11 @@
 /**
- * AF_PACKET port: TPACKET_V3 mmap RX ring and sendmmsg TX in the native addon.
- * Its own transmitted frames are not read back (PACKET_IGNORE_OUTGOING plus a
- * pkttype check). Kernel ring drops come from PACKET_STATISTICS via pollStats().
+ * AF_PACKET port: an mmap RX ring (TPACKET_V2 by default: each frame readable
+ * the moment the kernel wrote it, so a lone frame is not held back and a busy
+ * port still drains in batches) and a TPACKET_V2 TX ring (one send() per batch;
+ * sendmmsg on request) in the native addon. Its own transmitted frames are not
+ * read back (PACKET_IGNORE_OUTGOING plus a pkttype check). Kernel ring drops
+ * (PACKET_STATISTICS), socket drops, TX ring-full waits and refused frames are
+ * pulled into the counters by pollStats().
  *
  * Opt-in `vnetHdr: true` (PACKET_VNET_HDR, offload placement `checksum: kernel`):
  * as on a TAP port with a vnet header, received frames' virtio_net_hdr fields land
@@ -48,7 +52,13 @@ export interface AfPacketPortOptions extends Omit<AfPacketNativeOptions, 'fanout
   vnetHdr?: boolean;
 }
 
-export const AF_PACKET_DEFAULTS = { blockSize: 1 << 18, blockCount: 16, frameSize: 2048, blockTimeoutMs: 2 } as const;
+/** Ring defaults: RX 64 blocks of 64 KiB in 2 KiB frames (2048 frames, 4 MiB); TX ring of 512 frames. */
+export const AF_PACKET_DEFAULTS = {
+  rxRingVersion: 2, blockSize: 1 << 16, blockCount: 64, frameSize: 2048, blockTimeoutMs: 2,
+  txRing: true, txRingFrames: 512, txWaitMs: 10,
+} as const;
+/** TPACKET_V3 geometry when rxRingVersion is 3 and no geometry is given: 16 blocks of 256 KiB. */
+export const AF_PACKET_V3_DEFAULTS = { blockSize: 1 << 18, blockCount: 16 } as const;
 
 export class AfPacketPort extends NativePort {
   readonly kind = 'afpacket' as const;
@@ -62,13 +72,18 @@ export class AfPacketPort extends NativePort {
     const native = loadNative();
     const AfPacket = native.AfPacket as unknown as AfPacketVnetCtor;
     const vnetHdr = opts.vnetHdr ?? false;
+    const v3 = opts.rxRingVersion === 3;
     const sock = withNetns(opts.netns, () => new AfPacket({
       interface: opts.interface,
-      blockSize: opts.blockSize ?? AF_PACKET_DEFAULTS.blockSize,
-      blockCount: opts.blockCount ?? AF_PACKET_DEFAULTS.blockCount,
+      rxRingVersion: opts.rxRingVersion ?? AF_PACKET_DEFAULTS.rxRingVersion,
+      blockSize: opts.blockSize ?? (v3 ? AF_PACKET_V3_DEFAULTS : AF_PACKET_DEFAULTS).blockSize,
+      blockCount: opts.blockCount ?? (v3 ? AF_PACKET_V3_DEFAULTS : AF_PACKET_DEFAULTS).blockCount,
       frameSize: opts.frameSize ?? AF_PACKET_DEFAULTS.frameSize,
       blockTimeoutMs: opts.blockTimeoutMs ?? AF_PACKET_DEFAULTS.blockTimeoutMs,
-      txWaitMs: opts.txWaitMs ?? 10,
+      txRing: opts.txRing ?? AF_PACKET_DEFAULTS.txRing,
+      txRingFrames: opts.txRingFrames ?? AF_PACKET_DEFAULTS.txRingFrames,
+      txFrameSize: opts.txFrameSize,
+      txWaitMs: opts.txWaitMs ?? AF_PACKET_DEFAULTS.txWaitMs,
       sndbuf: opts.sndbuf ?? 0,
       qdiscBypass: opts.qdiscBypass ?? false,
       promiscuous: opts.promiscuous ?? true,
@@ -84,6 +99,11 @@ export class AfPacketPort extends NativePort {
     }
     super(opts.name ?? opts.interface, opts.index ?? 0, sock, native);
   }
+
+  /** How frames leave: 'ring' (PACKET_TX_RING, one send() per batch) or 'sendmmsg'. */
+  get txMode(): 'ring' | 'sendmmsg' { return (this.sock as unknown as { txMode: 'ring' | 'sendmmsg' }).txMode; }
+  /** 2 (TPACKET_V2) or 3 (TPACKET_V3). */
+  get rxRingVersion(): number { return (this.sock as unknown as { rxRingVersion: number }).rxRingVersion; }
 
   /** Whether frames carry a virtio_net_hdr (PACKET_VNET_HDR). */
   get vnetHdr(): boolean { return this.sock.vnetHdr === true; }
@@ -127,15 +147,23 @@ export class AfPacketPort extends NativePort {
     return v !== null && this.sock.vnetHdr === true && v.length >= batch.capacity * VNET_FIELDS ? v : undefined;
   }
 
+  /** The addon's AfPacket object (for the native busy-poll set; opaque). */
+  get nativeHandle(): unknown { return this.sock; }
+
   /** The socket fd (for a caller that wants its own readiness loop). */
   get fd(): number { return this.sock.fd ?? -1; }
 
   pollStats(): void {
     if (this.closed) return;
-    const s = this.sock.stats(); // deltas: the kernel resets them on read
+    const s = this.sock.stats(); // deltas since the previous call
     const c = this.counters;
     c.drops[PortDrop.kernel] += s.drops;
+    // SO_MEMINFO drops: the socket's own count, apart from the ring's (tp_drops is not in it on this kernel).
+    c.drops[PortDrop.socket] += s.socketDrops;
     c.drops[PortDrop.oversize] += s.oversize;
     c.kernelFreezes += s.freezeQueue;
+    c.txFullEvents += s.txFullEvents;
+    c.txSyscalls += s.txSyscalls;
+    c.txRingRebuilds += s.txRebuilds;
   }
 }

@@ -21,6 +21,12 @@ export class PortCounters {
   readonly drops = new Float64Array(DROP_CODES);
   /** Kernel ring/queue freezes (TPACKET_V3 tp_freeze_q_cnt): the ring was full. */
   kernelFreezes = 0;
+  /** Transmit bursts that found the TX ring, socket buffer or tun queue full and had to wait (events, not frames). */
+  txFullEvents = 0;
+  /** Transmit system calls (send, sendmmsg): with a TX ring about one per batch. */
+  txSyscalls = 0;
+  /** TX ring rebuilt because the kernel refused a frame the port's checks let through (TP_STATUS_WRONG_FORMAT). */
+  txRingRebuilds = 0;
   /** Last transmit error as an errno name (e.g. ENETDOWN), '' when none. */
   lastTxError = '';
 
@@ -50,6 +56,9 @@ export class PortCounters {
       'out-packets': this.txPackets,
       'out-bytes': this.txBytes,
       'kernel-freezes': this.kernelFreezes,
+      'tx-full-events': this.txFullEvents,
+      'tx-syscalls': this.txSyscalls,
+      'tx-ring-rebuilds': this.txRingRebuilds,
     };
     for (const r of PORT_DROP_REASONS) out[`drop-${r}`] = this.drops[PortDrop[r]];
     return out;

@@ -3,8 +3,9 @@
  * N-API call per batch each way; counters updated once per batch.
  */
 import type { PacketBatch } from '../batch/packet-batch.js';
+import { nativeBatchView } from '../batch/native-batch.js';
 import { PortCounters, PortDrop } from './counters.js';
-import type { NativeAddon, NativeRxTx } from '../native/addon.js';
+import type { NativeAddon, NativeBatchView, NativeRxTx } from '../native/addon.js';
 import { aliveBytesPrefix, aliveStats, type Port, type PortKind } from './port.js';
 
 export abstract class NativePort implements Port {
@@ -22,6 +23,18 @@ export abstract class NativePort implements Port {
   constructor(readonly name: string, readonly index: number, protected readonly sock: NativeRxTx,
     protected readonly native: NativeAddon) {}
 
+  // The BatchView of the batch used last (a port sees one or two batches for its life).
+  private lastBatch: PacketBatch | null = null;
+  private lastView: NativeBatchView | null = null;
+
+  protected viewOf(batch: PacketBatch): NativeBatchView {
+    if (batch !== this.lastBatch) {
+      this.lastView = nativeBatchView(batch);
+      this.lastBatch = batch;
+    }
+    return this.lastView!;
+  }
+
   /** Kernel-side name and index of the interface. */
   get interfaceName(): string { return this.sock.interface; }
   get ifindex(): number { return this.sock.ifindex; }
@@ -34,8 +47,7 @@ export abstract class NativePort implements Port {
     const start = batch.count;
     const room = batch.capacity - start;
     if (room <= 0 || this.closed) return 0;
-    const n = this.sock.rxBurst(batch.data, batch.offset, batch.length, batch.wireLength, batch.tsSec, batch.tsNsec,
-      start, room, batch.slotSize, batch.headroom, batch.dataRoom, this.rxExtra(batch));
+    const n = this.sock.rxBurst(this.viewOf(batch), start, room, this.rxExtra(batch));
     const end = start + n;
     const port = this.index;
     let bytes = 0;
@@ -59,14 +71,18 @@ export abstract class NativePort implements Port {
       this.counters.lastTxError = 'EBADF';
       return 0;
     }
-    const sent = this.sock.txBurst(batch.data, batch.offset, batch.length, batch.drop, start, count, this.txExtra(batch));
+    const sent = this.sock.txBurst(this.viewOf(batch), start, count, this.txExtra(batch));
     const c = this.counters;
     c.txPackets += sent;
     if (sent === alive.frames) {
       c.txBytes += alive.bytes;
     } else {
+      // Slow path: why the rest was not sent. Bytes: the sent frames are counted as the
+      // first `sent` alive ones (exact unless a frame in the middle was refused).
       c.txBytes += aliveBytesPrefix(batch, start, start + count, sent);
-      c.drops[PortDrop['tx-error']] += alive.frames - sent;
+      const full = this.sock.lastTxFull();
+      c.drops[PortDrop['tx-ring-full']] += full;
+      c.drops[PortDrop['tx-error']] += alive.frames - sent - full;
       const e = this.sock.lastTxErrno();
       if (e !== 0) c.lastTxError = this.native.errnoName(e);
     }

@@ -74,6 +74,8 @@ export class TapPort extends NativePort {
 
   pollStats(): void {
     if (this.closed) return;
-    this.counters.drops[PortDrop.oversize] += this.sock.stats().oversize;
+    const s = this.sock.stats();
+    this.counters.drops[PortDrop.oversize] += s.oversize;
+    this.counters.txFullEvents += s.txFullEvents;
   }
 }

@@ -14,6 +14,13 @@ export function formatPorts(ports: PortStats[]): string {
     const d = Object.entries(p.details ?? {}).filter(([, v]) => v !== null);
     if (d.length > 0) lines.push(`      ${p.backend}: ${d.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   }
+  // Why frames were lost (RX ring, socket, TX ring full, refused), per port, when any were.
+  for (const p of ports) {
+    const why = Object.entries(p.dropReasons ?? {}).map(([r, v]) => `${r} ${v}`);
+    if ((p.txFullEvents ?? 0) > 0) why.push(`tx-full-events ${p.txFullEvents}`);
+    if (p.lastTxError) why.push(`last tx error ${p.lastTxError}`);
+    if (why.length > 0) lines.push(`  ${p.name}: ${why.join(', ')}`);
+  }
   return lines.join('\n');
 }
 
