@@ -1,19 +1,29 @@
 /**
  * The live benchmark's namespaces: one VTEP between a generator and a sink.
  *
- *   [G] gen0 ──veth── vm0 [H: VTEP] ul0 192.0.2.1 ──veth── ul0 [S] (no address)
+ *   [G] gen0 ──veth── A [H: device under test] B ──veth── snk0 [S] (no address)
  *
- * The VTEP in H is either a `vtepd run` daemon (AF_PACKET on vm0 and ul0) or
- * the Linux kernel bridge + vxlan device (KernelVtep); both encapsulate frames
- * from the generator's source MAC towards DST_MAC, a static FDB entry behind
- * remote 192.0.2.2 (VNI 100, UDP 4789, no outer UDP checksum). S has no IP
- * address and H has a permanent neighbour entry for 192.0.2.2, so no ARP, ICMP
- * or IP processing of the tunnel traffic happens at the far end: S's ul0 rx
- * counter is the count of delivered frames. IPv6 is off on every link.
+ *   direction  A (generator side)   B (sink side)        what H does
+ *   encap      vm0 (VM port)        ul0 192.0.2.1        VXLAN encap towards 192.0.2.2
+ *   decap      ul0 192.0.2.1        vm0 (VM port)        VXLAN decap from 192.0.2.2
+ *   l2         vm0 (VM port)        vm1 (VM port)        bridging in one network
+ *
+ * H runs one setup at a time: the Linux kernel (bridge + vxlan device,
+ * KernelVtep) or `vtepd run` with the host plan, the native plan, or the native
+ * plan on AF_XDP ports and underlay. Each setup holds one static FDB entry for
+ * DST_MAC (behind the remote, or on the sink-side port), so nothing floods. S has
+ * no IP address and H a permanent neighbour entry for the remote: no ARP, ICMP or
+ * IP processing happens at the far end, and S's rx counter is the count of
+ * delivered frames. IPv6 is off on every link.
+ *
+ * Fairness: the generator (G) runs on one core; A's NAPI runs in a kernel thread
+ * (threaded NAPI) pinned with the daemon to the other core, so everything the
+ * device under test does, kernel or vtepd, happens on that core. A has GRO on,
+ * which puts a veth in NAPI mode (XDP frames from the generator need it).
  * Namespace names carry the pid; close()/closeSync() are idempotent.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,8 +35,12 @@ export const SRC_MAC = '02:00:00:00:00:01';
 export const DST_MAC = '02:00:00:00:00:02';
 export const LOCAL = '192.0.2.1';
 export const REMOTE = '192.0.2.2';
-const SINK_MAC = '02:00:00:00:ff:02';
+export const UL0_MAC = '02:00:00:00:aa:01';
+export const REMOTE_MAC = '02:00:00:00:ff:02';
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+export type Direction = 'encap' | 'decap' | 'l2';
+export type Setup = 'kernel' | 'host' | 'native' | 'afxdp';
 
 function ip(args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -41,64 +55,81 @@ export class LiveLab {
   readonly hv: string;
   readonly sink: string;
   readonly dir: string;
+  /** H's interface facing the generator and the one facing the sink. */
+  readonly a: string;
+  readonly b: string;
   daemon: ChildProcess | null = null;
   private kernel: KernelVtep | null = null;
   private closed = false;
 
-  constructor(tag = `vtl${process.pid}`) {
+  constructor(readonly direction: Direction, readonly dutCpu: number, tag = `vtl${process.pid}`) {
     this.gen = `${tag}g`;
     this.hv = `${tag}h`;
     this.sink = `${tag}s`;
+    [this.a, this.b] = direction === 'encap' ? ['vm0', 'ul0'] : direction === 'decap' ? ['ul0', 'vm0'] : ['vm0', 'vm1'];
     this.dir = mkdtempSync(join(tmpdir(), `${tag}-`));
     try {
       for (const ns of [this.gen, this.hv, this.sink]) {
         ip(['netns', 'add', ns]);
         quiet('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
       }
-      ip(['-n', this.gen, 'link', 'add', 'gen0', 'type', 'veth', 'peer', 'name', 'vm0', 'netns', this.hv]);
-      ip(['-n', this.hv, 'link', 'add', 'ul0', 'type', 'veth', 'peer', 'name', 'ul0', 'netns', this.sink]);
-      ip(['-n', this.gen, 'link', 'set', 'gen0', 'address', SRC_MAC, 'up']);
-      ip(['-n', this.hv, 'link', 'set', 'vm0', 'up']);
-      ip(['-n', this.sink, 'link', 'set', 'ul0', 'address', SINK_MAC, 'up']);
+      ip(['-n', this.gen, 'link', 'add', 'gen0', 'type', 'veth', 'peer', 'name', this.a, 'netns', this.hv]);
+      ip(['-n', this.hv, 'link', 'add', this.b, 'type', 'veth', 'peer', 'name', 'snk0', 'netns', this.sink]);
+      ip(['-n', this.gen, 'link', 'set', 'gen0', 'address', direction === 'decap' ? REMOTE_MAC : SRC_MAC, 'up']);
+      ip(['-n', this.sink, 'link', 'set', 'snk0', 'address', REMOTE_MAC, 'up']);
+      // l2: the underlay is needed by the config but carries nothing; a veth with its peer in H.
+      if (direction === 'l2') ip(['-n', this.hv, 'link', 'add', 'ul0', 'type', 'veth', 'peer', 'name', 'ul0p']);
+      for (const d of direction === 'l2' ? [this.a, this.b, 'ul0', 'ul0p'] : [this.a, this.b]) {
+        if (d === 'ul0') ip(['-n', this.hv, 'link', 'set', d, 'address', UL0_MAC]);
+        ip(['-n', this.hv, 'link', 'set', d, 'up']);
+      }
       ip(['-n', this.hv, 'addr', 'add', `${LOCAL}/24`, 'dev', 'ul0']);
-      ip(['-n', this.hv, 'link', 'set', 'ul0', 'up']);
-      ip(['-n', this.hv, 'neigh', 'replace', REMOTE, 'lladdr', SINK_MAC, 'dev', 'ul0', 'nud', 'permanent']);
+      if (direction === 'encap') ip(['-n', this.hv, 'neigh', 'replace', REMOTE, 'lladdr', REMOTE_MAC, 'dev', 'ul0', 'nud', 'permanent']);
+      ip(['netns', 'exec', this.hv, 'ethtool', '-K', this.a, 'gro', 'on']);
     } catch (e) {
       this.closeSync();
       throw new Error(`building the namespaces failed: ${(e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message}`, { cause: e });
     }
   }
 
-  /** Start `vtepd run` in H; resolves with its pid once the control socket answers. */
-  async startVtepd(batchSize = 64, timeoutMs = 15000): Promise<number> {
-    const socket = join(this.dir, 'vtepd.sock');
-    const config = {
-      underlay: { interface: 'ul0', address: LOCAL, transport: 'afpacket', mtu: 1500 },
-      ports: [{ name: 'vm0', interface: 'vm0', backend: 'afpacket' }],
-      networks: [{ name: 'bench', vni: VNI, type: 'vxlan', ports: ['vm0'], remotes: [REMOTE] }],
-      fdb: { static: [{ vni: VNI, mac: DST_MAC, remote: REMOTE }] },
-      control: { socket },
+  get socket(): string { return join(this.dir, 'vtepd.sock'); }
+
+  private vtepdConfig(setup: Exclude<Setup, 'kernel'>, batchSize: number): object {
+    const backend = setup === 'afxdp' ? 'afxdp' : 'afpacket';
+    const ports = this.direction === 'l2' ? ['vm0', 'vm1'] : ['vm0'];
+    const dstPort = this.direction === 'l2' ? 'vm1' : this.direction === 'decap' ? 'vm0' : null;
+    return {
+      underlay: { interface: 'ul0', address: LOCAL, transport: backend, mtu: 1500 },
+      ports: ports.map((p) => ({ name: p, interface: p, backend })),
+      networks: [{ name: 'bench', vni: VNI, type: 'vxlan', ports, remotes: [REMOTE] }],
+      fdb: { static: [dstPort ? { vni: VNI, mac: DST_MAC, port: dstPort } : { vni: VNI, mac: DST_MAC, remote: REMOTE }] },
+      control: { socket: this.socket },
       metrics: { enabled: false, listen: '127.0.0.1:9580' },
       log: { level: 'warn' },
       batch: { size: batchSize },
+      offload: setup === 'host' ? {} : { 'encap-decap': 'native', 'forwarding-learning': 'native' },
     };
+  }
+
+  /** Start `vtepd run` in H, pinned to the DUT core; resolves with its pid once the control socket answers. */
+  async startVtepd(setup: Exclude<Setup, 'kernel'>, batchSize = 64, timeoutMs = 15000): Promise<number> {
     const file = join(this.dir, 'vtepd.json');
-    writeFileSync(file, JSON.stringify(config));
+    writeFileSync(file, JSON.stringify(this.vtepdConfig(setup, batchSize)));
     let log = '';
-    const child = spawn('ip', ['netns', 'exec', this.hv, process.execPath, MAIN, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', this.hv, 'taskset', '-c', String(this.dutCpu), process.execPath, MAIN, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-2000); });
     child.stderr!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-2000); });
     this.daemon = child;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`vtepd exited (${child.exitCode}): ${log.trim()}`);
-      if (await controlRequest(socket, 'ping', {}, 1000).then((r) => r.ok, () => false)) return child.pid!; // ip netns exec execs: same pid
-      if (Date.now() > deadline) throw new Error(`vtepd did not come up in ${timeoutMs} ms: ${log.trim()}`);
+      if (child.exitCode !== null) throw new Error(`vtepd (${setup}) exited (${child.exitCode}): ${log.trim()}`);
+      if (await controlRequest(this.socket, 'ping', {}, 1000).then((r) => r.ok, () => false)) break;
+      if (Date.now() > deadline) throw new Error(`vtepd (${setup}) did not come up in ${timeoutMs} ms: ${log.trim()}`);
       await sleep(100);
     }
+    this.pinNapi();
+    return child.pid!; // ip netns exec and taskset exec: same pid
   }
-
-  get socket(): string { return join(this.dir, 'vtepd.sock'); }
 
   async stopVtepd(): Promise<void> {
     const d = this.daemon;
@@ -111,14 +142,19 @@ export class LiveLab {
     clearTimeout(t);
   }
 
-  /** The kernel datapath in H: bridge vtb + vxlan vtx, vm0 enslaved, the same static FDB entry. */
+  /** The kernel datapath in H: bridge vtb + vxlan vtx with the VM-side ports enslaved and the same static FDB entry. */
   async startKernel(): Promise<void> {
-    const kv = new KernelVtep({ netns: this.hv, vni: VNI, local: LOCAL, underlayDev: 'ul0', udpChecksum: false, ports: ['vm0'], vxlanName: 'vtx', bridgeName: 'vtb' });
+    const ports = this.direction === 'l2' ? ['vm0', 'vm1'] : ['vm0'];
+    const kv = new KernelVtep({ netns: this.hv, vni: VNI, local: LOCAL, underlayDev: 'ul0', udpChecksum: false, ports, vxlanName: 'vtx', bridgeName: 'vtb' });
     await kv.create();
     this.kernel = kv;
-    await kv.sync({ floodRemotes: [], entries: [{ mac: DST_MAC, dst: REMOTE }] });
-    // The bridge side of the same entry: DST_MAC leaves through the vxlan port without a flood.
-    ip(['netns', 'exec', this.hv, 'bridge', 'fdb', 'replace', DST_MAC, 'dev', 'vtx', 'master', 'static']);
+    if (this.direction === 'encap') {
+      await kv.sync({ floodRemotes: [], entries: [{ mac: DST_MAC, dst: REMOTE }] });
+      ip(['netns', 'exec', this.hv, 'bridge', 'fdb', 'replace', DST_MAC, 'dev', 'vtx', 'master', 'static']);
+    } else {
+      ip(['netns', 'exec', this.hv, 'bridge', 'fdb', 'replace', DST_MAC, 'dev', this.direction === 'l2' ? 'vm1' : 'vm0', 'master', 'static']);
+    }
+    this.pinNapi();
   }
 
   async stopKernel(): Promise<void> {
@@ -127,15 +163,35 @@ export class LiveLab {
     await kv?.destroy();
   }
 
+  /**
+   * Put A's NAPI in a kernel thread and pin it to the DUT core. Called after each
+   * setup starts: attaching an XDP program (AF_XDP) rebuilds the NAPI context.
+   */
+  pinNapi(): void {
+    ip(['netns', 'exec', this.hv, 'sh', '-c', `echo 1 > /sys/class/net/${this.a}/threaded`]);
+    const prefix = `napi/${this.a}-`;
+    let pinned = 0;
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      let comm = '';
+      try { comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { continue; }
+      if (!comm.startsWith(prefix)) continue;
+      quiet('taskset', ['-pc', String(this.dutCpu), pid]);
+      pinned++;
+    }
+    if (pinned === 0) throw new Error(`no NAPI thread ${prefix}* found for ${this.a} in ${this.hv}: threaded NAPI did not start`);
+  }
+
   /** rx packets and bytes of an interface (ip -s -j link). */
-  rxCounters(ns: string, dev: string): { packets: number; bytes: number } {
-    const [l] = JSON.parse(ip(['-n', ns, '-s', '-j', 'link', 'show', 'dev', dev])) as { stats64: { rx: { packets: number; bytes: number } } }[];
-    return { packets: l.stats64.rx.packets, bytes: l.stats64.rx.bytes };
+  rxCounters(ns: string, dev: string): { packets: number; bytes: number; dropped: number } {
+    const [l] = JSON.parse(ip(['-n', ns, '-s', '-j', 'link', 'show', 'dev', dev])) as { stats64: { rx: { packets: number; bytes: number; dropped: number } } }[];
+    return { packets: l.stats64.rx.packets, bytes: l.stats64.rx.bytes, dropped: l.stats64.rx.dropped };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     await this.stopVtepd().catch(() => undefined);
+    await this.stopKernel().catch(() => undefined);
     this.closeSync();
   }
 

@@ -14,6 +14,7 @@ void InitNetns(Napi::Env env, Napi::Object exports);
 void InitSink(Napi::Env env, Napi::Object exports);
 void InitAfXdp(Napi::Env env, Napi::Object exports);  // af_xdp.cc, xsk_program.cc, xdp_probe.cc
 void InitBusyPoll(Napi::Env env, Napi::Object exports);
+void InitTrafgen(Napi::Env env, Napi::Object exports);  // trafgen.cc: bench:live's XDP generator
 }
 
 // errnoName(n): lets JS name errnos reported by txBurst (lastTxErrno) the same way.
@@ -29,6 +30,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   vtepd::InitSink(env, exports);
   vtepd::InitAfXdp(env, exports);
   vtepd::InitBusyPoll(env, exports);
+  vtepd::InitTrafgen(env, exports);
 #endif
   // Fast-path stages: portable C, no Linux calls.
   vtepd::BatchView::Init(env, exports);

@@ -1,0 +1,72 @@
+/**
+ * An in-kernel frame generator for live benchmarks: BPF_PROG_RUN of an XDP
+ * program with BPF_F_TEST_XDP_LIVE_FRAMES (Linux >= 5.18; the facility behind
+ * xdp-trafficgen) transmits one template frame out of a veth at about 6-9 M
+ * frames/s from one core. Unlike a socket sender, it carries nothing of the
+ * receiving side's datapath: the frames land in the peer's NAPI queue (the peer
+ * needs an XDP program or GRO on) and are processed wherever that NAPI runs.
+ *
+ *   const r = await runXdpGenerator({ netns, interface: 'gen0', frame, seconds: 2, rate: 0, cpu: 0 });
+ *   // { sent, seconds, rate, cpuSeconds }
+ *
+ * `sent` counts frames generated and handed to the interface; frames the peer's
+ * queue refuses are the receiver's drops. Needs root and the native addon with
+ * native-bindings/build/bpf/vtepd_trafgen.bpf.o (npm run build:native).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { xskObjectPath } from '../../src/native/af-xdp-native.js';
+
+export interface XdpGeneratorOptions {
+  netns: string;
+  interface: string;
+  frame: Uint8Array;
+  seconds: number;
+  /** Frames/s, paced in 0.5 ms bursts; 0 or absent: as fast as the kernel goes. */
+  rate?: number;
+  /** The CPU the generator runs on (taskset); the device under test gets the others. */
+  cpu: number;
+}
+
+export interface XdpGeneratorResult {
+  sent: number;
+  seconds: number;
+  rate: number;
+  cpuSeconds: number;
+}
+
+function childScript(): string {
+  const p = fileURLToPath(new URL('./xdp-generator-child.js', import.meta.url));
+  return existsSync(p) ? p : p.replace(/\/bench\/live\//, '/dist/bench/live/');
+}
+
+/** vtepd_trafgen.bpf.o, next to the AF_XDP port's program. */
+export function trafgenObjectPath(): string {
+  return join(dirname(xskObjectPath()), 'vtepd_trafgen.bpf.o');
+}
+
+export function runXdpGenerator(o: XdpGeneratorOptions): Promise<XdpGeneratorResult> {
+  const object = trafgenObjectPath();
+  if (!existsSync(object)) return Promise.reject(new Error(`${object} is missing: build it with npm run build:native (needs clang, bpftool, libbpf-dev)`));
+  const spec = { object, interface: o.interface, frameHex: Buffer.from(o.frame).toString('hex'), seconds: o.seconds, rate: o.rate ?? 0 };
+  const child = spawn('ip', ['netns', 'exec', o.netns, 'taskset', '-c', String(o.cpu), process.execPath, childScript(), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (code === 0) {
+        try {
+          const r = JSON.parse(out.trim()) as Omit<XdpGeneratorResult, 'rate'>;
+          resolve({ ...r, rate: r.sent / r.seconds });
+          return;
+        } catch { /* fall through */ }
+      }
+      reject(new Error(`XDP generator in ${o.netns} failed (${signal ?? code}): ${err.trim().split('\n').slice(-3).join(' ') || out.trim()}`));
+    });
+  });
+}
