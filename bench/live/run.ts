@@ -65,7 +65,9 @@ interface Point {
 }
 /** Loss allowed at the no-drop rate, and the search's probes. */
 const NDR_LOSS = 0.001;
-const NDR_STEPS = 7;
+const NDR_STEPS = 8;
+/** The search's ceiling: above what any setup here forwards from one core (the kernel bridges ~2.5 M frames/s). */
+const NDR_CEILING = 4e6;
 const NDR_SECONDS = 1;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -127,8 +129,10 @@ async function measure(lab: LiveLab, setup: Setup, size: number, seconds: number
 
 /**
  * One point: the unpaced run (delivered under overload), then a binary search
- * for the no-drop rate between 0 and min(offered, 2.5 x that delivered rate):
- * under overload a single core also spends time receiving frames it then drops.
+ * for the no-drop rate between 0 and min(offered, NDR_CEILING). Under overload
+ * the core also spends time receiving frames it then drops (for vtepd, the NAPI
+ * thread fills a ring the daemon cannot drain), so the no-drop rate can exceed
+ * the overload figure; it is the fair comparison.
  */
 async function point(lab: LiveLab, setup: Setup, size: number, seconds: number, pid: number | null): Promise<Point> {
   const { frame } = frameFor(lab.direction, size);
@@ -136,7 +140,7 @@ async function point(lab: LiveLab, setup: Setup, size: number, seconds: number, 
   await sleep(200);
   const max = await measure(lab, setup, size, seconds, pid, 0);
   let lo = 0;
-  let hi = Math.min(max.offered, 2.5 * max.delivered);
+  let hi = Math.min(max.offered, NDR_CEILING);
   for (let i = 0; i < NDR_STEPS; i++) {
     const rate = (lo + hi) / 2;
     const s = await measure(lab, setup, size, NDR_SECONDS, pid, rate);
