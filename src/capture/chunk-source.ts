@@ -9,6 +9,9 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 export const DEFAULT_CHUNK = 1 << 20;
+/** The path that means standard input (fd 0, read as a stream; never closed here). */
+export const STDIN_PATH = '-';
+const pause = new Int32Array(new SharedArrayBuffer(4));
 
 export class ChunkSource {
   buf: Uint8Array;
@@ -26,6 +29,7 @@ export class ChunkSource {
   /** File offset where a read returned end of file (-1 until then). */
   eofAt = -1;
   private fd: number;
+  private readonly ownFd: boolean;
   private readonly maxChunk: number;
 
   constructor(path: string, chunkSize = DEFAULT_CHUNK, maxChunk = 1 << 24) {
@@ -33,14 +37,16 @@ export class ChunkSource {
     if (!Number.isInteger(chunkSize) || chunkSize < 4096) chunkSize = 4096;
     if (chunkSize > maxChunk) chunkSize = maxChunk;
     this.maxChunk = maxChunk;
-    this.fd = openSync(path, 'r');
+    // Stdin by descriptor: opening /dev/stdin fails (ENXIO) when it is a socket, as under spawn().
+    this.ownFd = path !== STDIN_PATH;
+    this.fd = this.ownFd ? openSync(path, 'r') : 0;
     try {
       const st = fstatSync(this.fd);
       if (st.isDirectory()) throw new Error(`${path} is a directory, not a capture file`);
       this.seekable = st.isFile();
       this.size = this.seekable ? st.size : -1;
     } catch (e) {
-      closeSync(this.fd);
+      if (this.ownFd) closeSync(this.fd);
       throw e;
     }
     // Never allocate more than the file needs: small fixtures get a small buffer.
@@ -84,7 +90,15 @@ export class ChunkSource {
     this.end = have;
     while (this.end < n) {
       if (this.fd < 0) return false;
-      const got = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, this.seekable ? this.base + this.end : null);
+      let got: number;
+      try {
+        got = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, this.seekable ? this.base + this.end : null);
+      } catch (e) {
+        // A non-blocking stdin with nothing yet: wait a millisecond and read again.
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        Atomics.wait(pause, 0, 0, 1);
+        continue;
+      }
       if (got <= 0) {
         this.eofAt = this.base + this.end;
         return false;
@@ -118,7 +132,7 @@ export class ChunkSource {
 
   close(): void {
     if (this.fd >= 0) {
-      closeSync(this.fd);
+      if (this.ownFd) closeSync(this.fd);
       this.fd = -1;
     }
   }

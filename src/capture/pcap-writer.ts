@@ -17,6 +17,10 @@ export interface PcapWriterOptions {
   linkType?: number;
   /** Output buffer size (default 1 MiB). */
   bufferSize?: number;
+  /** Write to this open descriptor (e.g. 1, stdout) instead of opening `path`; close() leaves it open. */
+  fd?: number;
+  /** Create `path`, failing if it exists (O_EXCL): for temporary files that must be ours. */
+  exclusive?: boolean;
 }
 
 export class PcapWriter {
@@ -25,6 +29,7 @@ export class PcapWriter {
   /** Records written so far. */
   records = 0;
   private fd: number;
+  private readonly ownFd: boolean;
   private buf: Uint8Array;
   private view: DataView;
   private used = 0;
@@ -39,7 +44,8 @@ export class PcapWriter {
     const size = Math.max(opts.bufferSize ?? 1 << 20, Math.min(this.snaplen, 1 << 24) + 16, 4096);
     this.buf = new Uint8Array(size);
     this.view = new DataView(this.buf.buffer);
-    this.fd = openSync(path, 'w');
+    this.ownFd = opts.fd === undefined;
+    this.fd = opts.fd ?? openSync(path, opts.exclusive ? 'wx' : 'w');
     const v = this.view;
     v.setUint32(0, this.nanos ? PCAP_MAGIC_NS : PCAP_MAGIC_US, true);
     v.setUint16(4, 2, true);
@@ -89,7 +95,7 @@ export class PcapWriter {
     try {
       this.flush();
     } finally {
-      closeSync(this.fd);
+      if (this.ownFd) closeSync(this.fd);
       this.fd = -1;
     }
   }

@@ -23,13 +23,17 @@ export interface CaptureRunResult {
 export interface CaptureRunOptions {
   /** Headroom per slot: room for the largest outer header (GENEVE options up to 252 B). */
   headroom?: number;
+  /** Write to this descriptor (stdout) instead of opening outPath. */
+  outFd?: number;
+  /** Create outPath exclusively (a temporary file of the caller's). */
+  exclusive?: boolean;
 }
 
 export function runCapture(inPath: string, outPath: string, stage: BatchStage, opts: CaptureRunOptions = {}): CaptureRunResult {
   const reader = openCapture(inPath);
   let writer: PcapWriter | null = null;
   try {
-    writer = new PcapWriter(outPath, { nanos: reader.nanos });
+    writer = new PcapWriter(outPath, { nanos: reader.nanos, fd: opts.outFd, exclusive: opts.exclusive });
     const batch = new PacketBatch({ capacity: 128, headroom: opts.headroom ?? 384, dataRoom: 65535 });
     let framesIn = 0;
     let framesOut = 0;

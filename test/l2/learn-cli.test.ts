@@ -75,8 +75,8 @@ vx('10.0.0.2', 5, '${M4}', 'ff:ff:ff:ff:ff:ff', 10.0)
 t.test('bad input gives one-line errors', async (t) => {
   const dir = tmpDir(t);
   const missing = spawnSync('node', [CLI, 'learn', join(dir, 'nope.pcap')], { encoding: 'utf8' });
-  t.equal(missing.status, 2);
-  t.match(missing.stderr, /^vtepd: .*nope\.pcap: no such file\n$/);
+  t.equal(missing.status, 1, 'a missing input is bad input (exit 1), as in dissect, encap and decap');
+  t.match(missing.stderr, /^vtepd: .*nope\.pcap: no such file or directory\n$/);
   const bad = join(dir, 'bad.pcap');
   writeFileSync(bad, Buffer.from('not a capture at all, just text'));
   const r = spawnSync('node', [CLI, 'learn', bad], { encoding: 'utf8' });

@@ -1,8 +1,7 @@
 /** `vtepd decap IN OUT`: strip VXLAN / GENEVE / NVGRE and write the inner frames. */
 import { Command } from 'commander';
-import { asUsageErrors, printCaptureResult } from '../capture-command.js';
+import { asUsageErrors, runCaptureCommand } from '../capture-command.js';
 import { DecapStage } from '../../tunnel/decap.js';
-import { runCapture } from '../../tunnel/capture-tool.js';
 import { parseIntStrict, TunnelConfigError, type DecapConfig } from '../../tunnel/tunnel-config.js';
 
 export interface DecapOpts {
@@ -45,8 +44,8 @@ export function decapConfigFromFlags(o: DecapOpts): DecapConfig {
 export function register(program: Command): void {
   program.command('decap')
     .description('decapsulate VXLAN, GENEVE and NVGRE frames of a capture (outer IPv4/IPv6, any VLAN tags)')
-    .argument('<in>', 'input capture (pcap or pcapng, Ethernet)')
-    .argument('<out>', 'output pcap of the inner frames (timestamps kept)')
+    .argument('<in>', 'input capture (pcap or pcapng, Ethernet; - for stdin)')
+    .argument('<out>', 'output pcap of the inner frames (timestamps kept; - for stdout, counters then on stderr)')
     .option('--vni <n>', 'accept only this VNI/VSID (repeatable; default all)', collect, [])
     .option('--vxlan-port <port>', 'VXLAN UDP port (repeatable; default 4789)', collect, [])
     .option('--geneve-port <port>', 'GENEVE UDP port (repeatable; default 6081)', collect, [])
@@ -57,10 +56,9 @@ export function register(program: Command): void {
     .option('--no-ip-csum', 'do not verify the outer IPv4 header checksum')
     .option('--geneve-known <class:type>', 'a critical GENEVE option this receiver understands (repeatable)', collect, [])
     .option('--depth <n>', 'tunnel levels to strip per frame, 1..8 (default 1)')
-    .option('--json', 'print the counters as JSON on stdout instead of the summary on stderr')
+    .option('--json', 'print the counters as JSON on stdout (stderr when OUT is -) instead of the summary on stderr')
     .action((inPath: string, outPath: string, o: DecapOpts) => {
       const stage = asUsageErrors(() => new DecapStage(decapConfigFromFlags(o)));
-      const r = runCapture(inPath, outPath, stage);
-      printCaptureResult('decap', r, o.json);
+      runCaptureCommand('decap', inPath, outPath, stage, o.json);
     });
 }

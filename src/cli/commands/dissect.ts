@@ -4,7 +4,8 @@
  * Prints every frame of a pcap/pcapng file, one line each (tcpdump-like, or
  * one JSON object with --json). A fault in the capture file ends the run after
  * all good frames: one-line error with the byte offset on stderr, exit 1.
- * Truncated frames inside a good file are reported per frame, never fatal.
+ * Truncated frames inside a good file are reported per frame, never fatal; a
+ * long run of identical record errors is folded into one line (dissect/run.ts).
  * Output is buffered (64 KiB writes, honouring back-pressure); a closed pipe
  * (`| head`) ends the run quietly.
  */
@@ -13,6 +14,7 @@ import type { Command } from 'commander';
 import { CaptureFormatError } from '../../capture/index.js';
 import { DEFAULT_MAX_TUNNELS } from '../../dissect/walk.js';
 import { dissectFile } from '../../dissect/run.js';
+import { inputPath } from '../file-args.js';
 
 interface DissectOptions {
   json?: boolean;
@@ -73,7 +75,7 @@ export async function runDissect(file: string, o: DissectOptions): Promise<void>
   const out = new Out(process.stdout);
   let res;
   try {
-    res = await dissectFile(file, opts, (line) => (out.line(line) ? out.flush().then(() => !out.closed) : true));
+    res = await dissectFile(inputPath(file), opts, (line) => (out.line(line) ? out.flush().then(() => !out.closed) : true));
   } catch (e) {
     throw asUserError(file, e);
   }
@@ -82,6 +84,7 @@ export async function runDissect(file: string, o: DissectOptions): Promise<void>
 }
 
 function asUserError(file: string, e: unknown): Error {
+  if (e instanceof UsageError) return e;
   if (e instanceof CaptureFormatError) return new UsageError(`${file}: ${e.message}`, 1);
   const err = e as NodeJS.ErrnoException;
   if (err && typeof err.code === 'string' && typeof err.message === 'string') return new UsageError(`${file}: ${err.message}`, 1);
@@ -92,7 +95,7 @@ export function register(program: Command): void {
   program
     .command('dissect')
     .description('print the headers of every frame of a pcap/pcapng file (tunnels decoded, nested)')
-    .argument('<file>', 'pcap or pcapng capture (Ethernet link type)')
+    .argument('<file>', 'pcap or pcapng capture (Ethernet link type; - for stdin)')
     .option('--json', 'one JSON object per frame')
     .option('--vxlan-port <port>', 'also decode UDP to this port as VXLAN (repeatable; 4789 always)', portArg, [])
     .option('--geneve-port <port>', 'also decode UDP to this port as GENEVE (repeatable; 6081 always)', portArg, [])

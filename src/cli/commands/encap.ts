@@ -1,8 +1,7 @@
 /** `vtepd encap IN OUT`: encapsulate every frame of a capture (VXLAN, GENEVE or NVGRE). */
 import { Command, Option } from 'commander';
-import { asUsageErrors, printCaptureResult } from '../capture-command.js';
+import { asUsageErrors, runCaptureCommand } from '../capture-command.js';
 import { EncapStage } from '../../tunnel/encap.js';
-import { runCapture } from '../../tunnel/capture-tool.js';
 import {
   parseGeneveOption, parseIntStrict, parseIp, TunnelConfigError, TUNNEL_TYPES,
   type EncapConfig, type GeneveOption, type TunnelType,
@@ -78,8 +77,8 @@ export function encapConfigFromFlags(o: EncapOpts): EncapConfig {
 export function register(program: Command): void {
   program.command('encap')
     .description('encapsulate every frame of a capture into VXLAN, GENEVE or NVGRE (IPv4/IPv6 outer from the address family)')
-    .argument('<in>', 'input capture (pcap or pcapng, Ethernet)')
-    .argument('<out>', 'output pcap (timestamps kept)')
+    .argument('<in>', 'input capture (pcap or pcapng, Ethernet; - for stdin)')
+    .argument('<out>', 'output pcap (timestamps kept; - for stdout, counters then on stderr)')
     .addOption(new Option('--type <type>', 'tunnel type').choices(TUNNEL_TYPES as string[]).makeOptionMandatory())
     .option('--vni <n>', 'VNI (VXLAN/GENEVE) or VSID (NVGRE), 0..16777215')
     .option('--local <ip>', 'outer source address (IPv4 or IPv6)')
@@ -96,10 +95,9 @@ export function register(program: Command): void {
     .option('--zero-csum6', 'send outer UDP checksum 0 over IPv6 (RFC 6935)')
     .option('--ttl <n>', 'outer TTL / hop limit (default 64)')
     .option('--copy-dscp', 'copy DSCP and ECN from the inner IP header')
-    .option('--json', 'print the counters as JSON on stdout instead of the summary on stderr')
+    .option('--json', 'print the counters as JSON on stdout (stderr when OUT is -) instead of the summary on stderr')
     .action((inPath: string, outPath: string, o: EncapOpts) => {
       const stage = asUsageErrors(() => new EncapStage(encapConfigFromFlags(o)));
-      const r = runCapture(inPath, outPath, stage, { headroom: Math.max(128, (stage.overhead + 63) & ~63) });
-      printCaptureResult('encap', r, o.json);
+      runCaptureCommand('encap', inPath, outPath, stage, o.json, Math.max(128, (stage.overhead + 63) & ~63));
     });
 }

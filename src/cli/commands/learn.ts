@@ -5,8 +5,8 @@
  */
 import { UsageError } from '../../config/usage-error.js';
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
 import { learnReplay } from '../../l2/learn-replay.js';
+import { inputPath } from '../file-args.js';
 
 function intOpt(name: string, min: number, max: number): (v: string) => number {
   return (v: string) => {
@@ -23,15 +23,14 @@ export function register(program: Command): void {
   program
     .command('learn')
     .description('replay a capture through decap + MAC learning and print the final table (capture time drives ageing)')
-    .argument('<file>', 'pcap or pcapng capture')
+    .argument('<file>', 'pcap or pcapng capture (- for stdin)')
     .option('--ageing <seconds>', 'ageing time (default 300)', intOpt('--ageing', 1, 86400))
     .option('--json', 'one JSON object per entry')
     .option('--vxlan-port <port>', 'UDP port carrying VXLAN (repeatable, default 4789)', collect(intOpt('--vxlan-port', 1, 65535)))
     .option('--geneve-port <port>', 'UDP port carrying GENEVE (repeatable, default 6081)', collect(intOpt('--geneve-port', 1, 65535)))
     .option('--max-entries <n>', 'MAC table capacity (default 1048576)', intOpt('--max-entries', 16, 1 << 24))
     .action((file: string, opts: { ageing?: number; json?: boolean; vxlanPort?: number[]; genevePort?: number[]; maxEntries?: number }) => {
-      if (!existsSync(file)) throw new UsageError(`${file}: no such file`);
-      const res = learnReplay(file, {
+      const res = learnReplay(inputPath(file), {
         ageingSeconds: opts.ageing,
         vxlanPorts: opts.vxlanPort,
         genevePorts: opts.genevePort,
