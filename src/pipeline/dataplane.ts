@@ -151,6 +151,13 @@ export class Dataplane {
   /** Batches abandoned because a stage or port threw (a bug or a vanished device); the daemon logs them. */
   errors = 0;
   onError: ((port: Port, err: Error) => void) | null = null;
+  /**
+   * Called after a wakeup's batches (and an ageing tick) when the table's
+   * journal holds records: once per wakeup, never per frame. The backend uses
+   * it to hand MAC events to a control plane (EVPN) within milliseconds; the
+   * callee only schedules its work.
+   */
+  onJournal: (() => void) | null = null;
 
   private busy: BusyPoller | null = null;
 
@@ -173,6 +180,7 @@ export class Dataplane {
       this.errors++;
       this.onError?.(port, err as Error);
     }
+    if (this.onJournal !== null && this.table.journal !== null && this.table.journal.pending) this.onJournal();
   }
 
   /** Stop taking frames (ports stay open: a reload may hand them to the next dataplane). */
@@ -199,6 +207,7 @@ export class Dataplane {
     this.idle.clear();
     this.bridge.process(this.idle);
     this.table.ageStep(this.bridge.now, this.ageBudget);
+    if (this.onJournal !== null && this.table.journal !== null && this.table.journal.pending) this.onJournal();
   }
 
   /** Hot path: take up to a few batches from `port` and forward them. */
