@@ -223,14 +223,15 @@ export class EvpnController {
       this.counters.inc('disconnects');
       this.installer.markStale();
       this.log.warn({ event: 'evpn-disconnected', err: err.message, holdSeconds: this.cfg.evpn.holdTime, routes: this.installer.routes.size }, 'EVPN speaker went away: keeping its routes for the hold time');
-      if (this.holdTimer === null) {
-        this.holdTimer = setTimeout(() => {
-          this.holdTimer = null;
-          // Routes confirmed since a reconnect are no longer stale; the rest go.
-          const n = this.installer.sweepStale();
-          this.log.warn({ event: 'evpn-hold-expired', flushed: n }, 'EVPN hold time over: remote routes flushed');
-        }, this.cfg.evpn.holdTime * 1000);
-      }
+      // The hold time runs from this outage, with the hold time configured now (an earlier outage's timer,
+      // not yet cleared because the peers had not settled, would otherwise decide).
+      if (this.holdTimer !== null) clearTimeout(this.holdTimer);
+      this.holdTimer = setTimeout(() => {
+        this.holdTimer = null;
+        // Routes confirmed since a reconnect are no longer stale; the rest go.
+        const n = this.installer.sweepStale();
+        this.log.warn({ event: 'evpn-hold-expired', flushed: n }, 'EVPN hold time over: remote routes flushed');
+      }, this.cfg.evpn.holdTime * 1000);
     } else if (this.retryMs === RETRY_MIN_MS) {
       this.log.warn({ event: 'evpn-connect-failed', api: this.cfg.evpn.api, err: err.message }, 'EVPN speaker not reachable: retrying');
     }
