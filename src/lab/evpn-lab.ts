@@ -68,7 +68,7 @@ export class EvpnLab {
     } catch (err) {
       this.closeSync();
       const e = err as Error & { stderr?: Buffer };
-      throw new Error(`building the EVPN lab failed: ${e.stderr?.toString().trim() || e.message}`);
+      throw new Error(`building the EVPN lab failed: ${e.stderr?.toString().trim() || e.message}`, { cause: err });
     }
   }
 
