@@ -256,6 +256,7 @@ export class UserspaceBackend implements Backend {
     this.drainJournal(old);
     this.carried = carry(statsSnapshot(old, this.startedAt, this.carried));
     const index = new Map(dp.devices.map((d) => [d.key, d.port.index]));
+    dp.remotes.carryFrom(old.remotes); // remotes a control plane added at run time, before the table moves
     const moved = handOver(old, dp, (i) => { const k = old.deviceKeyAt(i); return k === undefined ? undefined : index.get(k); });
     this.attachJournal(dp);
     dp.start();

@@ -25,6 +25,9 @@ export interface RemoteSetHost {
 }
 
 export class RemoteSet {
+  /** "vni|ip" of the remotes added here (not from the config), carried to the next data path on a reload. */
+  private readonly added = new Set<string>();
+
   constructor(private readonly dp: RemoteSetHost, private readonly env: ResolveEnv) {}
 
   /** Next-hop MAC per remote VTEP (shared with the backend, which keeps it resolved). */
@@ -45,6 +48,7 @@ export class RemoteSet {
     const known = d.remoteIndex(w0, w1, w2, w3, v6);
     if (known >= 0 && d.remotePosition(dom, known) >= 0) return known;
     const r = d.addRemote(dom, w0, w1, w2, w3, v6);
+    this.added.add(`${vni}|${ip}`);
     this.refreshEncap(dom);
     return r;
   }
@@ -55,6 +59,7 @@ export class RemoteSet {
     const [w0, w1, w2, w3, v6] = parseAddrWords(ip);
     const r = this.dp.domains.remoteIndex(w0, w1, w2, w3, v6);
     if (r < 0 || !this.dp.domains.removeRemote(dom, r)) return false;
+    this.added.delete(`${vni}|${ip}`);
     this.dp.table.flush({ domain: dom, remote: r, includeStatic: true });
     this.refreshEncap(dom);
     return true;
@@ -82,6 +87,23 @@ export class RemoteSet {
       for (let c = 0; c < a.drops.length; c++) a.drops[c] += b.drops[c];
     }
     this.dp.encap[dom] = enc;
+  }
+
+  /**
+   * A reload built a new data path: the remotes added at run time join it
+   * too (before the MAC table is handed over, so the entries behind them are
+   * carried and nothing floods into a gap). Networks that are gone are skipped.
+   * Returns how many were carried.
+   */
+  carryFrom(old: RemoteSet): number {
+    let n = 0;
+    for (const k of old.added) {
+      const i = k.indexOf('|');
+      const vni = Number(k.slice(0, i));
+      if (this.dp.domains.domainOfVni(vni) < 0) continue;
+      try { this.add(vni, k.slice(i + 1)); n++; } catch { /* no longer fits the underlay */ }
+    }
+    return n;
   }
 
   /** Rebuild the encap of every network that has `ip` as a remote (its next-hop MAC changed). */

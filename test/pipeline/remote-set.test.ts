@@ -57,5 +57,11 @@ for (const plan of ['host', 'native'] as const) {
     dp.remotes.remoteMacs.set('192.0.2.3', '02:00:00:00:00:44');
     dp.remotes.refreshVtep('192.0.2.3');
     t.same(macs(dp.encap[0]), ['02:00:00:00:00:44'], 'a changed next-hop MAC rebuilds the templates');
+
+    // A reload: the next data path gets the run-time remotes (what was removed stays removed).
+    const next = dataplane(plan);
+    t.equal(next.remotes.carryFrom(dp.remotes), 1, 'one run-time remote carried');
+    t.same(ips(next.encap[0]), ['192.0.2.3'], '... with its encap stage');
+    t.equal(next.encap[1], null, 'the other network still has none');
   });
 }
