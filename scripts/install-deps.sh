@@ -13,7 +13,8 @@ export DEBIAN_FRONTEND=noninteractive
 log=$(mktemp /tmp/vtepd-apt.XXXXXX.log)
 if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends \
     build-essential python3 libpcap-dev tshark tcpdump python3-scapy iproute2 ethtool procps \
-    clang llvm libbpf-dev libxdp-dev bpftool iperf3; } >"$log" 2>&1; then
+    clang llvm libbpf-dev libxdp-dev bpftool iperf3 \
+    gobgpd golang-github-osrg-gobgp-dev frr; } >"$log" 2>&1; then
   tail -50 "$log" >&2
   exit 1
 fi

@@ -11,6 +11,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { configSchema, DEFAULT_UDP_PORT, type VtepdConfig } from './config-schema.js';
 import { runPlanProblems } from '../pipeline/run-plan.js';
 import { unicastMacProblem } from '../l2/mac-text.js';
+import { evpnProblems } from './evpn-config.js';
 
 /** Largest config file read; a longer one is refused after reading this many bytes + 1. */
 export const MAX_CONFIG_BYTES = 4 << 20;
@@ -271,6 +272,7 @@ function crossCheck(cfg: VtepdConfig): string[] {
   });
 
   out.push(...runPlanProblems(cfg));
+  out.push(...evpnProblems(cfg));
   if (!isAbsolute(cfg.control.socket)) out.push('control.socket: must be an absolute path');
   const l = parseListen(cfg.metrics.listen);
   if (!l || isIP(l.host) === 0) out.push('metrics.listen: must be ADDRESS:PORT, e.g. 127.0.0.1:9580 or [::1]:9580');

@@ -8,6 +8,7 @@
  */
 import { offloadPlanSchema, type OffloadPlan } from '../offload/plan-schema.js';
 import { afxdpPortSchema, afxdpUnderlaySchema, type AfXdpConfig } from './afxdp-schema.js';
+import { evpnSchema, networkEvpnProperties, CONTROL_PLANES, type EvpnConfig, type ControlPlane } from './evpn-config.js';
 
 export type { AfXdpConfig };
 
@@ -61,6 +62,9 @@ export interface NetworkConfig {
   udpPort: number;
   geneveOptions: GeneveOption[];
   ageing?: number;
+  /** EVPN (control-plane: evpn): route distinguisher and route targets; derived when absent (src/config/evpn-config.ts). */
+  rd?: string;
+  rt?: string[];
 }
 export interface FdbConfig {
   ageing: number;
@@ -98,6 +102,9 @@ export interface VtepdConfig {
   afpacket: AfPacketConfig;
   /** Where each function runs (host = TypeScript, native = C in the addon); see src/offload/plan-schema.ts. */
   offload: OffloadPlan;
+  /** Where remote VTEPs and MACs come from: `static` (remotes + flood-and-learn) or `evpn` (a BGP speaker). */
+  'control-plane': ControlPlane;
+  evpn: EvpnConfig;
 }
 
 const name = { type: 'string', minLength: 1, maxLength: 15, pattern: '^[A-Za-z0-9_.:-]+$' } as const;
@@ -177,6 +184,7 @@ export const configSchema = {
             },
           },
           ageing: { type: 'integer', minimum: 1, maximum: 86400 },
+          ...networkEvpnProperties,
         },
       },
     },
@@ -244,5 +252,7 @@ export const configSchema = {
       },
     },
     offload: offloadPlanSchema,
+    'control-plane': { enum: CONTROL_PLANES, default: 'static' },
+    evpn: evpnSchema,
   },
 } as const;

@@ -47,6 +47,17 @@ export function controlApi(d: Lifecycle): Handlers {
       return { removed: await d.serial(() => b.fdbFlush(f), { signal: ctx.signal }) };
     },
     reload: () => d.reload(),
+    // Control planes' state is their own (not the data path's): read without the queue.
+    'evpn.show': async (a) => {
+      await d.started;
+      const p = d.plane('evpn');
+      if (p?.show === undefined) {
+        throw new ControlError(d.config()['control-plane'] === 'evpn'
+          ? "this daemon's EVPN routes are FRR's (speaker: frr): ask it, e.g. vtysh -c 'show bgp l2vpn evpn'"
+          : 'this daemon runs without an EVPN control plane (control-plane: static)');
+      }
+      return p.show(a);
+    },
     // Not queued: a trace waits for traffic, and FDB commands must still run meanwhile.
     trace: async (a) => {
       const { count, timeoutMs } = traceArgs(a);

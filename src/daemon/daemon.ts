@@ -9,6 +9,7 @@ import type { Backend, BackendContext } from './backend.js';
 import { KernelBackend } from './kernel-backend.js';
 import { Lifecycle } from './lifecycle.js';
 import { createLogger } from './logger.js';
+import { evpnPlaneFor } from './evpn-plane.js';
 import { UserspaceBackend } from './userspace-backend.js';
 
 export interface BackendEntry {
@@ -29,5 +30,10 @@ export interface DaemonOptions { configFile: string; cfg: VtepdConfig; logger?: 
 export function createDaemon(o: DaemonOptions): Lifecycle {
   const log = o.logger ?? createLogger(o.cfg.log.level);
   const entry = BACKENDS.find((b) => b.handles(o.cfg))!;
-  return new Lifecycle({ configFile: o.configFile, cfg: o.cfg, log, backend: entry.create({ configFile: o.configFile, log }) });
+  const backend = entry.create({ configFile: o.configFile, log });
+  const d = new Lifecycle({ configFile: o.configFile, cfg: o.cfg, log, backend });
+  // control-plane: evpn (speaker gobgp): the EVPN controller rides on the lifecycle's hook.
+  const evpn = evpnPlaneFor(o.cfg, backend, log);
+  if (evpn !== null) d.attach(evpn);
+  return d;
 }

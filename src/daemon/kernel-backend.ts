@@ -100,7 +100,10 @@ export class KernelBackend implements Backend {
     for (const name of n.ports) names.set(cfg.ports.find((x) => x.name === name)!.interface, name);
     const u = cfg.underlay;
     return {
-      spec: { vni: n.vni, local: u.address, dstPort: n.udpPort, underlayDev: u.interface, ttl: u.ttl, udpChecksum: u.udpChecksum, learning: true, ports: [...names.keys()] },
+      spec: { vni: n.vni, local: u.address, dstPort: n.udpPort, underlayDev: u.interface, ttl: u.ttl, udpChecksum: u.udpChecksum,
+        // control-plane evpn: FRR (zebra, advertise-all-vni) programs remote MACs and flood lists; no data-plane learning, and
+        // vtepd removes only FDB entries it added itself (FRR's extern_learn and head-end entries are left alone).
+        learning: cfg['control-plane'] !== 'evpn', ...(cfg['control-plane'] === 'evpn' ? { keepForeign: true } : {}), ports: [...names.keys()] },
       names,
     };
   }

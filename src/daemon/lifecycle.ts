@@ -18,6 +18,7 @@
  * one queued after the stop began is refused.
  */
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { parseListen } from '../config/config-load.js';
 import { loadConfigOffThread } from '../config/config-worker.js';
 import type { StaticFdbEntry, VtepdConfig } from '../config/config-schema.js';
@@ -49,6 +50,10 @@ export interface ControlPlane {
   /** After every successful reload (SIGHUP re-reads the file: what the plane applied on top may need applying again). */
   reloaded?(cfg: VtepdConfig): void;
   stop(): Promise<void>;
+  /** The plane's own control command (`<name>.show`, e.g. `vtepd evpn show`); see control-api.ts. */
+  show?(args: Record<string, unknown>): Promise<unknown>;
+  /** Add the plane's metrics to the daemon's registry (read at scrape time). */
+  registerMetrics?(reg: Registry): void;
 }
 
 interface QueueOptions { signal?: AbortSignal; duringStop?: boolean }
@@ -95,6 +100,9 @@ export class Lifecycle {
 
   /** Add a control plane; it starts after the data path and stops before it. */
   attach(cp: ControlPlane): void { this.planes.push(cp); }
+
+  /** The attached control plane called `name` (control commands of planes). */
+  plane(name: string): ControlPlane | undefined { return this.planes.find((p) => p.name === name); }
 
   async start(): Promise<void> {
     const cfg = this.cfg;
@@ -213,7 +221,9 @@ export class Lifecycle {
 
   private async startMetrics(cfg: VtepdConfig): Promise<void> {
     const l = parseListen(cfg.metrics.listen)!;
-    this.metrics = new MetricsServer(createRegistry(() => this.backend.lastStats()));
+    const reg = createRegistry(() => this.backend.lastStats());
+    for (const cp of this.planes) cp.registerMetrics?.(reg);
+    this.metrics = new MetricsServer(reg);
     const a = await this.metrics.listen(l.host, l.port);
     this.metricsAddr = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
   }

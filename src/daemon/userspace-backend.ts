@@ -9,7 +9,8 @@
  *  - quiesce (SIGTERM): stop taking readiness callbacks, drain what the rings hold.
  *
  * Timers: table ageing every second, next-hop MACs (AF_PACKET underlay)
- * every 15 s, and the MAC journal drained into MAC events every 200 ms.
+ * every 15 s, and the MAC journal drained into MAC events every 200 ms, or
+ * right after a wakeup that recorded changes while a control plane listens.
  */
 import type { TraceResult } from '../pipeline/trace.js';
 import { readFileSync } from 'node:fs';
@@ -83,7 +84,7 @@ export class UserspaceBackend implements Backend {
       throw err;
     }
     this.logLeftovers([...devices.map((d) => d.port), ...underlay.ports]);
-    this.dp.table.journal = this.journal;
+    this.attachJournal(this.dp);
     this.dp.start();
   }
 
@@ -150,6 +151,21 @@ export class UserspaceBackend implements Backend {
 
   trace(count: number, timeoutMs: number): Promise<TraceResult> {
     return this.dp.trace(count, timeoutMs).catch((e: Error) => { throw new ControlError(e.message, 'busy'); });
+  }
+
+  private drainSoon = false;
+
+  /** The table records its changes in the journal; with a listener, a wakeup that recorded some drains it right after. */
+  private attachJournal(dp: Dataplane): void {
+    dp.table.journal = this.journal;
+    dp.onJournal = () => {
+      if (this.drainSoon || !this.events.active) return;
+      this.drainSoon = true;
+      setImmediate(() => {
+        this.drainSoon = false;
+        if (this.dp === dp) this.drainJournal(dp);
+      });
+    };
   }
 
   /** Journal records → named events (dropped unread when nobody listens). */
@@ -240,8 +256,9 @@ export class UserspaceBackend implements Backend {
     this.drainJournal(old);
     this.carried = carry(statsSnapshot(old, this.startedAt, this.carried));
     const index = new Map(dp.devices.map((d) => [d.key, d.port.index]));
+    dp.remotes.carryFrom(old.remotes); // remotes a control plane added at run time, before the table moves
     const moved = handOver(old, dp, (i) => { const k = old.deviceKeyAt(i); return k === undefined ? undefined : index.get(k); });
-    dp.table.journal = this.journal;
+    this.attachJournal(dp);
     dp.start();
     this.dp = dp;
     this.cfg = cfg;

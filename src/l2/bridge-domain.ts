@@ -206,6 +206,23 @@ export class BridgeDomains {
     return r;
   }
 
+  /**
+   * Take remote `r` out of `domain` (EVPN: its routes were withdrawn). The
+   * remotes after it move up one position, so the caller rebuilds that
+   * network's encap templates; the global index stays registered. Returns
+   * false when it was not a member.
+   */
+  removeRemote(domain: number, r: number): boolean {
+    this.checkDomain(domain);
+    if (this.remotePosMap.get(domain, r) < 0) return false;
+    const rest = [...this.remotes[domain]].filter((x) => x !== r);
+    this.remotePosMap.delete(domain, r);
+    rest.forEach((x, pos) => this.remotePosMap.set(domain, x, pos));
+    this.remotes[domain] = Int32Array.from(rest);
+    this.membership++;
+    return true;
+  }
+
   /** addRemote with an IPv4/IPv6 address string. */
   addRemoteIp(domain: number, ip: string): number {
     const [w0, w1, w2, w3, v6] = parseAddrWords(ip);

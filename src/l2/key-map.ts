@@ -74,6 +74,21 @@ export class KeyPairMap {
     }
   }
 
+  /**
+   * Remove (a, b); true when it was there. Control path: the table is rebuilt
+   * into new arrays (no tombstones in the probe loop; native readers notice
+   * the new `vals` by identity and rebind).
+   */
+  delete(a: number, b: number): boolean {
+    if (this.get(a, b) < 0) return false;
+    const keep = this.entries().filter(([x, y]) => x !== a || y !== b);
+    this.slotKeys = new Int32Array(this.slotKeys.length);
+    this.slotVals = new Int32Array(this.slotVals.length).fill(EMPTY);
+    this.size = 0;
+    for (const [x, y, v] of keep) this.set(x, y, v);
+    return true;
+  }
+
   /** Every (a, b, value) (control path). */
   entries(): [number, number, number][] {
     const out: [number, number, number][] = [];

@@ -31,6 +31,8 @@ export class MacJournal {
   }
 
   get size(): number { return this.count; }
+  /** Records waiting or some lost: worth draining (one check per wakeup, see Dataplane.onJournal). */
+  get pending(): boolean { return this.count > 0 || this.lost > 0; }
 
   record(kind: number, domain: number, macHi: number, macLo: number, place: number): void {
     if (this.count === this.cap) {

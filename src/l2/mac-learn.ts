@@ -94,6 +94,12 @@ export class MacLearner extends MacStore {
   touched = 0;
   /** Where changes (learned, moved, aged, removed) are recorded for a control plane; null = not recorded. */
   journal: MacJournal | null = null;
+  /**
+   * Per domain, 1: a static entry toward a remote VTEP gives way when its MAC
+   * is seen on a local port (EVPN MAC mobility, RFC 7432 §15: the control
+   * plane installed it and will advertise the move); 0: it is protected.
+   */
+  readonly remoteStaticYields: Uint8Array;
 
   constructor(o: MacTableOptions) {
     const maxLoad = o.maxLoad ?? 0.6;
@@ -115,6 +121,7 @@ export class MacLearner extends MacStore {
     this.portCount = new Int32Array(maxPorts);
     this.remoteCount = new Int32Array(maxRemotes);
     this.counters = new Float64Array(this.maxDomains * NC);
+    this.remoteStaticYields = new Uint8Array(this.maxDomains);
     this.damper = o.flap ? new FlapDamper(o.flap, TICKS_PER_SECOND) : null;
     this.onEvent = o.onEvent ?? null;
   }
@@ -244,6 +251,7 @@ export class MacLearner extends MacStore {
       const m = w[b + 2];
       if ((m & MacFlag.STATIC) !== 0) {
         if ((m & PLACE_MASK) === place) return Learn.static;
+        if ((m & MacFlag.REMOTE) !== 0 && (place & MacFlag.LOCAL) !== 0 && this.remoteStaticYields[domain] !== 0) return this.yieldToLocal(b, m, domain, place, now);
         this.counters[c + TableCtr['static-protected']]++;
         return Learn.static;
       }
@@ -267,6 +275,18 @@ export class MacLearner extends MacStore {
     this.counters[c + TableCtr.learned]++;
     if (this.journal !== null) this.journal.record(MacEv.learned, domain, macHi, macLo, place);
     return Learn.learned;
+  }
+
+  /** A remote static entry (EVPN) becomes a dynamic local one: the MAC moved here. */
+  private yieldToLocal(b: number, m: number, domain: number, place: number, now: number): number {
+    const w = this.words;
+    if (!this.underLimit(place, domain * NC)) return Learn['limit-port'];
+    this.countPlace(place, 1);
+    w[b + 2] = (m & ~(PLACE_MASK | MacFlag.STATIC | MacFlag.FROZEN)) | place;
+    w[b + 3] = now;
+    this.counters[domain * NC + TableCtr.moved]++;
+    if (this.journal !== null) this.journal.record(MacEv.moved, domain, w[b] & 0xffff, w[b + 1], place);
+    return Learn.moved;
   }
 
   /** A live dynamic entry seen again: refresh, move, or hold it (dampening). */
@@ -378,10 +398,14 @@ export class MacLearner extends MacStore {
       if ((m & MacFlag.STATIC) === 0) this.countPlace(m, -1);
       w[b + 2] = (m & ~(PLACE_MASK | MacFlag.FROZEN)) | place | MacFlag.STATIC;
       w[b + 3] = now;
+      // Journaled when a local port is involved (EVPN advertises local statics, and withdraws a local MAC a remote static replaced).
+      if (this.journal !== null && ((m | place) & MacFlag.LOCAL) !== 0 && (m & PLACE_MASK) !== place) this.journal.record(MacEv.moved, domain, macHi, kl, place);
       return true;
     }
     if (this.size >= this.capacity && !(this.full === 'evict-oldest' && this.evictOne(now))) return false;
-    return this.insertBase(kh, kl, h, place | MacFlag.STATIC, now) >= 0;
+    if (this.insertBase(kh, kl, h, place | MacFlag.STATIC, now) < 0) return false;
+    if (this.journal !== null && (place & MacFlag.LOCAL) !== 0) this.journal.record(MacEv.learned, domain, macHi, kl, place);
+    return true;
   }
 
   /**

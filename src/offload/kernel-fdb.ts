@@ -19,7 +19,12 @@ export interface KernelFdbRow {
   ageSeconds: number;
 }
 
-export interface FdbRowRaw { mac: string; ifname?: string; dst?: string; master?: string; flags?: string[]; state?: string; updated?: number }
+export interface FdbRowRaw { mac: string; ifname?: string; dst?: string; master?: string; flags?: string[]; state?: string; updated?: number; protocol?: string }
+
+/** Installed by another control plane (FRR's zebra with EVPN: `extern_learn`, `proto zebra`): vtepd never deletes it. */
+export function isForeign(r: { flags?: string[]; protocol?: string }): boolean {
+  return (r.flags ?? []).includes('extern_learn') || r.protocol === 'zebra';
+}
 
 export interface VtepNames { vxlan: string; bridge: string; ports: readonly string[] }
 
@@ -52,7 +57,7 @@ export async function deleteLearned(v: VtepNames, mac: string, which: { remote?:
   let removed = 0;
   for (const r of await iprouteJson<FdbRowRaw>('bridge', ['fdb', 'show', 'br', v.bridge], io)) {
     if (r.mac.toLowerCase() !== mac || r.ifname === undefined) continue;
-    if (r.state === 'permanent' || r.state === 'static') continue;
+    if (r.state === 'permanent' || r.state === 'static' || isForeign(r)) continue;
     try {
       if (which.remote && r.ifname === v.vxlan && r.dst !== undefined) {
         await iproute('bridge', ['fdb', 'del', mac, 'dev', v.vxlan, 'dst', r.dst, 'self'], io);

@@ -21,9 +21,9 @@
  * which `ip link del` would free the name.
  */
 import { iproute, iprouteJson, IprouteError, type IprouteOptions } from './iproute.js';
-import { diffFdb, normalizeEntry, FLOOD_MAC, type KernelFdbEntry, type FdbDiff } from './fdb-sync.js';
+import { diffFdb, entryKey, normalizeEntry, FLOOD_MAC, type KernelFdbEntry, type FdbDiff } from './fdb-sync.js';
 import { readLinks, type LinkState } from './kernel-links.js';
-import { deleteLearned, readKernelFdb, type KernelFdbRow } from './kernel-fdb.js';
+import { deleteLearned, isForeign, readKernelFdb, type KernelFdbRow } from './kernel-fdb.js';
 import { ownerAlias, ownerAlive, parseOwner, type Owner } from './kernel-owner.js';
 
 export interface KernelVtepSpec {
@@ -40,6 +40,13 @@ export interface KernelVtepSpec {
   udpChecksum?: boolean;
   /** Let the kernel learn remote MACs from decapsulated frames. Default true. */
   learning?: boolean;
+  /**
+   * Another control plane (FRR's zebra with EVPN) programs this FDB too: sync()
+   * then deletes only entries this object added, never foreign ones (whose
+   * head-end replication entries look exactly like vtepd's). Default false:
+   * every managed-looking entry that is not desired is removed (drift repair).
+   */
+  keepForeign?: boolean;
   mtu?: number;
   /** Local interfaces to enslave to the bridge. */
   ports: readonly string[];
@@ -73,6 +80,7 @@ interface FdbRow {
   master?: string;
   flags?: string[];
   state?: string;
+  protocol?: string;
 }
 
 export class KernelVtep {
@@ -82,6 +90,8 @@ export class KernelVtep {
   /** Devices this object created, in creation order (destroy removes them in reverse). */
   private readonly created: string[] = [];
   private readonly enslaved: string[] = [];
+  /** Entries sync() added (entryKey), for keepForeign. */
+  private readonly owned = new Set<string>();
 
   constructor(readonly spec: KernelVtepSpec) {
     if (!Number.isInteger(spec.vni) || spec.vni < 0 || spec.vni > 0xffffff) throw new RangeError(`VNI must be 0..16777215, got ${spec.vni}`);
@@ -218,12 +228,12 @@ export class KernelVtep {
   async readFdb(): Promise<KernelFdbState> {
     const vx = await iprouteJson<FdbRow>('bridge', ['fdb', 'show', 'dev', this.vxlan], this.io);
     const remote = vx
-      .filter((r) => r.dst !== undefined && r.state === 'permanent' && (r.flags ?? []).includes('self'))
+      .filter((r) => r.dst !== undefined && r.state === 'permanent' && (r.flags ?? []).includes('self') && !isForeign(r))
       .map((r) => ({ mac: r.mac, dst: r.dst }));
     const ports = new Set(this.spec.ports);
     const br = await iprouteJson<FdbRow>('bridge', ['fdb', 'show', 'br', this.bridge], this.io);
     const local = br
-      .filter((r) => r.state === 'static' && r.master === this.bridge && r.ifname !== undefined && ports.has(r.ifname))
+      .filter((r) => r.state === 'static' && r.master === this.bridge && r.ifname !== undefined && ports.has(r.ifname) && !isForeign(r))
       .map((r) => ({ mac: r.mac, port: r.ifname }));
     return { remote, local };
   }
@@ -239,9 +249,11 @@ export class KernelVtep {
     }
     const have = await this.readFdb();
     const diff = diffFdb(want, [...have.remote, ...have.local]);
+    if (this.spec.keepForeign) diff.del = diff.del.filter((e) => this.owned.has(entryKey(e)));
     for (const e of diff.del) {
       if (e.dst !== undefined) await this.br(['fdb', 'del', e.mac, 'dev', this.vxlan, 'dst', e.dst, 'self']);
       else await this.br(['fdb', 'del', e.mac, 'dev', e.port!, 'master']);
+      this.owned.delete(entryKey(e));
     }
     const seen = new Set(have.remote.map((e) => e.mac));
     for (const e of diff.add) {
@@ -255,6 +267,7 @@ export class KernelVtep {
         await this.br(['fdb', 'replace', e.mac, 'dev', this.vxlan, 'dst', e.dst!, 'self', 'permanent']);
         seen.add(e.mac);
       }
+      this.owned.add(entryKey(e));
     }
     return diff;
   }

@@ -42,6 +42,7 @@ import type { LocalDevice, Underlay } from './open-ports.js';
 import { resolvePipeline, type PipelineSpec } from './resolve.js';
 import { Forwarder } from './forward.js';
 import { PacketTracer, type TraceResult } from './trace.js';
+import { RemoteSet } from './remote-set.js';
 
 export const STAGES = ['rx', 'decap', 'bridge', 'replicate', 'encap', 'checksum', 'tx'] as const;
 const S_RX = 0, S_DECAP = 1, S_BRIDGE = 2, S_REPL = 3, S_ENCAP = 4, S_CSUM = 5, S_TX = 6;
@@ -86,6 +87,8 @@ export class Dataplane {
   /** The running packet trace, null when none (then the traced path costs one branch per batch). */
   private tracer: PacketTracer | null = null;
   private readonly underlaySet = new Set<Port>();
+  /** Remote VTEPs added and removed while running (a control plane: EVPN), encap rebuilt (remote-set.ts). */
+  readonly remotes: RemoteSet;
 
   constructor(o: DataplaneOptions) {
     const cfg = o.cfg;
@@ -134,6 +137,7 @@ export class Dataplane {
     }
     this.decap = nativeTunnel ? new NativeDecapStage(spec.decap) : new DecapStage(spec.decap);
     for (const s of spec.statics) this.addStatic(s.vni, s.mac, s.port, s.remote);
+    this.remotes = new RemoteSet(this, { localMac: o.localMac, remoteMacs: o.remoteMacs });
   }
 
   /** Every stage of this data path, for the stats and the trace (one counts convention). */
@@ -147,6 +151,13 @@ export class Dataplane {
   /** Batches abandoned because a stage or port threw (a bug or a vanished device); the daemon logs them. */
   errors = 0;
   onError: ((port: Port, err: Error) => void) | null = null;
+  /**
+   * Called after a wakeup's batches (and an ageing tick) when the table's
+   * journal holds records: once per wakeup, never per frame. The backend uses
+   * it to hand MAC events to a control plane (EVPN) within milliseconds; the
+   * callee only schedules its work.
+   */
+  onJournal: (() => void) | null = null;
 
   private busy: BusyPoller | null = null;
 
@@ -169,6 +180,7 @@ export class Dataplane {
       this.errors++;
       this.onError?.(port, err as Error);
     }
+    if (this.onJournal !== null && this.table.journal !== null && this.table.journal.pending) this.onJournal();
   }
 
   /** Stop taking frames (ports stay open: a reload may hand them to the next dataplane). */
@@ -195,6 +207,7 @@ export class Dataplane {
     this.idle.clear();
     this.bridge.process(this.idle);
     this.table.ageStep(this.bridge.now, this.ageBudget);
+    if (this.onJournal !== null && this.table.journal !== null && this.table.journal.pending) this.onJournal();
   }
 
   /** Hot path: take up to a few batches from `port` and forward them. */

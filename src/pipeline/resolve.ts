@@ -7,7 +7,7 @@
  * Dataplane only instantiates and wires what this returns.
  */
 import { isIPv6 } from 'node:net';
-import type { VtepdConfig } from '../config/config-schema.js';
+import type { NetworkConfig, VtepdConfig } from '../config/config-schema.js';
 import type { MacTableOptions } from '../l2/mac-learn.js';
 import type { DecapConfig, EncapConfig, TunnelType } from '../tunnel/tunnel-config.js';
 import { underlayVnet } from './open-ports.js';
@@ -48,6 +48,30 @@ export interface ResolveEnv {
   remoteMacs: Map<string, string>;
 }
 
+/** The outer UDP checksum: inline in encap (host), or left 0 by encap and filled by a later pass. */
+function laterChecksum(cfg: VtepdConfig, n: NetworkConfig): boolean {
+  const wantsUdpCsum = n.type !== 'nvgre' && (isIPv6(cfg.underlay.address) || cfg.underlay.udpChecksum);
+  return wantsUdpCsum && (cfg.offload.checksum === 'native' || cfg.offload.checksum === 'kernel');
+}
+
+/** A network's encap stage config for these remote VTEPs (in position order); also used when remotes change at run time (remote-set.ts). */
+export function encapConfig(cfg: VtepdConfig, env: ResolveEnv, n: NetworkConfig, remotes: readonly string[]): EncapConfig {
+  const laterCsum = laterChecksum(cfg, n);
+  return {
+    type: n.type,
+    vni: n.vni,
+    local: cfg.underlay.address,
+    localMac: env.localMac,
+    remotes: remotes.map((ip) => ({ ip, mac: env.remoteMacs.get(ip) ?? 'ff:ff:ff:ff:ff:ff' })),
+    dstPort: n.type === 'nvgre' ? undefined : n.udpPort,
+    geneveOptions: n.geneveOptions.map((g) => ({ optClass: g.class, type: g.type | (g.critical ? 0x80 : 0), data: Uint8Array.from(Buffer.from(g.data, 'hex')) })),
+    mtu: cfg.underlay.mtu,
+    udpCsum: cfg.underlay.udpChecksum && !laterCsum,
+    zeroCsum6Tx: laterCsum,
+    ttl: cfg.underlay.ttl,
+  };
+}
+
 export function resolvePipeline(cfg: VtepdConfig, env: ResolveEnv): PipelineSpec {
   const csumPlace = cfg.offload.checksum;
   const f = cfg.fdb;
@@ -58,22 +82,8 @@ export function resolvePipeline(cfg: VtepdConfig, env: ResolveEnv): PipelineSpec
     if (n.type === 'vxlan') vxlanPorts.add(n.udpPort);
     if (n.type === 'geneve') genevePorts.add(n.udpPort);
     for (const g of n.geneveOptions) known.push({ optClass: g.class, type: g.type });
-    // The outer UDP checksum: inline in encap (host), or left 0 by encap and filled by a later pass.
-    const wantsUdpCsum = n.type !== 'nvgre' && (isIPv6(cfg.underlay.address) || cfg.underlay.udpChecksum);
-    const laterCsum = wantsUdpCsum && (csumPlace === 'native' || csumPlace === 'kernel');
-    const encap: EncapConfig | null = n.remotes.length === 0 ? null : {
-      type: n.type,
-      vni: n.vni,
-      local: cfg.underlay.address,
-      localMac: env.localMac,
-      remotes: n.remotes.map((ip) => ({ ip, mac: env.remoteMacs.get(ip) ?? 'ff:ff:ff:ff:ff:ff' })),
-      dstPort: n.type === 'nvgre' ? undefined : n.udpPort,
-      geneveOptions: n.geneveOptions.map((g) => ({ optClass: g.class, type: g.type | (g.critical ? 0x80 : 0), data: Uint8Array.from(Buffer.from(g.data, 'hex')) })),
-      mtu: cfg.underlay.mtu,
-      udpCsum: cfg.underlay.udpChecksum && !laterCsum,
-      zeroCsum6Tx: laterCsum,
-      ttl: cfg.underlay.ttl,
-    };
+    const laterCsum = laterChecksum(cfg, n);
+    const encap = n.remotes.length === 0 ? null : encapConfig(cfg, env, n, n.remotes);
     // Every network on a vnet underlay clears its vnet slots (a stale NEEDS_CSUM would hit its frames).
     const checksum: ChecksumSpec = csumPlace === 'kernel' && underlayVnet(cfg) ? { kind: 'kernel', complete: laterCsum }
       : laterCsum && csumPlace === 'native' ? { kind: 'native' } : null;

@@ -11,6 +11,7 @@ import { register as ports } from './ports.js';
 import { register as demo } from './demo.js';
 import { register as cost } from './cost.js';
 import { register as trace } from './trace.js';
+import { register as evpn } from './evpn.js';
 
 /** Each subcommand lives in its own file and registers itself here. */
 export function registerAll(program: Command): void {
@@ -26,4 +27,5 @@ export function registerAll(program: Command): void {
   demo(program);
   cost(program);
   trace(program);
+  evpn(program);
 }
