@@ -26,7 +26,8 @@ import { ControlError, ControlServer } from '../control/control-server.js';
 import type { FdbEntryJson } from '../control/fdb-entry.js';
 import type { Backend, MacListener } from './backend.js';
 import { controlApi } from './control-api.js';
-import { createRegistry, MetricsServer } from './metrics.js';
+import { createRegistry } from './metrics.js';
+import { MetricsServer } from './metrics-server.js';
 
 export interface LifecycleOptions { configFile: string; cfg: VtepdConfig; backend: Backend; log: Logger }
 export interface ReloadResult { reloaded: boolean; error?: string }

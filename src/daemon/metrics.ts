@@ -1,10 +1,8 @@
 /**
- * Prometheus metrics (prom-client) on a small HTTP endpoint, 127.0.0.1 by
- * default. Nothing is counted here: on each scrape the collectors copy the
+ * Prometheus metrics (prom-client), served by metrics-server.ts (127.0.0.1 by
+ * default). Nothing is counted here: on each scrape the collectors copy the
  * data path's own integers from one snapshot, so the fast path pays nothing.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { StatsSnapshot } from '../control/stats.js';
 
@@ -87,37 +85,4 @@ export function createRegistry(snap: SnapshotFn): Registry {
   const metrics = reg.metrics.bind(reg);
   reg.metrics = async () => { cur = null; try { return await metrics(); } finally { cur = null; } };
   return reg;
-}
-
-export class MetricsServer {
-  private server: Server | null = null;
-  constructor(private readonly reg: Registry) {}
-
-  /** Listen on host:port; resolves to the bound address (port 0 picks a free one). */
-  async listen(host: string, port: number): Promise<AddressInfo> {
-    const server = createServer((req, res) => {
-      if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('vtepd: try GET /metrics\n');
-        return;
-      }
-      this.reg.metrics().then(
-        (body) => res.writeHead(200, { 'content-type': this.reg.contentType }).end(body),
-        (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err.message}\n`),
-      );
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => { server.off('error', reject); resolve(); });
-    });
-    this.server = server;
-    return server.address() as AddressInfo;
-  }
-
-  async close(): Promise<void> {
-    const s = this.server;
-    this.server = null;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((r) => s.close(() => r()));
-  }
 }

@@ -1,5 +1,7 @@
 import t from 'tap';
-import { createRegistry, MetricsServer } from '../../src/daemon/metrics.js';
+import { createRegistry } from '../../src/daemon/metrics.js';
+import { MetricsServer } from '../../src/daemon/metrics-server.js';
+import type { Registry } from 'prom-client';
 import type { StatsSnapshot } from '../../src/control/stats.js';
 
 function snap(rx: number): StatsSnapshot {
@@ -31,7 +33,7 @@ t.test('the metrics endpoint serves the data path counters', async (t) => {
   let rx = 5;
   let calls = 0;
   const reg = createRegistry(() => { calls++; return snap(rx); });
-  const srv = new MetricsServer(reg);
+  const srv = new MetricsServer(reg, 0); // no reuse: each scrape renders (the storm test below covers the cache)
   const addr = await srv.listen('127.0.0.1', 0);
   t.teardown(() => srv.close());
   t.equal(addr.address, '127.0.0.1');
@@ -67,4 +69,41 @@ t.test('the metrics endpoint serves the data path counters', async (t) => {
   t.equal(res.status, 404);
   res = await fetch(url, { method: 'POST' });
   t.equal(res.status, 404);
+});
+
+t.test('a scrape storm costs one rendering, and past the bound scrapes are turned away busy', async (t) => {
+  let calls = 0;
+  const reg = createRegistry(() => { calls++; return snap(7); });
+  const srv = new MetricsServer(reg, 1000, 16);
+  const addr = await srv.listen('127.0.0.1', 0);
+  t.teardown(() => srv.close());
+  const url = `http://127.0.0.1:${addr.port}/metrics`;
+  // 200 concurrent scrapes (issue #15: each used to build its own snapshot and text on the daemon's event loop).
+  const res = await Promise.all(Array.from({ length: 200 }, () => fetch(url).then(async (r) => ({ status: r.status, body: await r.text() }), () => ({ status: 0, body: '' }))));
+  const ok = res.filter((r) => r.status === 200);
+  const busy = res.filter((r) => r.status === 503);
+  t.ok(ok.length >= 16, `at least the bound was served (${ok.length} ok, ${busy.length} busy, ${res.length - ok.length - busy.length} dropped)`);
+  t.equal(calls, 1, 'one snapshot for the whole storm');
+  t.equal(srv.counters.renders, 1, 'one rendering for the whole storm');
+  t.ok(ok.every((r) => r.body === ok[0].body), 'every scrape got the same figures');
+  t.equal(srv.counters.busy, busy.length, 'busy answers are counted');
+  for (const b of busy) t.match(b.body, /busy/);
+  // After the cache time a scrape sees fresh figures.
+  await new Promise((r) => setTimeout(r, 1100));
+  t.equal((await fetch(url)).status, 200);
+  t.equal(srv.counters.renders, 2, 'a new rendering once the cached one is older than the cache time');
+});
+
+t.test('while a rendering is slow, scrapes beyond the bound get 503 at once', async (t) => {
+  let renders = 0;
+  const slow = { contentType: 'text/plain', metrics: () => { renders++; return new Promise<string>((r) => setTimeout(() => r('vtepd_x 1\n'), 300)); } };
+  const srv = new MetricsServer(slow as unknown as Registry, 1000, 16);
+  const addr = await srv.listen('127.0.0.1', 0);
+  t.teardown(() => srv.close());
+  const url = `http://127.0.0.1:${addr.port}/metrics`;
+  const res = await Promise.all(Array.from({ length: 100 }, () => fetch(url).then((r) => r.status, () => 0)));
+  t.equal(res.filter((s) => s === 200).length + res.filter((s) => s === 503).length, 100, 'every scrape answered: ok or busy');
+  t.ok(res.filter((s) => s === 200).length >= 16, 'the bound is served');
+  t.ok(res.filter((s) => s === 503).length > 0, 'the rest turned away busy');
+  t.equal(renders, 1, 'one rendering in flight, shared');
 });
