@@ -12,8 +12,8 @@ import { evpnSchema, networkEvpnProperties, CONTROL_PLANES, type EvpnConfig, typ
 
 export type { AfXdpConfig };
 
-export const DEFAULT_SOCKET = '/run/vtepd/vtepd.sock';
-export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9580';
+import { DEFAULT_SOCKET, DEFAULT_METRICS_LISTEN } from './defaults.js';
+export { DEFAULT_SOCKET, DEFAULT_METRICS_LISTEN };
 export const TUNNEL_TYPES = ['vxlan', 'geneve', 'nvgre'] as const;
 export const PORT_BACKENDS = ['afpacket', 'afxdp', 'tap', 'cap', 'pcap'] as const;
 export const UNDERLAY_TRANSPORTS = ['afpacket', 'afxdp', 'udp', 'raw'] as const;

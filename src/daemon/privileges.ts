@@ -62,13 +62,19 @@ export function privilegeProblem(cfg: VtepdConfig, statusText?: string, euid = p
     if (cfg.offload['encap-decap'] === 'kernel' && euid !== 0 && !hasCap(amb, CAP_NET_ADMIN)) {
       return 'vtepd run in kernel mode runs ip and bridge, which do not inherit capabilities set with setcap: ' +
         'run it as root (sudo vtepd run ...), or with ambient capabilities: ' +
-        'sudo setpriv --reuid=USER --inh-caps=+net_admin,+net_raw --ambient-caps=+net_admin,+net_raw vtepd run ...';
+        'sudo setpriv --reuid=USER --regid=GROUP --init-groups --inh-caps=+net_admin,+net_raw --ambient-caps=+net_admin,+net_raw vtepd run ...';
     }
     return null;
   }
   const need = neededCaps(cfg);
   const names = [CAP_NET_RAW, CAP_NET_ADMIN, ...need.filter((c) => c !== CAP_NET_RAW && c !== CAP_NET_ADMIN)].map((c) => CAP_NAMES[c]);
   const list = names.length === 2 ? `${names[0]} and ${names[1]}` : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+  // Ambient capabilities for this one process (systemd AmbientCapabilities=, or setpriv), not
+  // setcap on the node binary, which would hand them to every Node program on the host.
+  const caps = names.map((n) => n.toLowerCase().replace(/^cap_/, ''));
   return `vtepd run needs root or the capabilities ${list} (missing: ${missing.join(', ')}). ` +
-    `Run it as root (sudo vtepd run ...), or grant them: sudo setcap ${names.map((n) => n.toLowerCase()).join(',')}+ep "$(readlink -f "$(command -v node)")"`;
+    `Run it as root (sudo vtepd run ...), as the systemd service (packaging/vtepd.service: AmbientCapabilities=${names.join(' ')}), ` +
+    `or with ambient capabilities for this process only: sudo setpriv --reuid=USER --regid=GROUP --init-groups ` +
+    `--inh-caps=${caps.map((c) => `+${c}`).join(',')} --ambient-caps=${caps.map((c) => `+${c}`).join(',')} vtepd run ... ` +
+    '(not setcap on node: that would give every Node program on the host these capabilities)';
 }

@@ -28,7 +28,9 @@ t.test('AF_XDP also needs CAP_BPF (the XDP program) and CAP_IPC_LOCK (the UMEM),
   const xdp = validateConfig({ ...base, underlay: { ...base.underlay, transport: 'afxdp' }, ports: [{ name: 'p', interface: 'veth1', backend: 'afxdp' }] });
   const p = privilegeProblem(xdp, status(NET), 1000);
   t.match(p, /needs root or the capabilities CAP_NET_RAW, CAP_NET_ADMIN, CAP_IPC_LOCK and CAP_BPF \(missing: CAP_IPC_LOCK, CAP_BPF\)/);
-  t.match(p, /setcap cap_net_raw,cap_net_admin,cap_ipc_lock,cap_bpf\+ep/);
+  t.match(p, /--ambient-caps=\+net_raw,\+net_admin,\+ipc_lock,\+bpf vtepd run/);
+  t.match(p, /AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN CAP_IPC_LOCK CAP_BPF/);
+  t.match(p, /not setcap on node/);
   t.equal(privilegeProblem(xdp, status('0000008000007000'), 1000), null, 'all four: fine');
   t.equal(privilegeProblem(userspace, status(NET), 1000), null, 'AF_PACKET alone still needs just the two');
 });

@@ -1,5 +1,5 @@
 /** What the daemon integration tests share: the built CLI, their skip reason, `vtepd fdb show` as a user runs it. */
-import type { FdbEntryJson } from '../../src/control/fdb-entry.js';
+import type { FdbEntryCli, FdbEntryJson } from '../../src/control/fdb-entry.js';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadNative } from '../../src/native/addon.js';
@@ -14,8 +14,9 @@ export function daemonTestSkip(): string | false {
   return false;
 }
 
-/** `vtepd fdb show --json` through the CLI. */
+/** `vtepd fdb show --json` through the CLI (one array, iproute2 key names), as the control API's entries. */
 export function fdbShowCli(socket: string): FdbEntryJson[] {
   const out = execFileSync(process.execPath, [MAIN, 'fdb', 'show', '--json', '--socket', socket], { encoding: 'utf8' }).trim();
-  return out === '' ? [] : out.split('\n').map((l) => JSON.parse(l) as FdbEntryJson);
+  const rows = JSON.parse(out) as FdbEntryCli[];
+  return rows.map((r) => ({ vni: r.vni, vlan: r.vlan, mac: r.mac, port: r.ifname ?? null, remote: r.dst ?? null, static: r.state === 'static', ageSeconds: r.ageSeconds }));
 }

@@ -3,6 +3,7 @@
  * plan on a namespace topology it builds, and write the cost report (JSON,
  * table, SVG) into --out. See docs/cost-report.md for how to read it.
  */
+import { summary } from './catalog.js';
 import { UsageError } from '../../config/usage-error.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -31,7 +32,7 @@ function parseList(v: string, what: string): number[] {
 
 export function register(program: Command): void {
   program.command('cost')
-    .description('measure the host CPU each offload plan costs on the same offered traffic (needs root: builds network namespaces)')
+    .description(summary('cost'))
     .option('--plans <list>', 'plans to run in turn: host, native, kernel, nic', 'host,kernel')
     .option('--frame-size <list>', `Ethernet frame sizes in bytes, FCS included (${MIN_FRAME}..${MAX_FRAME})`, '64,1400')
     .option('--duration <s>', 'seconds of traffic per plan and frame size', '5')

@@ -1,4 +1,5 @@
 /** `vtepd decap IN OUT`: strip VXLAN / GENEVE / NVGRE and write the inner frames. */
+import { summary } from './catalog.js';
 import { Command } from 'commander';
 import { asUsageErrors, runCaptureCommand } from '../capture-command.js';
 import { DecapStage } from '../../tunnel/decap.js';
@@ -43,7 +44,7 @@ export function decapConfigFromFlags(o: DecapOpts): DecapConfig {
 
 export function register(program: Command): void {
   program.command('decap')
-    .description('decapsulate VXLAN, GENEVE and NVGRE frames of a capture (outer IPv4/IPv6, any VLAN tags)')
+    .description(summary('decap'))
     .argument('<in>', 'input capture (pcap or pcapng, Ethernet; - for stdin)')
     .argument('<out>', 'output pcap of the inner frames (timestamps kept; - for stdout, counters then on stderr)')
     .option('--vni <n>', 'accept only this VNI/VSID (repeatable; default all)', collect, [])

@@ -6,7 +6,8 @@
  * daemons with SIGTERM. Everything is torn down at the end, on failure and on
  * Ctrl-C / SIGTERM. Nothing is configured outside the namespaces it creates.
  */
-import { formatFdbEntry } from '../../control/fdb-entry.js';
+import { summary } from './catalog.js';
+import { fdbEntryCli, formatFdbEntry } from '../../control/fdb-entry.js';
 import type { FdbEntryJson } from '../../control/fdb-entry.js';
 import { UsageError } from '../../config/usage-error.js';
 import type { Command } from 'commander';
@@ -23,27 +24,33 @@ const PAIRS: [string, string, string][] = [
   ['vm11', 'vm12', 'local, same hypervisor'],
 ];
 
-interface DemoOptions { types: string; ipv6?: boolean; count: string }
+interface DemoOptions { types: string; ipv6?: boolean; count: string; json?: boolean; pretty?: boolean }
 
 export function register(program: Command): void {
   program.command('demo')
-    .description('build a two-hypervisor overlay in network namespaces, run two vtepd daemons, ping VM to VM for each tunnel type, tear down (root)')
+    .description(summary('demo'))
     .option('--types <list>', 'tunnel types to try, comma-separated', TYPES.join(','))
     .option('--ipv6', 'IPv6 underlay (2001:db8::/64) instead of IPv4 (192.0.2.0/24)')
     .option('--count <n>', 'echo requests per VM pair', '3')
+    .option('-j, --json', 'the results as one JSON document on stdout (the running commentary goes to stderr)')
+    .option('-p, --pretty', 'indent the JSON')
     .action(async (o: DemoOptions) => {
       const types = o.types.split(',').map((s) => s.trim()).filter(Boolean);
       for (const t of types) if (!(TYPES as readonly string[]).includes(t)) throw new UsageError(`--types: unknown tunnel type "${t}" (vxlan, geneve, nvgre)`);
       const count = Number(o.count);
       if (!Number.isInteger(count) || count < 1 || count > 100) throw new UsageError('--count must be 1..100');
       if (process.getuid?.() !== 0) throw new UsageError('vtepd demo needs root: it creates network namespaces and runs vtepd in them (try: sudo vtepd demo)', 77);
-      process.exitCode = await demo(types as Type[], !!o.ipv6, count);
+      process.exitCode = await demo(types as Type[], !!o.ipv6, count, o.json ? (o.pretty ? 2 : 0) : null);
     });
 }
 
-async function demo(types: Type[], v6: boolean, count: number): Promise<number> {
+interface DemoRun { type: Type; pings: { from: string; to: string; what: string; sent: number; received: number; rttMs: number[] }[]; fdb: Record<string, unknown[]> }
+
+/** `json`: null for text, else the JSON indent (0 compact). */
+async function demo(types: Type[], v6: boolean, count: number, json: number | null): Promise<number> {
   const t0 = Date.now();
-  const say = (s = ''): void => { process.stdout.write(s + '\n'); };
+  const say = (s = ''): void => { (json === null ? process.stdout : process.stderr).write(s + '\n'); };
+  const runs: DemoRun[] = [];
   const lab = new OverlayLab(`vtepd-demo-${process.pid}`, { v6 });
   // Ctrl-C / SIGTERM: tear down, then exit 130 / 143.
   let interrupted = false;
@@ -67,6 +74,8 @@ async function demo(types: Type[], v6: boolean, count: number): Promise<number> 
       if (interrupted) break;
       say();
       say(`=== ${type.toUpperCase()} (VNI 100) ===`);
+      const run: DemoRun = { type, pings: [], fdb: {} };
+      runs.push(run);
       const t1 = Date.now();
       if (k === 0) {
         await lab.startDaemons({ type });
@@ -80,12 +89,14 @@ async function demo(types: Type[], v6: boolean, count: number): Promise<number> 
         const rtt = r.rttMs.length ? `rtt min/max ${Math.min(...r.rttMs).toFixed(1)}/${Math.max(...r.rttMs).toFixed(1)} ms` : '';
         const ok = r.received === r.sent;
         if (!ok) failures++;
+        run.pings.push({ from: a, to: b, what, sent: r.sent, received: r.received, rttMs: r.rttMs });
         say(`  ping ${a} -> ${b} (${what}): ${r.received}/${r.sent} replies ${rtt} ${ok ? 'OK' : 'FAILED'}`);
       }
       for (const d of lab.daemons) {
         const fdb = (await callDaemon(d.socket, 'fdb.show')) as FdbEntryJson[];
         say(`  hv${d.hv} fdb:`);
         for (const e of fdb) say(`    ${formatFdbEntry(e)}`);
+        run.fdb[`hv${d.hv}`] = fdb.map(fdbEntryCli);
       }
       for (const d of lab.daemons) {
         const s = (await callDaemon(d.socket, 'stats')) as StatsSnapshot;
@@ -117,5 +128,6 @@ async function demo(types: Type[], v6: boolean, count: number): Promise<number> 
   }
   say();
   say(`namespaces removed; ${failures === 0 ? 'all checks passed' : `${failures} check(s) FAILED`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  if (json !== null) process.stdout.write(JSON.stringify({ ok: failures === 0, failures, seconds: (Date.now() - t0) / 1000, underlay: v6 ? 'ipv6' : 'ipv4', runs }, null, json || undefined) + '\n');
   return failures === 0 ? 0 : 1;
 }

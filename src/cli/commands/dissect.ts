@@ -9,6 +9,7 @@
  * Output is buffered (64 KiB writes, honouring back-pressure); a closed pipe
  * (`| head`) ends the run quietly.
  */
+import { summary } from './catalog.js';
 import { UsageError } from '../../config/usage-error.js';
 import type { Command } from 'commander';
 import { CaptureFormatError } from '../../capture/index.js';
@@ -94,7 +95,7 @@ function asUserError(file: string, e: unknown): Error {
 export function register(program: Command): void {
   program
     .command('dissect')
-    .description('print the headers of every frame of a pcap/pcapng file (tunnels decoded, nested)')
+    .description(summary('dissect'))
     .argument('<file>', 'pcap or pcapng capture (Ethernet link type; - for stdin)')
     .option('--json', 'one JSON object per frame')
     .option('--vxlan-port <port>', 'also decode UDP to this port as VXLAN (repeatable; 4789 always)', portArg, [])

@@ -1,4 +1,5 @@
 /** `vtepd encap IN OUT`: encapsulate every frame of a capture (VXLAN, GENEVE or NVGRE). */
+import { summary } from './catalog.js';
 import { Command, Option } from 'commander';
 import { asUsageErrors, runCaptureCommand } from '../capture-command.js';
 import { EncapStage } from '../../tunnel/encap.js';
@@ -76,7 +77,7 @@ export function encapConfigFromFlags(o: EncapOpts): EncapConfig {
 
 export function register(program: Command): void {
   program.command('encap')
-    .description('encapsulate every frame of a capture into VXLAN, GENEVE or NVGRE (IPv4/IPv6 outer from the address family)')
+    .description(summary('encap'))
     .argument('<in>', 'input capture (pcap or pcapng, Ethernet; - for stdin)')
     .argument('<out>', 'output pcap (timestamps kept; - for stdout, counters then on stderr)')
     .addOption(new Option('--type <type>', 'tunnel type').choices(TUNNEL_TYPES as string[]).makeOptionMandatory())

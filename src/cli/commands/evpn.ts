@@ -3,9 +3,10 @@
  * plane: speaker session, BGP peers, per network RD/RT and remote VTEPs,
  * routes out (advertised) and in (received), counters.
  */
+import { summary } from './catalog.js';
 import { Command, Option } from 'commander';
 import { callDaemon } from '../../control/control-client.js';
-import { DEFAULT_SOCKET } from '../../config/config-schema.js';
+import { DEFAULT_SOCKET } from '../../config/defaults.js';
 import type { EvpnSnapshot } from '../../evpn/snapshot.js';
 
 export function formatEvpn(s: EvpnSnapshot): string {
@@ -31,7 +32,7 @@ export function formatEvpn(s: EvpnSnapshot): string {
 }
 
 export function register(program: Command): void {
-  const evpn = program.command('evpn').description("the running daemon's EVPN control plane (control-plane: evpn)");
+  const evpn = program.command('evpn').description(summary('evpn'));
   evpn.command('show')
     .description('speaker session, BGP peers, networks, routes in and out, counters')
     .addOption(new Option('--socket <path>', 'control socket of the daemon').default(DEFAULT_SOCKET))

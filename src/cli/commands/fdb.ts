@@ -1,13 +1,15 @@
 /**
  * `vtepd fdb show|add|del|flush`: the running daemon's MAC table, through the
- * control socket. Output mimics `bridge fdb show`; --json gives one object per entry.
+ * control socket. Output mimics `bridge fdb show`; -j/--json prints one JSON
+ * document (an array for show, `[]` when empty) with iproute2's key names, -p pretty.
  */
-import { formatFdbEntry, type FdbEntryJson } from '../../control/fdb-entry.js';
+import { summary } from './catalog.js';
+import { fdbEntryCli, formatFdbEntry, type FdbEntryJson } from '../../control/fdb-entry.js';
 import { UsageError } from '../../config/usage-error.js';
 import { Command, Option } from 'commander';
 import { isIP } from 'node:net';
 import { callDaemon } from '../../control/control-client.js';
-import { DEFAULT_SOCKET } from '../../config/config-schema.js';
+import { DEFAULT_SOCKET } from '../../config/defaults.js';
 
 const socketOpt = (): Option => new Option('--socket <path>', 'control socket of the daemon').default(DEFAULT_SOCKET);
 
@@ -26,17 +28,21 @@ function ipArg(v: string): string {
 }
 
 export function register(program: Command): void {
-  const fdb = program.command('fdb').description("show or change the running daemon's MAC table (FDB)");
+  const fdb = program.command('fdb').description(summary('fdb'));
 
   fdb.command('show')
     .description('list FDB entries')
     .addOption(socketOpt())
     .option('--vni <n>', 'only this VNI', vniArg)
-    .option('--json', 'one JSON object per line')
-    .action(async (o: { socket: string; vni?: number; json?: boolean }) => {
+    .option('-j, --json', 'one JSON array of entries (keys as bridge -j fdb show: mac, ifname, dst, state; plus vni, vlan, ageSeconds)')
+    .option('-p, --pretty', 'indent the JSON')
+    .action(async (o: { socket: string; vni?: number; json?: boolean; pretty?: boolean }) => {
       const entries = (await callDaemon(o.socket, 'fdb.show', o.vni === undefined ? {} : { vni: o.vni })) as FdbEntryJson[];
-      const out = entries.map((e) => (o.json ? JSON.stringify(e) : formatFdbEntry(e)));
-      if (out.length > 0) process.stdout.write(out.join('\n') + '\n');
+      if (o.json) {
+        process.stdout.write(JSON.stringify(entries.map(fdbEntryCli), null, o.pretty ? 2 : undefined) + '\n');
+        return;
+      }
+      if (entries.length > 0) process.stdout.write(entries.map(formatFdbEntry).join('\n') + '\n');
     });
 
   fdb.command('add')
@@ -66,8 +72,9 @@ export function register(program: Command): void {
     .option('--port <name>', 'only entries behind this local port')
     .option('--remote <ip>', 'only entries behind this remote VTEP', ipArg)
     .option('--vni <n>', 'only this VNI', vniArg)
-    .action(async (o: { socket: string; port?: string; remote?: string; vni?: number }) => {
+    .option('-j, --json', 'print {"removed": N}')
+    .action(async (o: { socket: string; port?: string; remote?: string; vni?: number; json?: boolean }) => {
       const r = (await callDaemon(o.socket, 'fdb.flush', { port: o.port, remote: o.remote, vni: o.vni })) as { removed: number };
-      process.stdout.write(`flushed ${r.removed} entr${r.removed === 1 ? 'y' : 'ies'}\n`);
+      process.stdout.write(o.json ? `${JSON.stringify({ removed: r.removed })}\n` : `flushed ${r.removed} entr${r.removed === 1 ? 'y' : 'ies'}\n`);
     });
 }

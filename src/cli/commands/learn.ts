@@ -3,6 +3,7 @@
  * through decap and the learning bridge, print the final MAC table like
  * `bridge fdb show`, one entry per line (or one JSON object per line).
  */
+import { summary } from './catalog.js';
 import { UsageError } from '../../config/usage-error.js';
 import type { Command } from 'commander';
 import { learnReplay } from '../../l2/learn-replay.js';
@@ -22,7 +23,7 @@ function collect(parse: (v: string) => number): (v: string, prev: number[] | und
 export function register(program: Command): void {
   program
     .command('learn')
-    .description('replay a capture through decap + MAC learning and print the final table (capture time drives ageing)')
+    .description(summary('learn'))
     .argument('<file>', 'pcap or pcapng capture (- for stdin)')
     .option('--ageing <seconds>', 'ageing time (default 300)', intOpt('--ageing', 1, 86400))
     .option('--json', 'one JSON object per entry')

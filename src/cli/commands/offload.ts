@@ -4,6 +4,7 @@
  * not. The probe changes nothing on the host: kernel device types are tried in
  * a throwaway network namespace.
  */
+import { summary } from './catalog.js';
 import { UsageError } from '../../config/usage-error.js';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -48,7 +49,7 @@ export function afxdpText(x: AfXdpCapabilities): string {
 }
 
 export function register(program: Command): void {
-  const offload = program.command('offload').description('offload placements: what this host can hand to the native addon, the kernel or the NIC');
+  const offload = program.command('offload').description(summary('offload'));
   offload
     .command('probe')
     .description('show per function which placements (host/native/kernel/nic) this host offers, and why not')

@@ -1,7 +1,8 @@
 /** `vtepd ports`: the running daemon's ports and their counters. */
+import { summary } from './catalog.js';
 import { Command, Option } from 'commander';
 import { callDaemon } from '../../control/control-client.js';
-import { DEFAULT_SOCKET } from '../../config/config-schema.js';
+import { DEFAULT_SOCKET } from '../../config/defaults.js';
 import type { PortStats } from '../../control/stats.js';
 
 export function formatPorts(ports: PortStats[]): string {
@@ -26,7 +27,7 @@ export function formatPorts(ports: PortStats[]): string {
 
 export function register(program: Command): void {
   program.command('ports')
-    .description("the running daemon's ports: backend, state, rx/tx/drop counters")
+    .description(summary('ports'))
     .addOption(new Option('--socket <path>', 'control socket of the daemon').default(DEFAULT_SOCKET))
     .option('--json', 'machine-readable')
     .action(async (o: { socket: string; json?: boolean }) => {

@@ -4,19 +4,19 @@
  * interfaces this host lacks are warnings there (the config may be meant for
  * another host) and a refusal (exit 2) for `run`.
  */
+import { summary } from './catalog.js';
 import { UsageError } from '../../config/usage-error.js';
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../../config/config-load.js';
-import { HostConfigError, missingInterfaces } from '../../config/host-check.js';
-import { privilegeProblem } from '../../daemon/privileges.js';
-import { createDaemon } from '../../daemon/daemon.js';
 
 export function register(program: Command): void {
   program.command('run')
-    .description('run the overlay data plane daemon (needs root or CAP_NET_RAW + CAP_NET_ADMIN)')
+    .description(summary('run'))
     .requiredOption('-c, --config <file>', 'YAML or JSON config (see docs/config-reference.md)')
     .option('--check', 'validate the config, print it normalised (defaults filled in) and exit')
     .action(async (o: { config: string; check?: boolean }) => {
+      // Loaded here, not at start-up: the schema compiler and the daemon cost every other command 0.4 s.
+      const { ConfigError, loadConfig } = await import('../../config/config-load.js');
+      const { HostConfigError, missingInterfaces } = await import('../../config/host-check.js');
       let cfg;
       try {
         cfg = loadConfig(o.config);
@@ -29,6 +29,8 @@ export function register(program: Command): void {
         process.stdout.write(JSON.stringify(cfg, null, 2) + '\n');
         return;
       }
+      const { privilegeProblem } = await import('../../daemon/privileges.js');
+      const { createDaemon } = await import('../../daemon/daemon.js');
       const problem = privilegeProblem(cfg);
       if (problem) throw new UsageError(problem, 77);
       const d = createDaemon({ configFile: o.config, cfg });

@@ -1,7 +1,8 @@
 /** `vtepd stats`: the running daemon's counters (ports, networks, stage timings, drops). */
+import { summary } from './catalog.js';
 import { Command, Option } from 'commander';
 import { callDaemon } from '../../control/control-client.js';
-import { DEFAULT_SOCKET } from '../../config/config-schema.js';
+import { DEFAULT_SOCKET } from '../../config/defaults.js';
 import type { StatsSnapshot } from '../../control/stats.js';
 import { formatPorts } from './ports.js';
 
@@ -30,7 +31,7 @@ function pad(n: number, w: number): string {
 
 export function register(program: Command): void {
   program.command('stats')
-    .description("the running daemon's counters: ports, networks, stage timings, drops")
+    .description(summary('stats'))
     .addOption(new Option('--socket <path>', 'control socket of the daemon').default(DEFAULT_SOCKET))
     .option('--json', 'machine-readable')
     .action(async (o: { socket: string; json?: boolean }) => {

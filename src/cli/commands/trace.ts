@@ -6,10 +6,11 @@
  * and transmit, and the registry name of any drop. Frames are shown with the
  * dissect formatters; --pcap also writes every traced frame and copy to a file.
  */
+import { summary } from './catalog.js';
 import { renameSync, rmSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { controlRequest } from '../../control/control-client.js';
-import { DEFAULT_SOCKET } from '../../config/config-schema.js';
+import { DEFAULT_SOCKET } from '../../config/defaults.js';
 import { UsageError } from '../../config/usage-error.js';
 import { TRACE_DEFAULT_TIMEOUT_MS, TRACE_MAX_FRAMES, TRACE_MAX_TIMEOUT_MS, type TraceResult, type TraceStep } from '../../control/trace.js';
 import { WalkState, walkFrame } from '../../dissect/walk.js';
@@ -79,7 +80,7 @@ function intArg(v: string, what: string, min: number, max: number): number {
 
 export function register(program: Command): void {
   program.command('trace')
-    .description('record the next N frames in the running daemon and print every stage\'s decision about each')
+    .description(summary('trace'))
     .addOption(new Option('--socket <path>', 'control socket of the daemon').default(DEFAULT_SOCKET))
     .option('--count <n>', `frames to trace (1..${TRACE_MAX_FRAMES})`, '10')
     .option('--timeout <s>', `seconds to wait for them (1..${TRACE_MAX_TIMEOUT_MS / 1000})`, String(TRACE_DEFAULT_TIMEOUT_MS / 1000))
