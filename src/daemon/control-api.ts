@@ -9,6 +9,7 @@
 import { ControlError, ListReply, type Handlers } from '../control/control-server.js';
 import { optVni, reqVni, reqMac, optStr, optRemote } from '../control/control-args.js';
 import { traceArgs } from '../control/trace.js';
+import { fdbStats } from '../control/fdb-stats.js';
 import { unicastMacProblem } from '../l2/mac-text.js';
 import type { Lifecycle } from './lifecycle.js';
 
@@ -24,6 +25,10 @@ export function controlApi(d: Lifecycle): Handlers {
       const vni = optVni(a);
       return new ListReply(await d.serial(() => b.fdbShow(vni), { signal: ctx.signal }));
     },
+    'fdb.stats': async (_a, ctx) => d.serial(async () => {
+      const f = d.config().fdb;
+      return fdbStats(await b.fdbShow(), f, (await b.stats()).networks);
+    }, { signal: ctx.signal }),
     'fdb.add': async (a, ctx) => {
       const vni = reqVni(a);
       // MACs as the kernel prints them (lower case), so desired and actual entries compare equal.

@@ -4,6 +4,7 @@
  * with sha256, exact counters, and the CLI/metrics views of them.
  */
 import type { FdbEntryJson } from '../../src/control/fdb-entry.js';
+import type { FdbStats } from '../../src/control/fdb-stats.js';
 import { type Test } from 'tap';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -116,6 +117,17 @@ export async function exercise(t: Test, lab: OverlayLab, type: string, ul: [stri
   t.match(where(f1, lab.vm('vm21').mac), { port: null, remote: ul[1] }, 'hv1 learned vm21 behind hv2');
   t.match(where(f2, lab.vm('vm11').mac), { port: null, remote: ul[0] }, 'hv2 learned vm11 behind hv1');
   t.match(where(f2, lab.vm('vm21').mac), { port: 'vm21', remote: null }, 'hv2 learned vm21 on its port');
+  // Capacity, as ovs-appctl fdb/stats-show: the same entries counted against the limits.
+  if (cli) {
+    const fs = JSON.parse(execFileSync(process.execPath, [MAIN, 'fdb', 'stats', '-j', '--socket', s1], { encoding: 'utf8' })) as FdbStats;
+    const f1now = await fdbJson(s1);
+    t.equal(fs.entries, f1now.length, 'fdb stats: entries = fdb show');
+    t.equal(fs.maxEntries, 65536, 'fdb stats: the table\'s maximum (fdb.maxEntries default)');
+    t.equal(fs.static + fs.learned, fs.entries);
+    t.equal(fs.ports.find((p) => p.port === 'vm11')?.entries, f1now.filter((e) => e.port === 'vm11').length, 'fdb stats: entries behind a port');
+    t.equal(fs.remotes.find((r) => r.remote === ul[1])?.entries, f1now.filter((e) => e.remote === ul[1]).length, 'fdb stats: entries behind a remote');
+    t.ok(fs.counters.learned >= fs.learned, 'fdb stats: learning counters');
+  }
   // Flooding: the first ARP request of a fresh network was flooded.
   const after1 = await stats(s1);
   t.ok(after1.networks[0].flooded > before1.networks[0].flooded, `${type}: broadcast/unknown frames were flooded (${after1.networks[0].flooded})`);

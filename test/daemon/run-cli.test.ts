@@ -60,6 +60,6 @@ t.test('client commands say clearly when no daemon runs', (t) => {
   }
   const bad = cli(['fdb', 'add', '--vni', '99999999', '--mac', '02:00:00:00:00:01', '--port', 'x']);
   t.equal(bad.status, 2);
-  t.match(bad.stderr, /--vni must be 0\.\.16777215/);
+  t.match(bad.stderr, /option '--vni <n>' argument '99999999' is invalid\. must be an integer 0\.\.16777215/);
   t.end();
 });

@@ -84,7 +84,7 @@ t.test('bad input gives one-line errors', async (t) => {
   t.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr.trim()}`);
   const flag = spawnSync('node', [CLI, 'learn', bad, '--ageing', '0'], { encoding: 'utf8' });
   t.equal(flag.status, 2);
-  t.match(flag.stderr, /--ageing must be an integer 1\.\.86400/);
+  t.match(flag.stderr, /option '--ageing <seconds>' argument '0' is invalid\. must be an integer 1\.\.86400/);
 });
 
 const external = fileURLToPath(new URL('../../../shared/fixtures/external/tcpdump/vxlan.pcap', import.meta.url));

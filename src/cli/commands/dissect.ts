@@ -16,24 +16,13 @@ import { CaptureFormatError } from '../../capture/index.js';
 import { DEFAULT_MAX_TUNNELS } from '../../dissect/walk.js';
 import { dissectFile } from '../../dissect/run.js';
 import { inputPath } from '../file-args.js';
+import { intArg, intListArg } from '../arg-parsers.js';
 
 interface DissectOptions {
   json?: boolean;
   vxlanPort: number[];
   genevePort: number[];
   maxTunnels: number;
-}
-
-function portArg(v: string, prev: number[]): number[] {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new UsageError(`UDP port must be 1..65535, got "${v}"`);
-  return [...prev, n];
-}
-
-function depthArg(v: string): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n > 32) throw new UsageError(`--max-tunnels must be 0..32, got "${v}"`);
-  return n;
 }
 
 /** Buffered stdout that waits for 'drain' and turns EPIPE into a quiet stop. */
@@ -98,8 +87,8 @@ export function register(program: Command): void {
     .description(summary('dissect'))
     .argument('<file>', 'pcap or pcapng capture (Ethernet link type; - for stdin)')
     .option('--json', 'one JSON object per frame')
-    .option('--vxlan-port <port>', 'also decode UDP to this port as VXLAN (repeatable; 4789 always)', portArg, [])
-    .option('--geneve-port <port>', 'also decode UDP to this port as GENEVE (repeatable; 6081 always)', portArg, [])
-    .option('--max-tunnels <n>', 'deepest tunnel nesting decoded', depthArg, DEFAULT_MAX_TUNNELS)
+    .option('--vxlan-port <port>', 'also decode UDP to this port as VXLAN (repeatable; 4789 always)', intListArg(1, 65535), [])
+    .option('--geneve-port <port>', 'also decode UDP to this port as GENEVE (repeatable; 6081 always)', intListArg(1, 65535), [])
+    .option('--max-tunnels <n>', 'deepest tunnel nesting decoded', intArg(0, 32), DEFAULT_MAX_TUNNELS)
     .action(async (file: string, o: DissectOptions) => runDissect(file, o));
 }

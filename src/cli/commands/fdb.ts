@@ -7,25 +7,14 @@ import { summary } from './catalog.js';
 import { fdbEntryCli, formatFdbEntry, type FdbEntryJson } from '../../control/fdb-entry.js';
 import { UsageError } from '../../config/usage-error.js';
 import { Command, Option } from 'commander';
-import { isIP } from 'node:net';
 import { callDaemon } from '../../control/control-client.js';
+import { intArg, ipArg, macArg } from '../arg-parsers.js';
+import { formatFdbStats, type FdbStats } from '../../control/fdb-stats.js';
 import { DEFAULT_SOCKET } from '../../config/defaults.js';
 
 const socketOpt = (): Option => new Option('--socket <path>', 'control socket of the daemon').default(DEFAULT_SOCKET);
 
-function vniArg(v: string): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n > 16777215) throw new UsageError(`--vni must be 0..16777215, got "${v}"`);
-  return n;
-}
-function macArg(v: string): string {
-  if (!/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/.test(v)) throw new UsageError(`--mac must look like 02:00:00:00:00:01, got "${v}"`);
-  return v.toLowerCase();
-}
-function ipArg(v: string): string {
-  if (isIP(v) === 0) throw new UsageError(`--remote must be an IPv4 or IPv6 address, got "${v}"`);
-  return v;
-}
+const vniArg = intArg(0, 16777215);
 
 export function register(program: Command): void {
   const fdb = program.command('fdb').description(summary('fdb'));
@@ -43,6 +32,16 @@ export function register(program: Command): void {
         return;
       }
       if (entries.length > 0) process.stdout.write(entries.map(formatFdbEntry).join('\n') + '\n');
+    });
+
+  fdb.command('stats')
+    .description('entries against the table\'s limits: current and maximum, per port and per remote (like ovs-appctl fdb/stats-show)')
+    .addOption(socketOpt())
+    .option('-j, --json', 'one JSON document')
+    .option('-p, --pretty', 'indent the JSON')
+    .action(async (o: { socket: string; json?: boolean; pretty?: boolean }) => {
+      const s = (await callDaemon(o.socket, 'fdb.stats')) as FdbStats;
+      process.stdout.write(o.json ? JSON.stringify(s, null, o.pretty ? 2 : undefined) + '\n' : formatFdbStats(s));
     });
 
   fdb.command('add')

@@ -4,32 +4,21 @@
  * `bridge fdb show`, one entry per line (or one JSON object per line).
  */
 import { summary } from './catalog.js';
-import { UsageError } from '../../config/usage-error.js';
 import type { Command } from 'commander';
 import { learnReplay } from '../../l2/learn-replay.js';
 import { inputPath } from '../file-args.js';
-
-function intOpt(name: string, min: number, max: number): (v: string) => number {
-  return (v: string) => {
-    if (!/^\d+$/.test(v) || +v < min || +v > max) throw new UsageError(`${name} must be an integer ${min}..${max}, got '${v}'`);
-    return +v;
-  };
-}
-
-function collect(parse: (v: string) => number): (v: string, prev: number[] | undefined) => number[] {
-  return (v, prev) => [...(prev ?? []), parse(v)];
-}
+import { intArg, intListArg } from '../arg-parsers.js';
 
 export function register(program: Command): void {
   program
     .command('learn')
     .description(summary('learn'))
     .argument('<file>', 'pcap or pcapng capture (- for stdin)')
-    .option('--ageing <seconds>', 'ageing time (default 300)', intOpt('--ageing', 1, 86400))
+    .option('--ageing <seconds>', 'ageing time (default 300)', intArg(1, 86400))
     .option('--json', 'one JSON object per entry')
-    .option('--vxlan-port <port>', 'UDP port carrying VXLAN (repeatable, default 4789)', collect(intOpt('--vxlan-port', 1, 65535)))
-    .option('--geneve-port <port>', 'UDP port carrying GENEVE (repeatable, default 6081)', collect(intOpt('--geneve-port', 1, 65535)))
-    .option('--max-entries <n>', 'MAC table capacity (default 1048576)', intOpt('--max-entries', 16, 1 << 24))
+    .option('--vxlan-port <port>', 'UDP port carrying VXLAN (repeatable, default 4789)', intListArg(1, 65535))
+    .option('--geneve-port <port>', 'UDP port carrying GENEVE (repeatable, default 6081)', intListArg(1, 65535))
+    .option('--max-entries <n>', 'MAC table capacity (default 1048576)', intArg(16, 1 << 24))
     .action((file: string, opts: { ageing?: number; json?: boolean; vxlanPort?: number[]; genevePort?: number[]; maxEntries?: number }) => {
       const res = learnReplay(inputPath(file), {
         ageingSeconds: opts.ageing,
