@@ -34,9 +34,11 @@ vx('10.0.0.2', 100, '${M2}', '${M1}', 1008.5)  # M2 moves from 10.0.0.3 to 10.0.
 plain('${M3}', '${M1}', 1010.0)
 `);
   const json = vtepd('learn', pcap, '--json', '--geneve-port', '7000');
-  const rows = json.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.equal(json.trim().split('\n').length, 1, 'one JSON document');
+  const rows = JSON.parse(json) as Record<string, unknown>[];
+  // Key names as vtepd fdb show -j (iproute2's where they mean the same: ifname, dst, state).
   const e = (vni: number | null, vlan: number | null, mac: string, remote: string | null, port: string | null, age: number) =>
-    ({ vni, vlan, mac, remote, port, static: false, ageSeconds: age });
+    ({ mac, vni, vlan, state: 'learned', ageSeconds: age, ...(port !== null ? { ifname: port } : {}), ...(remote !== null ? { dst: remote } : {}) });
   t.same(rows, [
     e(100, null, M1, '10.0.0.2', null, 10),
     e(100, null, M2, '10.0.0.2', null, 1.5),
@@ -53,7 +55,7 @@ plain('${M3}', '${M1}', 1010.0)
   t.equal(text.trim().split('\n').length, rows.length);
   t.equal(vtepd('learn', pcap, '--json', '--geneve-port', '7000'), json, 'a second replay prints the same table');
   // Without --geneve-port 7000 the GENEVE frame is a plain UDP frame of the outer Ethernet addresses.
-  const noGeneve = vtepd('learn', pcap, '--json').trim().split('\n').map((l) => JSON.parse(l) as { vni: number | null; mac: string });
+  const noGeneve = JSON.parse(vtepd('learn', pcap, '--json')) as { vni: number | null; mac: string }[];
   t.notOk(noGeneve.some((r) => r.vni === 400), 'no VNI 400 domain without the GENEVE port');
   t.ok(noGeneve.some((r) => r.mac === '02:aa:00:00:00:01' && r.vni === null), 'its outer source learned as a plain host instead');
 });
@@ -66,7 +68,7 @@ vx('10.0.0.2', 5, '${M2}', 'ff:ff:ff:ff:ff:ff', 4.0)
 vx('10.0.0.2', 5, '${M3}', 'ff:ff:ff:ff:ff:ff', 7.0)
 vx('10.0.0.2', 5, '${M4}', 'ff:ff:ff:ff:ff:ff', 10.0)
 `);
-  const macs = (args: string[]) => vtepd('learn', pcap, '--json', ...args).trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { mac: string; ageSeconds: number }));
+  const macs = (args: string[]) => JSON.parse(vtepd('learn', pcap, '--json', ...args)) as { mac: string; ageSeconds: number }[];
   t.same(macs(['--ageing', '5']).map((r) => [r.mac, r.ageSeconds]), [[M3, 3], [M4, 0]], 'ageing 5 s: entries from t <= 5 are gone');
   t.same(macs(['--ageing', '7']).map((r) => r.mac), [M2, M3, M4], 'ageing 7 s: 6 s old stays, 10 s old goes');
   t.same(macs([]).map((r) => r.mac), [M1, M2, M3, M4], 'default 300 s keeps all');
@@ -100,7 +102,7 @@ t.test('external VXLAN capture: table equals the one derived from tshark fields'
   }
   const want = [...last.entries()].map(([k, v]) => ({ vni: +k.split(' ')[0], mac: k.split(' ')[1], remote: v.ip, age: end - v.ts }))
     .sort((a, b) => a.vni - b.vni || (a.mac < b.mac ? -1 : 1));
-  const got = vtepd('learn', external, '--json').trim().split('\n').map((l) => JSON.parse(l) as { vni: number; mac: string; remote: string; ageSeconds: number });
-  t.same(got.map((g) => [g.vni, g.mac, g.remote]), want.map((w) => [w.vni, w.mac, w.remote]), 'same entries, same places, same order');
+  const got = JSON.parse(vtepd('learn', external, '--json')) as { vni: number; mac: string; dst: string; ageSeconds: number }[];
+  t.same(got.map((g) => [g.vni, g.mac, g.dst]), want.map((w) => [w.vni, w.mac, w.remote]), 'same entries, same places, same order');
   got.forEach((g, k) => t.ok(Math.abs(g.ageSeconds - want[k].age) <= 0.011, `${g.mac} age ${g.ageSeconds} vs ${want[k].age.toFixed(3)} (1/100 s ticks)`));
 });

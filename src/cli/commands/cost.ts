@@ -40,7 +40,7 @@ export function register(program: Command): void {
     .option('--pcap <file>', 'replay this capture (in a loop, addresses rewritten) instead of generated frames')
     .option('--subtract-idle', 'subtract the host CPU measured on the idle topology just before each run (background load of a shared host)')
     .option('--out <dir>', 'report folder (default ./vtepd-cost-<timestamp>/)')
-    .option('--json', 'print the JSON report on stdout instead of the table')
+    .option('-j, --json', 'print the JSON report on stdout instead of the table')
     .action(async (o: CostOpts) => {
       const frameSizes = parseList(o.frameSize, 'frame-size');
       for (const s of frameSizes) if (s < MIN_FRAME || s > MAX_FRAME) throw new UsageError(`frame size ${s} B outside ${MIN_FRAME}..${MAX_FRAME} (FCS included)`);

@@ -57,7 +57,7 @@ export function register(program: Command): void {
     .option('--no-ip-csum', 'do not verify the outer IPv4 header checksum')
     .option('--geneve-known <class:type>', 'a critical GENEVE option this receiver understands (repeatable)', collect, [])
     .option('--depth <n>', 'tunnel levels to strip per frame, 1..8 (default 1)')
-    .option('--json', 'print the counters as JSON on stdout (stderr when OUT is -) instead of the summary on stderr')
+    .option('-j, --json', 'print the counters as JSON on stdout (stderr when OUT is -) instead of the summary on stderr')
     .action((inPath: string, outPath: string, o: DecapOpts) => {
       const stage = asUsageErrors(() => new DecapStage(decapConfigFromFlags(o)));
       runCaptureCommand('decap', inPath, outPath, stage, o.json);

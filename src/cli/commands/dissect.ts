@@ -86,7 +86,7 @@ export function register(program: Command): void {
     .command('dissect')
     .description(summary('dissect'))
     .argument('<file>', 'pcap or pcapng capture (Ethernet link type; - for stdin)')
-    .option('--json', 'one JSON object per frame')
+    .option('-j, --json', 'one JSON object per frame')
     .option('--vxlan-port <port>', 'also decode UDP to this port as VXLAN (repeatable; 4789 always)', intListArg(1, 65535), [])
     .option('--geneve-port <port>', 'also decode UDP to this port as GENEVE (repeatable; 6081 always)', intListArg(1, 65535), [])
     .option('--max-tunnels <n>', 'deepest tunnel nesting decoded', intArg(0, 32), DEFAULT_MAX_TUNNELS)

@@ -96,7 +96,7 @@ export function register(program: Command): void {
     .option('--zero-csum6', 'send outer UDP checksum 0 over IPv6 (RFC 6935)')
     .option('--ttl <n>', 'outer TTL / hop limit (default 64)')
     .option('--copy-dscp', 'copy DSCP and ECN from the inner IP header')
-    .option('--json', 'print the counters as JSON on stdout (stderr when OUT is -) instead of the summary on stderr')
+    .option('-j, --json', 'print the counters as JSON on stdout (stderr when OUT is -) instead of the summary on stderr')
     .action((inPath: string, outPath: string, o: EncapOpts) => {
       const stage = asUsageErrors(() => new EncapStage(encapConfigFromFlags(o)));
       runCaptureCommand('encap', inPath, outPath, stage, o.json, Math.max(128, (stage.overhead + 63) & ~63));

@@ -36,10 +36,11 @@ export function register(program: Command): void {
   evpn.command('show')
     .description('speaker session, BGP peers, networks, routes in and out, counters')
     .addOption(new Option('--socket <path>', 'control socket of the daemon').default(DEFAULT_SOCKET))
-    .option('--json', 'machine-readable')
+    .option('-j, --json', 'machine-readable')
+    .option('-p, --pretty', 'indent the JSON')
     .option('--no-routes', 'leave the route lists out (counts only)')
-    .action(async (o: { socket: string; json?: boolean; routes: boolean }) => {
+    .action(async (o: { socket: string; json?: boolean; pretty?: boolean; routes: boolean }) => {
       const s = (await callDaemon(o.socket, 'evpn.show', { routes: o.routes })) as EvpnSnapshot;
-      process.stdout.write((o.json ? JSON.stringify(s) : formatEvpn(s)) + '\n');
+      process.stdout.write((o.json ? JSON.stringify(s, null, o.pretty ? 2 : undefined) : formatEvpn(s)) + '\n');
     });
 }

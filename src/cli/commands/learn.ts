@@ -15,11 +15,12 @@ export function register(program: Command): void {
     .description(summary('learn'))
     .argument('<file>', 'pcap or pcapng capture (- for stdin)')
     .option('--ageing <seconds>', 'ageing time (default 300)', intArg(1, 86400))
-    .option('--json', 'one JSON object per entry')
+    .option('-j, --json', 'one JSON array of entries (keys as vtepd fdb show -j: mac, ifname, dst, state, vni, vlan, ageSeconds)')
+.option('-p, --pretty', 'indent the JSON')
     .option('--vxlan-port <port>', 'UDP port carrying VXLAN (repeatable, default 4789)', intListArg(1, 65535))
     .option('--geneve-port <port>', 'UDP port carrying GENEVE (repeatable, default 6081)', intListArg(1, 65535))
     .option('--max-entries <n>', 'MAC table capacity (default 1048576)', intArg(16, 1 << 24))
-    .action((file: string, opts: { ageing?: number; json?: boolean; vxlanPort?: number[]; genevePort?: number[]; maxEntries?: number }) => {
+    .action((file: string, opts: { ageing?: number; json?: boolean; pretty?: boolean; vxlanPort?: number[]; genevePort?: number[]; maxEntries?: number }) => {
       const res = learnReplay(inputPath(file), {
         ageingSeconds: opts.ageing,
         vxlanPorts: opts.vxlanPort,
@@ -27,11 +28,14 @@ export function register(program: Command): void {
         capacity: opts.maxEntries,
       });
       const lines: string[] = [];
-      for (const e of res.entries) {
-        if (opts.json) {
-          lines.push(JSON.stringify({ vni: e.vni, vlan: e.vlan, mac: e.mac, remote: e.remote, port: e.port, static: e.static, ageSeconds: e.ageSeconds }));
-          continue;
-        }
+      if (opts.json) {
+        const rows = res.entries.map((e) => ({
+          mac: e.mac, vni: e.vni, vlan: e.vlan, state: e.static ? 'static' : 'learned', ageSeconds: e.ageSeconds,
+          ...(e.port !== null ? { ifname: e.port } : {}), ...(e.remote !== null ? { dst: e.remote } : {}),
+        }));
+        lines.push(JSON.stringify(rows, null, opts.pretty ? 2 : undefined));
+      }
+      for (const e of opts.json ? [] : res.entries) {
         const dom = e.vni !== null ? `vni ${e.vni}` : `vlan ${e.vlan}`;
         const where = e.remote !== null ? `dst ${e.remote}` : `port ${e.port}`;
         const flags = [e.static ? 'static' : 'learned', ...(e.frozen ? ['frozen'] : [])].join(' ');

@@ -53,16 +53,17 @@ export function register(program: Command): void {
   offload
     .command('probe')
     .description('show per function which placements (host/native/kernel/nic) this host offers, and why not')
-    .option('--json', 'machine-readable output (with the reason for every verdict)')
+    .option('-j, --json', 'machine-readable output (with the reason for every verdict)')
+.option('-p, --pretty', 'indent the JSON')
     .option('--iface <IF>', 'interface whose NIC features count (default: the default route\'s); AF_XDP is probed on it (default: every interface)')
-    .action(async (opts: { json?: boolean; iface?: string }) => {
+    .action(async (opts: { json?: boolean; pretty?: boolean; iface?: string }) => {
       if (opts.iface !== undefined && !existsSync(`/sys/class/net/${opts.iface}`)) {
         throw new UsageError(`no interface "${opts.iface}" in this network namespace`);
       }
       const [caps, afxdp] = await Promise.all([probeHost({ iface: opts.iface }), probeAfXdp(opts.iface === undefined ? undefined : [opts.iface])]);
       const rows = availabilityMatrix(caps);
       if (opts.json) {
-        process.stdout.write(JSON.stringify({ kernelRelease: caps.kernelRelease, nic: caps.nic, native: caps.native, kernel: caps.kernel, availability: rows, afxdp }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ kernelRelease: caps.kernelRelease, nic: caps.nic, native: caps.native, kernel: caps.kernel, availability: rows, afxdp }, null, opts.pretty ? 2 : undefined) + '\n');
         return;
       }
       const nic = caps.nic ? `${caps.nic.iface} (driver ${caps.nic.driver ?? 'unknown'}${caps.nic.hasDevice ? '' : ', software device'})` : 'none (no default route; use --iface)';

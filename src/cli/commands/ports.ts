@@ -29,9 +29,10 @@ export function register(program: Command): void {
   program.command('ports')
     .description(summary('ports'))
     .addOption(new Option('--socket <path>', 'control socket of the daemon').default(DEFAULT_SOCKET))
-    .option('--json', 'machine-readable')
-    .action(async (o: { socket: string; json?: boolean }) => {
+    .option('-j, --json', 'machine-readable')
+    .option('-p, --pretty', 'indent the JSON')
+    .action(async (o: { socket: string; json?: boolean; pretty?: boolean }) => {
       const ports = (await callDaemon(o.socket, 'ports')) as PortStats[];
-      process.stdout.write((o.json ? JSON.stringify(ports) : formatPorts(ports)) + '\n');
+      process.stdout.write((o.json ? JSON.stringify(ports, null, o.pretty ? 2 : undefined) : formatPorts(ports)) + '\n');
     });
 }

@@ -33,9 +33,10 @@ export function register(program: Command): void {
   program.command('stats')
     .description(summary('stats'))
     .addOption(new Option('--socket <path>', 'control socket of the daemon').default(DEFAULT_SOCKET))
-    .option('--json', 'machine-readable')
-    .action(async (o: { socket: string; json?: boolean }) => {
+    .option('-j, --json', 'machine-readable')
+    .option('-p, --pretty', 'indent the JSON')
+    .action(async (o: { socket: string; json?: boolean; pretty?: boolean }) => {
       const s = (await callDaemon(o.socket, 'stats')) as StatsSnapshot;
-      process.stdout.write((o.json ? JSON.stringify(s) : formatStats(s)) + '\n');
+      process.stdout.write((o.json ? JSON.stringify(s, null, o.pretty ? 2 : undefined) : formatStats(s)) + '\n');
     });
 }

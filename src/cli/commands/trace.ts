@@ -85,15 +85,16 @@ export function register(program: Command): void {
     .option('--count <n>', `frames to trace (1..${TRACE_MAX_FRAMES})`, '10')
     .option('--timeout <s>', `seconds to wait for them (1..${TRACE_MAX_TIMEOUT_MS / 1000})`, String(TRACE_DEFAULT_TIMEOUT_MS / 1000))
     .option('--pcap <file>', 'also write each traced frame and every copy sent to a pcap file')
-    .option('--json', 'machine-readable (the daemon\'s records as they are)')
-    .action(async (o: { socket: string; count: string; timeout: string; pcap?: string; json?: boolean }) => {
+    .option('-j, --json', 'machine-readable (the daemon\'s records as they are)')
+    .option('-p, --pretty', 'indent the JSON')
+    .action(async (o: { socket: string; count: string; timeout: string; pcap?: string; json?: boolean; pretty?: boolean }) => {
       const count = intArg(o.count, '--count', 1, TRACE_MAX_FRAMES);
       const timeoutMs = intArg(o.timeout, '--timeout', 1, TRACE_MAX_TIMEOUT_MS / 1000) * 1000;
       const res = await controlRequest(o.socket, 'trace', { count, timeoutMs }, timeoutMs + 5000);
       if (!res.ok) throw new UsageError(res.error?.message ?? 'trace failed', 1);
       const r = res.result as TraceResult;
       if (o.pcap !== undefined) writePcap(o.pcap, r);
-      process.stdout.write((o.json ? JSON.stringify(r) : formatTrace(r)) + '\n');
+      process.stdout.write((o.json ? JSON.stringify(r, null, o.pretty ? 2 : undefined) : formatTrace(r)) + '\n');
     });
 }
 
