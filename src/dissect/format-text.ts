@@ -25,7 +25,7 @@ import { formatTs } from './format-json.js';
 
 const TCP_FLAGS = 'FSRPAUEC';
 
-function layerText(b: Uint8Array, st: WalkState, i: number): string {
+export function layerText(b: Uint8Array, st: WalkState, i: number): string {
   const o = st.offset[i];
   const e = st.end[i];
   switch (st.kind[i]) {

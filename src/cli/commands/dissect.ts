@@ -5,14 +5,15 @@
  * one JSON object with --json). A fault in the capture file ends the run after
  * all good frames: one-line error with the byte offset on stderr, exit 1.
  * Truncated frames inside a good file are reported per frame, never fatal.
- * Output is buffered (64 KiB writes, honouring back-pressure); a closed pipe
+ * Output is written as bytes into 1 MiB buffers (src/dissect/byte-out.ts), each
+ * handed to stdout whole, honouring back-pressure; a closed pipe
  * (`| head`) ends the run quietly.
  */
 import { UsageError } from '../../config/usage-error.js';
 import type { Command } from 'commander';
 import { CaptureFormatError } from '../../capture/index.js';
 import { DEFAULT_MAX_TUNNELS } from '../../dissect/walk.js';
-import { dissectFile } from '../../dissect/run.js';
+import { dissectFileChunks } from '../../dissect/run.js';
 
 interface DissectOptions {
   json?: boolean;
@@ -33,9 +34,8 @@ function depthArg(v: string): number {
   return n;
 }
 
-/** Buffered stdout that waits for 'drain' and turns EPIPE into a quiet stop. */
+/** Writes whole buffers to stdout, waits for 'drain', and turns EPIPE into a quiet stop. */
 class Out {
-  private buf = '';
   closed = false;
   constructor(private readonly stream: NodeJS.WriteStream) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
@@ -43,19 +43,13 @@ class Out {
       else throw e;
     });
   }
-  line(s: string): boolean {
-    this.buf += s + '\n';
-    return this.buf.length >= 65536;
-  }
-  async flush(): Promise<void> {
-    if (this.buf.length === 0 || this.closed) return;
-    const chunk = this.buf;
-    this.buf = '';
+  async write(chunk: Buffer): Promise<boolean> {
+    if (this.closed) return false;
     let ok: boolean;
     try {
       ok = this.stream.write(chunk);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EPIPE') { this.closed = true; return; }
+      if ((e as NodeJS.ErrnoException).code === 'EPIPE') { this.closed = true; return false; }
       throw e;
     }
     if (!ok && !this.closed) {
@@ -65,6 +59,7 @@ class Out {
         this.stream.once('error', done);
       });
     }
+    return !this.closed;
   }
 }
 
@@ -73,11 +68,11 @@ export async function runDissect(file: string, o: DissectOptions): Promise<void>
   const out = new Out(process.stdout);
   let res;
   try {
-    res = await dissectFile(file, opts, (line) => (out.line(line) ? out.flush().then(() => !out.closed) : true));
+    // Each chunk is a fresh buffer (ByteOut.take), so a write still in flight is never overwritten.
+    res = await dissectFileChunks(file, opts, (chunk) => out.write(chunk));
   } catch (e) {
     throw asUserError(file, e);
   }
-  await out.flush();
   if (res.fault !== null) throw asUserError(file, res.fault);
 }
 
