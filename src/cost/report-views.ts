@@ -29,7 +29,13 @@ export interface CostReportDoc extends Omit<CostReport, 'schema'> {
   hostWide: { view: 'host-wide'; label: string; plans: PlanFigures[] };
 }
 
-export interface CostViewsOptions { offeredRate?: number | 'max'; now?: Date; baseline?: string }
+export interface CostViewsOptions {
+  offeredRate?: number | 'max';
+  now?: Date;
+  baseline?: string;
+  /** The host the runs were taken on, when rendering recorded runs elsewhere (default: this host). */
+  host?: CostReport['host'];
+}
 
 const int = (v: number): string => Math.round(v).toLocaleString('en-US');
 
@@ -40,6 +46,7 @@ export function buildReportDoc(attributed: readonly PlanRun[], hostWide: readonl
   return {
     schema: REPORT_SCHEMA,
     ...rest,
+    ...(o.host ? { host: o.host } : {}),
     view: 'by-process',
     label: HEADLINE_LABEL,
     offeredRate: o.offeredRate ?? 'max',
