@@ -2,13 +2,12 @@
  * The JSON line of format-json.ts, written as bytes into a ByteOut: the same
  * text byte for byte (test/dissect/emit.test.ts), without building strings.
  * The common header shapes are written from the frame's bytes; anything else
- * (802.3, fragments, IPv6 extension headers, GENEVE options, GRE, NVGRE, ARP,
- * MPLS, walk errors) goes through the string formatter, so each field's
+ * (802.3, fragments, IPv6 extension headers, GRE, ARP, MPLS, walk errors) goes through the string formatter, so each field's
  * wording lives in one place.
  */
 import { ipv4ChecksumOk } from '../packet/ipv4.js';
 import { ByteOut, lit } from './byte-out.js';
-import { L_ETH, L_VLAN, L_IPV4, L_IPV6, L_UDP, L_TCP, L_ICMP, L_ICMPV6, L_VXLAN, L_GENEVE } from './layers.js';
+import { L_ETH, L_VLAN, L_IPV4, L_IPV6, L_UDP, L_TCP, L_ICMP, L_ICMPV6, L_VXLAN, L_GENEVE, L_NVGRE } from './layers.js';
 import { IPV6_EXT, type WalkState } from './walk-state.js';
 import { layerJson } from './format-json.js';
 import { walkErrorMessage } from './describe.js';
@@ -26,6 +25,8 @@ const K_ICMP = lit('{"proto":"icmp","type":'), K_ICMP6 = lit('{"proto":"icmpv6",
 const K_VXLAN = lit('{"proto":"vxlan","vni":'), K_FLAGS = lit(',"flags":');
 const K_GENEVE = lit('{"proto":"geneve","vni":'), K_GPROTO = lit(',"protocol":"'), K_OAM = lit('","oam":');
 const K_CRIT = lit(',"critical":'), K_NOOPTS = lit(',"options":[]}'), K_TRUE = lit('true'), K_FALSE = lit('false');
+const K_OPTS = lit(',"options":['), K_OCLASS = lit('{"class":"'), K_OTYPE = lit('","type":'), K_OLEN = lit(',"length":'), K_OEND = lit(']}');
+const K_NVGRE = lit('{"proto":"nvgre","vsid":'), K_FLOW = lit(',"flowId":');
 
 /** Layer `i` of the walk as JSON. */
 function layer(o: ByteOut, b: Uint8Array, st: WalkState, i: number): void {
@@ -68,12 +69,24 @@ function layer(o: ByteOut, b: Uint8Array, st: WalkState, i: number): void {
       o.lit(K_VXLAN); o.dec((b[p + 4] << 16) | (b[p + 5] << 8) | b[p + 6]); o.lit(K_FLAGS); o.dec(b[p]); o.byte(125);
       return;
     case L_GENEVE: {
-      if ((b[p] & 0x3f) !== 0) break; // options: the codec lists them
       o.lit(K_GENEVE); o.dec((b[p + 4] << 16) | (b[p + 5] << 8) | b[p + 6]);
       o.lit(K_GPROTO); o.hex16((b[p + 2] << 8) | b[p + 3]);
-      o.lit(K_OAM); o.lit(b[p + 1] & 0x80 ? K_TRUE : K_FALSE); o.lit(K_CRIT); o.lit(b[p + 1] & 0x40 ? K_TRUE : K_FALSE); o.lit(K_NOOPTS);
+      o.lit(K_OAM); o.lit(b[p + 1] & 0x80 ? K_TRUE : K_FALSE); o.lit(K_CRIT); o.lit(b[p + 1] & 0x40 ? K_TRUE : K_FALSE);
+      const stop = p + 8 + ((b[p] & 0x3f) << 2);
+      if (stop === p + 8) { o.lit(K_NOOPTS); return; }
+      // The walker recorded this layer, so its options parsed: walk them again from the bytes
+      // (the codec state holds the last GENEVE header of the frame, not necessarily this one).
+      o.lit(K_OPTS);
+      for (let q = p + 8; q < stop; q += 4 + ((b[q + 3] & 0x1f) << 2)) {
+        if (q !== p + 8) o.byte(44);
+        o.lit(K_OCLASS); o.hex16((b[q] << 8) | b[q + 1]); o.lit(K_OTYPE); o.dec(b[q + 2]); o.lit(K_OLEN); o.dec((b[q + 3] & 0x1f) << 2); o.byte(125);
+      }
+      o.lit(K_OEND);
       return;
     }
+    case L_NVGRE:
+      o.lit(K_NVGRE); o.dec((b[p + 4] << 16) | (b[p + 5] << 8) | b[p + 6]); o.lit(K_FLOW); o.dec(b[p + 7]); o.byte(125);
+      return;
   }
   o.str(layerJson(b, st, i));
 }

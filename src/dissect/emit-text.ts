@@ -5,7 +5,7 @@
  */
 import { ByteOut, lit } from './byte-out.js';
 import {
-  L_ETH, L_VLAN, L_IPV4, L_IPV6, L_UDP, L_TCP, L_ICMP, L_ICMPV6, L_VXLAN, L_GENEVE, S_END, S_UNKNOWN, S_FRAGMENT,
+  L_ETH, L_VLAN, L_IPV4, L_IPV6, L_UDP, L_TCP, L_ICMP, L_ICMPV6, L_VXLAN, L_GENEVE, L_NVGRE, S_END, S_UNKNOWN, S_FRAGMENT,
 } from './layers.js';
 import { IPV6_EXT, type WalkState } from './walk-state.js';
 import { layerText } from './format-text.js';
@@ -19,6 +19,8 @@ const K_VXLAN = lit('VXLAN vni '), K_FLAGS = lit(' flags 0x'), K_GENEVE = lit('G
 const K_SEP = lit(', '), K_DATA = lit(', data '), K_BYTES = lit(' bytes'), K_FRAG = lit(', fragment data');
 const K_ERR = lit(' [error: '), K_CAP = lit(' (caplen '), K_OF = lit(' of ');
 const TCP_FLAGS = lit('FSRPAUEC');
+const K_OPTS = lit(' options ['), K_CLASS = lit('class '), K_TYPE = lit(' type 0x'), K_LEN2 = lit(' len '), K_SEMI = lit('; ');
+const K_NVGRE = lit('NVGRE vsid '), K_FLOWID = lit(' flowid ');
 
 function layer(o: ByteOut, b: Uint8Array, st: WalkState, i: number): void {
   const p = st.offset[i];
@@ -63,11 +65,23 @@ function layer(o: ByteOut, b: Uint8Array, st: WalkState, i: number): void {
     case L_VXLAN:
       o.lit(K_VXLAN); o.dec((b[p + 4] << 16) | (b[p + 5] << 8) | b[p + 6]); o.lit(K_FLAGS); o.hex(b[p]);
       return;
-    case L_GENEVE:
-      if ((b[p] & 0x3f) !== 0) break;
+    case L_GENEVE: {
       o.lit(K_GENEVE); o.dec((b[p + 4] << 16) | (b[p + 5] << 8) | b[p + 6]); o.lit(K_PROTO); o.hex16((b[p + 2] << 8) | b[p + 3]);
       if (b[p + 1] & 0x80) o.lit(K_O);
       if (b[p + 1] & 0x40) o.lit(K_C);
+      const stop = p + 8 + ((b[p] & 0x3f) << 2);
+      if (stop === p + 8) return;
+      // Options parsed when the walker recorded the layer; walked again from the bytes.
+      o.lit(K_OPTS);
+      for (let q = p + 8; q < stop; q += 4 + ((b[q + 3] & 0x1f) << 2)) {
+        if (q !== p + 8) o.lit(K_SEMI);
+        o.lit(K_CLASS); o.hex16((b[q] << 8) | b[q + 1]); o.lit(K_TYPE); o.hex(b[q + 2]); o.lit(K_LEN2); o.dec((b[q + 3] & 0x1f) << 2);
+      }
+      o.byte(93);
+      return;
+    }
+    case L_NVGRE:
+      o.lit(K_NVGRE); o.dec((b[p + 4] << 16) | (b[p + 5] << 8) | b[p + 6]); o.lit(K_FLOWID); o.dec(b[p + 7]);
       return;
   }
   o.str(layerText(b, st, i));
