@@ -59,12 +59,31 @@ t.test('userspace daemon: FDB add/delete over the control socket are logged; eve
     ports: [{ name: 'in', backend: 'pcap', readFile: pcap }, { name: 'out', backend: 'pcap', writeFile: join(dir, 'out.pcap') }],
     networks: [{ vni: 100, name: 'blue', type: 'vxlan', udpPort: 40000 + ((process.pid + 7) % 20000), ports: ['in', 'out'], remotes: ['127.0.0.2'] }],
     control: { socket: join(dir, 'vtepd.sock') },
-    metrics: { enabled: false },
+    metrics: { enabled: true, listen: '127.0.0.1:0' },
   }, 'test');
   const { lines, log } = capture();
   const d = createDaemon({ configFile: join(dir, 'none.yaml'), cfg, logger: log });
   await d.start();
   const sock = cfg.control.socket;
+
+  // The same daemon's metrics endpoint: the cost meter of the data path, process defaults, the new gauges.
+  const started = lines.find((l) => l.event === 'started') as { metrics: string } | undefined;
+  t.match(started?.metrics, /^127\.0\.0\.1:\d+$/, 'metrics endpoint bound');
+  for (let k = 0; k < 50; k++) {
+    const text = await (await fetch(`http://${started!.metrics}/metrics`)).text();
+    if (/vtepd_cost_frames_total\{counter="in-frames"\} [1-9]/.test(text) || k === 49) {
+      t.match(text, /^vtepd_cost_frames_total\{counter="in-frames"\} [1-9]\d*$/m, 'cost meter wired: frames the data path read');
+      t.match(text, /^vtepd_cost_stage_frames_total\{stage="rx"\} [1-9]/m);
+      t.match(text, /^process_start_time_seconds \d+/m);
+      t.match(text, /^vtepd_build_info\{version="[^"]+",node="v[^"]+",mode="userspace"\} 1$/m);
+      t.match(text, /^vtepd_fdb_capacity \d+$/m);
+      t.match(text, /^vtepd_port_up\{port="in",interface="[^"]*",role="local",network="blue"\} 1$/m, 'a pcap port is up, in network blue');
+      t.match(text, /^vtepd_stage_seconds_total\{stage="rx"\} [0-9.e-]+$/m);
+      t.notMatch(text, /vtepd_uptime_seconds/);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
   await callDaemon(sock, 'fdb.add', { vni: 100, mac: '02:00:00:00:0C:01', remote: '127.0.0.2' });
   await callDaemon(sock, 'fdb.add', { vni: 100, mac: '02:00:00:00:0c:02', port: 'out' });
   await callDaemon(sock, 'fdb.del', { vni: 100, mac: '02:00:00:00:0c:01' });
