@@ -40,7 +40,7 @@ export function registerCostMetrics(reg: Registry, meter: CostMeter | (() => Cos
     for (const st of s.stages) c.inc({ stage: st.name }, st.frames);
   });
   reg.registerMetric(new Gauge({
-    name: 'vtepd_cost_host_cpus', help: 'CPUs counted in /proc/stat', registers: [],
-    collect(this: Gauge<string>) { this.set(get()?.host?.cpus ?? 0); },
+    name: 'vtepd_cost_host_cpus', help: 'CPUs counted in /proc/stat (absent when the meter does not read it, as in the daemon)', registers: [],
+    collect(this: Gauge<string>) { this.reset(); const h = get()?.host; if (h) this.set(h.cpus); },
   }));
 }
