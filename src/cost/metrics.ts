@@ -13,7 +13,7 @@ import { HOST_CPU_FIELDS } from './proc-stat.js';
  * on reload, and kernel mode has none (null: the metrics are present but empty).
  * A new meter starts from zero, which Prometheus reads as a counter reset.
  */
-export function registerCostMetrics(reg: Registry, meter: CostMeter | (() => CostMeter | null)): void {
+export function registerCostMetrics(reg: Registry, meter: CostMeter | (() => CostMeter | null), o: { host?: boolean } = {}): void {
   const cur = typeof meter === 'function' ? meter : () => meter;
   // A snapshot per collector: a few /proc reads per scrape, and no shared state to go stale.
   const get = (): CostSnapshot | null => cur()?.snapshot() ?? null;
@@ -27,7 +27,8 @@ export function registerCostMetrics(reg: Registry, meter: CostMeter | (() => Cos
     c.inc({ mode: 'user' }, s.process.user);
     c.inc({ mode: 'system' }, s.process.system);
   });
-  counter('vtepd_cost_host_cpu_seconds_total', 'Host CPU time from /proc/stat, all CPUs (softirq = kernel packet work)', ['mode'], (c, s) => {
+  // Host-wide figures only from a meter that reads /proc/stat (the daemon's does not: host: false).
+  if (o.host !== false) counter('vtepd_cost_host_cpu_seconds_total', 'Host CPU time from /proc/stat, all CPUs (softirq = kernel packet work)', ['mode'], (c, s) => {
     if (s.host) for (const f of HOST_CPU_FIELDS) c.inc({ mode: f }, s.host[f]);
   });
   counter('vtepd_cost_frames_total', 'Frames counted by the cost meter', ['counter'], (c, s) => {
@@ -39,8 +40,9 @@ export function registerCostMetrics(reg: Registry, meter: CostMeter | (() => Cos
   counter('vtepd_cost_stage_frames_total', 'Frames through each stage', ['stage'], (c, s) => {
     for (const st of s.stages) c.inc({ stage: st.name }, st.frames);
   });
+  if (o.host === false) return;
   reg.registerMetric(new Gauge({
-    name: 'vtepd_cost_host_cpus', help: 'CPUs counted in /proc/stat (absent when the meter does not read it, as in the daemon)', registers: [],
-    collect(this: Gauge<string>) { this.reset(); const h = get()?.host; if (h) this.set(h.cpus); },
+    name: 'vtepd_cost_host_cpus', help: 'CPUs counted in /proc/stat', registers: [],
+    collect(this: Gauge<string>) { this.set(get()?.host?.cpus ?? 0); },
   }));
 }

@@ -123,7 +123,8 @@ export function createRegistry(snap: SnapshotFn, opts: RegistryOptions = {}): Re
   new Gauge({
     name: 'vtepd_build_info', help: 'Always 1; the labels say which vtepd runs', labelNames: ['version', 'node', 'mode'], registers: [reg],
   }).set({ version: bi.version, node: bi.node, mode: opts.mode ?? 'userspace' }, 1);
-  if (opts.meter) registerCostMetrics(reg, opts.meter);
+  // The data plane's meter does not read /proc/stat (process_* covers this process): no host series.
+  if (opts.meter) registerCostMetrics(reg, opts.meter, { host: false });
   // Drop the cached snapshot after each scrape.
   const metrics = reg.metrics.bind(reg);
   reg.metrics = async () => { cur = null; try { return await metrics(); } finally { cur = null; } };
