@@ -83,6 +83,9 @@ export default async function (): Promise<BenchFigure[]> {
   const rt = td / wall('vtepd dissect');
   for (const k of Object.keys(cmds)) console.log(`${k.padEnd(28)} median wall ${wall(k).toFixed(3)} s, cpu ${cpu(k).toFixed(3)} s${k.startsWith('vtepd dissect') || k.startsWith('tcpdump') ? `, ${(FRAMES / wall(k) / 1e6).toFixed(2)} M frames/s` : ''}`);
   console.log(`tcpdump / vtepd --json: ${rj.toFixed(2)}x (target >= 2x); tcpdump / vtepd text: ${rt.toFixed(2)}x (target >= 3x)`);
+  // What the dissect itself costs: the whole command minus the CLI's start-up (node + vtepd's module loading).
+  const up = wall('vtepd --version (start-up)');
+  console.log(`net of vtepd's start-up (${up.toFixed(2)} s): json ${(wall('vtepd dissect --json') - up).toFixed(2)} s, text ${(wall('vtepd dissect') - up).toFixed(2)} s; tcpdump / net: json ${(td / (wall('vtepd dissect --json') - up)).toFixed(2)}x, text ${(td / (wall('vtepd dissect') - up)).toFixed(2)}x`);
   console.log(`host load average at the end: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} (${os.cpus().length} CPUs)`);
   return [
     { name: 'dissect --json wall s (median)', value: +wall('vtepd dissect --json').toFixed(3), unit: 's' },

@@ -6,6 +6,10 @@
  * shapes is checked in tshark.test.ts on fixtures/mpls.pcap.
  */
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { dissectLocal, external, hasExternal, haveTool } from './oracle.js';
 import { WalkState, walkFrame } from '../../src/dissect/walk.js';
 import { LAYER_NAMES, STOP_REASONS } from '../../src/dissect/layers.js';
 import { walkErrorMessage } from '../../src/dissect/describe.js';
@@ -83,4 +87,37 @@ t.test('a label stack cut anywhere: truncated mpls / pw-cw, never a throw; emitt
   for (let i = 0; i < 40; i++) long[14 + 4 * i + 2] &= 0xfe;
   const w = walk(long);
   t.equal(w.stop, 'layer-limit');
+});
+
+/** Public MPLS captures in ../shared/fixtures/external (any folder, "mpls" in the name), when that folder exists. */
+function externalMpls(): string[] {
+  if (!hasExternal) return [];
+  const out: string[] = [];
+  const walkDir = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walkDir(join(d, e.name));
+      else if (/mpls/i.test(e.name) && /\.pcap(ng)?$/.test(e.name)) out.push(join(d, e.name));
+    }
+  };
+  walkDir(external);
+  return out;
+}
+
+// VTEPD_MPLS_CAPTURES=a.pcap:b.pcap points the test at other captures.
+const ext = process.env.VTEPD_MPLS_CAPTURES ? process.env.VTEPD_MPLS_CAPTURES.split(':') : externalMpls();
+t.test('public MPLS captures: label stacks and inner Ethernet as tshark reads them', {
+  skip: !hasExternal && ext.length === 0 ? '../shared/fixtures/external absent' : ext.length === 0 ? 'no MPLS capture in ../shared/fixtures/external' : !haveTool('tshark') ? 'tshark not installed' : false,
+}, async (t) => {
+  for (const file of ext) {
+    const d = await dissectLocal(file);
+    const r = spawnSync('tshark', ['-r', file, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,', '-e', 'mpls.label', '-e', 'eth.src'], { encoding: 'utf8' });
+    const rows = r.stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
+    t.equal(d.frames.length, rows.length, `${file}: frame count`);
+    d.frames.forEach((f, i) => {
+      const labels = f.layers.filter((l) => l.proto === 'mpls').map((l) => String(l.label)).join(',');
+      t.equal(labels, rows[i]?.[0] ?? '', `${file} frame ${i + 1}: labels`);
+      const macs = f.layers.filter((l) => l.proto === 'eth').map((l) => l.src as string).join(',');
+      t.equal(macs, rows[i]?.[1] ?? '', `${file} frame ${i + 1}: Ethernet sources, inner included`);
+    });
+  }
 });
