@@ -63,16 +63,17 @@ export function summarize(r: Pick<CostReport, 'plans' | 'baseline'>): string[] {
     const base = r.plans.find((b) => b.plan === r.baseline && b.frameSize === p.frameSize);
     const at = `At ${int(p.deliveredFps)} frames/s of ${p.frameSize} B frames`;
     if (!base || p.nsPerFrame.total === null || base.nsPerFrame.total === null || p.freedVsBaseline === null) {
-      out.push(`${at}, ${p.plan} cannot be compared with ${r.baseline} (${!base ? `no ${r.baseline} run at this size` : 'nothing delivered'}).`);
+      out.push(`${at}, the ${p.plan} plan cannot be compared with the ${r.baseline} plan (${!base ? `no ${r.baseline} run at this size` : 'nothing delivered'}).`);
       continue;
     }
     const share = Math.abs(p.freedVsBaseline * 100).toFixed(0);
     const cores = Math.abs(base.cores.total - p.cores.total).toFixed(2);
-    const what = p.freedVsBaseline > 0 ? `frees ${share}% of the host CPU per frame that ${r.baseline} takes`
-      : p.freedVsBaseline < 0 ? `costs ${share}% more host CPU per frame than ${r.baseline}` : `costs the same host CPU per frame as ${r.baseline}`;
+    const base_ = `the ${r.baseline} plan`;
+    const what = p.freedVsBaseline > 0 ? `frees ${share}% of the host CPU per frame that ${base_} takes`
+      : p.freedVsBaseline < 0 ? `costs ${share}% more host CPU per frame than ${base_}` : `costs the same host CPU per frame as ${base_}`;
     const tail = p.freedVsBaseline === 0 ? '' : ` (${cores} cores ${p.freedVsBaseline > 0 ? 'freed' : 'more'} at this rate)`;
     const loss = p.loss > 0.001 || base.loss > 0.001 ? `; loss ${(p.loss * 100).toFixed(1)}% vs ${(base.loss * 100).toFixed(1)}%` : '';
-    out.push(`${at}, ${p.plan} ${what}: ${int(p.nsPerFrame.total)} ns against ${int(base.nsPerFrame.total)} ns${tail}${loss}.`);
+    out.push(`${at}, the ${p.plan} plan ${what}: ${int(p.nsPerFrame.total)} ns against ${int(base.nsPerFrame.total)} ns${tail}${loss}.`);
   }
   if (out.length === 0) out.push(`Only the ${r.baseline} plan was run: nothing to compare.`);
   return out;

@@ -43,7 +43,7 @@ t.test('headline = by-process attribution, host-wide = labelled secondary view, 
   t.equal(d.summary.length, 4);
   const k64 = d.plans.find((p) => p.plan === 'kernel' && p.frameSize === 64)!;
   const line = d.summary.find((s) => s.includes('kernel') && s.includes('of 64 B'))!;
-  t.match(line, new RegExp(`^At ${Math.round(k64.deliveredFps).toLocaleString('en-US')} frames/s of 64 B frames, kernel (frees|costs) \\d+%`));
+  t.match(line, new RegExp(`^At ${Math.round(k64.deliveredFps).toLocaleString('en-US')} frames/s of 64 B frames, the kernel plan (frees|costs) \\d+%`));
   t.match(line, /cores (freed|more) at this rate/);
   const text = reportDocText(d);
   t.ok(text.indexOf('Summary:') < text.indexOf('Headline') && text.indexOf('Headline') < text.indexOf('Secondary'), 'summary, headline, then the secondary view');
