@@ -51,6 +51,8 @@ export class PcapngReader extends CaptureReader {
   private ifTsresol: number[] = [];
   private ifTsoffset: number[] = [];
   private sections = 0;
+  /** File offset of the current section's SHB. */
+  private sectionAt = 0;
 
   constructor(src: ChunkSource, allowAnyLinkType: boolean) {
     super(src);
@@ -95,7 +97,10 @@ export class PcapngReader extends CaptureReader {
         }
       }
       if (src.end - src.pos < 12 && !src.ensure(12)) {
-        if (src.end === src.pos) return null;
+        if (src.end === src.pos) {
+          if (this.ifLinkType.length === 0) throw this.noIdbSection();
+          return null;
+        }
         throw this.truncated(src.fileOffset, 'block header', 12);
       }
       if (this.step()) return this.rec;
@@ -245,6 +250,11 @@ export class PcapngReader extends CaptureReader {
     this.rec.tsNsec = Number(((ticks - sec * units) * 1000000000n) / units);
   }
 
+  private noIdbSection(): CaptureFormatError {
+    return new CaptureFormatError(this.sectionAt,
+      'pcapng section has no Interface Description Block and no packets (libpcap: "the capture file has no Interface Description Blocks")');
+  }
+
   /** Byte order from the SHB's magic; a new section forgets its interfaces. */
   private sectionStart(at: number): void {
     const src = this.src;
@@ -253,7 +263,10 @@ export class PcapngReader extends CaptureReader {
     if (bom === BYTE_ORDER_MAGIC) this.le = true;
     else if (bom === 0x4d3c2b1a) this.le = false;
     else throw new CaptureFormatError(at, `bad pcapng byte-order magic 0x${v.getUint32(src.pos + 8, false).toString(16).padStart(8, '0')}`);
+    // The section that ends here had no interface (and so no packets): as libpcap, an error, not an empty capture.
+    if (this.sections > 0 && this.ifLinkType.length === 0) throw this.noIdbSection();
     this.sections++;
+    this.sectionAt = at;
     this.ifLinkType = [];
     this.ifSnaplen = [];
     this.ifUnits = [];

@@ -61,4 +61,6 @@ export interface StatsSnapshot {
   drops: Record<string, number>;
   /** Where each function runs (the config's offload plan: host = TypeScript, native = C). */
   offload: Record<string, string>;
+  /** The FDB's maximum entries, shared by all networks (fdb.maxEntries); absent where not known. */
+  fdbCapacity?: number;
 }

@@ -148,6 +148,7 @@ export async function runCost(o: CostRunOptions): Promise<{ host: PlanRun[]; att
           await tx.run(frames, 2000, 0.2);
           await sleep(SETTLE_MS);
           const idle = await idleCores(Math.min(2, o.durationSeconds));
+          const load1 = loadavg()[0];
           const rx0 = await sinkRx(lab, sink.name);
           let stop: HostCpuTimes | null = null;
           const cpu0 = readSelfCpu();
@@ -177,6 +178,7 @@ export async function runCost(o: CostRunOptions): Promise<{ host: PlanRun[]; att
             plan, frameSize: frames.frameSize, offeredFrames: sent.sent, deliveredFrames: delivered,
             exclude: { user: cpu1.user - cpu0.user, system: 0 }, notes, stages: stageNsPerFrame(st0, st1, delivered),
           });
+          run.load = { loadavg1: load1, cpus: cpus().length, idleCores: idle.user + idle.system + idle.softirq, idleSubtracted: o.subtractIdle === true };
           const bg = `host CPU on the idle topology just before (no traffic, ${idle.seconds.toFixed(1)} s): user ${idle.user.toFixed(2)}, system ${idle.system.toFixed(2)}, softirq ${idle.softirq.toFixed(2)} cores`;
           if (o.subtractIdle) {
             for (const k of ['user', 'system', 'softirq'] as const) run.cpu[k] = Math.max(0, run.cpu[k] - idle[k] * run.durationSeconds);

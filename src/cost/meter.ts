@@ -112,9 +112,13 @@ export class CostMeter {
     return i;
   }
 
-  /** Start of a batch: the clock on sampled batches, -1 on the others. */
+  /**
+   * Start of a batch: the clock on sampled batches, -1 on the others. The
+   * first batch is always sampled (batches 1, 17, 33, ... with the default):
+   * a quiet daemon that has seen 13 frames reports their time, not 0.
+   */
   begin(): number {
-    return (++this.batchNo & this.sampleMask) === 0 ? performance.now() : -1;
+    return (this.batchNo++ & this.sampleMask) === 0 ? performance.now() : -1;
   }
 
   /** End of stage `i` for a batch of `frames` that started at `start` (from begin/stage); returns the next start. */

@@ -29,6 +29,18 @@ export interface PlanRun {
   stages?: { name: string; nsPerFrame: number | null; framesPerBatch?: number | null }[];
   /** Free-form notes (placements, rates, caveats) carried into the report. */
   notes?: string[];
+  /** Load on the host around the run, from which the report's load warnings derive. */
+  load?: RunLoad;
+}
+
+export interface RunLoad {
+  /** 1-minute load average just before the run, and the CPU count. */
+  loadavg1: number;
+  cpus: number;
+  /** Host CPU in cores on the idle topology just before the run (background load + idle daemons). */
+  idleCores: number;
+  /** Whether that idle CPU was subtracted from the figures (--subtract-idle). */
+  idleSubtracted: boolean;
 }
 
 export interface PlanRunSampler {

@@ -32,12 +32,14 @@ export interface PlanFigures {
   /** The daemons' stage timers over the window: ns per delivered frame, and frames per batch the stage saw. */
   stages: { name: string; nsPerFrame: number | null; framesPerBatch?: number | null }[];
   notes: string[];
+  /** Why this run's figures may be off: background load, a busy host (from PlanRun.load). */
+  warnings: string[];
 }
 
 export interface CostReport {
   schema: 'vtepd-cost-report/1';
   generatedAt: string;
-  host: { kernel: string; cpus: number; cpuModel: string; node: string };
+  host: { kernel: string; cpus: number; cpuModel: string; node: string; hostname?: string };
   baseline: string;
   formulas: Record<string, string>;
   plans: PlanFigures[];
@@ -59,6 +61,25 @@ function check(r: PlanRun): void {
   if (!(r.durationSeconds > 0)) throw bad(`duration must be > 0 s, got ${r.durationSeconds}`);
   if (r.deliveredFrames > r.offeredFrames) throw bad(`delivered ${r.deliveredFrames} frames > offered ${r.offeredFrames}: the counters are inconsistent`);
   if (r.frameSize < 64 || r.frameSize > 16384) throw bad(`frame size ${r.frameSize} B outside 64..16384 (FCS included)`);
+}
+
+/** Idle-topology CPU from this many cores on is worth a warning. */
+export const BACKGROUND_CORES_WARN = 0.05;
+/** A 1-minute load average from this share of the CPUs on is worth a warning. */
+export const LOADAVG_WARN_SHARE = 0.75;
+
+/** The load warnings of a run (none without load data). */
+export function loadWarnings(r: PlanRun): string[] {
+  const l = r.load;
+  if (!l) return [];
+  const out: string[] = [];
+  if (l.idleCores >= BACKGROUND_CORES_WARN) {
+    out.push(`background load: ${l.idleCores.toFixed(2)} cores busy on the idle topology just before the run (${l.idleSubtracted ? 'subtracted' : 'included in the figures; --subtract-idle removes it'})`);
+  }
+  if (l.loadavg1 >= LOADAVG_WARN_SHARE * l.cpus) {
+    out.push(`busy host: load average ${l.loadavg1.toFixed(2)} on ${l.cpus} CPUs just before the run (other work competes for the cores)`);
+  }
+  return out;
 }
 
 function figures(r: PlanRun): Omit<PlanFigures, 'freedVsBaseline'> {
@@ -85,6 +106,7 @@ function figures(r: PlanRun): Omit<PlanFigures, 'freedVsBaseline'> {
     coresPer10G: coresPer10G(nsTotal, r.frameSize),
     stages: r.stages ?? [],
     notes: r.notes ?? [],
+    warnings: loadWarnings(r),
   };
 }
 
@@ -110,7 +132,7 @@ export function buildCostReport(runs: readonly PlanRun[], opts: { baseline?: str
   return {
     schema: 'vtepd-cost-report/1',
     generatedAt: (opts.now ?? new Date()).toISOString(),
-    host: { kernel: os.release(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version },
+    host: { kernel: os.release(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, hostname: os.hostname() },
     baseline,
     formulas: { ...REPORT_FORMULAS },
     plans,

@@ -17,6 +17,7 @@
  * User mistakes in FDB requests (unknown VNI, port not a member) are thrown as
  * ControlError: the client prints them as they are.
  */
+import type { CostMeter } from '../cost/meter.js';
 import type { TraceResult } from '../pipeline/trace.js';
 import type { Logger } from 'pino';
 import type { StaticFdbEntry, VtepdConfig } from '../config/config-schema.js';
@@ -83,6 +84,8 @@ export interface Backend {
   stats(): StatsSnapshot | Promise<StatsSnapshot>;
   /** The latest counters without waiting (the metrics endpoint scrapes synchronously). */
   lastStats(): StatsSnapshot;
+  /** The data path's cost meter (vtepd_cost_* metrics); absent or null when vtepd's stages do not run (kernel mode). */
+  costMeter?(): CostMeter | null;
   ports(): PortStats[] | Promise<PortStats[]>;
 
   /** FDB entries, sorted; an iterable so a big table is formatted while it is sent. */
@@ -118,7 +121,7 @@ export class MacEventHub {
   emit(events: readonly MacEvent[], lost = 0): void {
     if (events.length === 0 && lost === 0) return;
     for (const l of this.listeners) {
-      try { l(events, lost); } catch (err) { this.log.error({ err: (err as Error).message }, 'MAC event listener failed'); }
+      try { l(events, lost); } catch (err) { this.log.error({ err: err }, 'MAC event listener failed'); }
     }
   }
 }

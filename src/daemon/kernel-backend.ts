@@ -146,7 +146,7 @@ export class KernelBackend implements Backend {
     const tapsInUse = new Set(cfg.ports.filter((p) => cfg.networks.some((n) => n.ports.includes(p.name))).map((p) => p.interface));
     for (const t of [...this.taps]) {
       if (tapsInUse.has(t)) continue;
-      await iproute('ip', ['tuntap', 'del', 'dev', t, 'mode', 'tap']).catch((e: Error) => this.log.warn({ interface: t, err: e.message }, 'TAP device not deleted'));
+      await iproute('ip', ['tuntap', 'del', 'dev', t, 'mode', 'tap']).catch((e: Error) => this.log.warn({ interface: t, err: e }, 'TAP device not deleted'));
       this.taps.delete(t);
     }
   }
@@ -278,7 +278,7 @@ export class KernelBackend implements Backend {
       try {
         await this.build(prevCfg);
       } catch (err2) {
-        this.log.error({ event: 'rollback-failed', err: (err2 as Error).message }, 'rolling back to the running config failed too: check `vtepd status`');
+        this.log.error({ event: 'rollback-failed', err: err2 }, 'rolling back to the running config failed too: check `vtepd status`');
       }
       throw err;
     }
@@ -302,11 +302,11 @@ export class KernelBackend implements Backend {
   /** Destroy every device and TAP vtepd created; errors are logged, never thrown. */
   private async teardown(): Promise<void> {
     for (const [vni, n] of [...this.nets]) {
-      await n.vtep.destroy().catch((err: Error) => this.log.error({ vni, err: err.message }, 'kernel devices not fully removed'));
+      await n.vtep.destroy().catch((err: Error) => this.log.error({ vni, err }, 'kernel devices not fully removed'));
       this.nets.delete(vni);
     }
     for (const t of [...this.taps]) {
-      await iproute('ip', ['tuntap', 'del', 'dev', t, 'mode', 'tap']).catch((err: Error) => this.log.error({ interface: t, err: err.message }, 'TAP device not deleted'));
+      await iproute('ip', ['tuntap', 'del', 'dev', t, 'mode', 'tap']).catch((err: Error) => this.log.error({ interface: t, err }, 'TAP device not deleted'));
       this.taps.delete(t);
     }
   }

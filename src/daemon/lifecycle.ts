@@ -124,7 +124,7 @@ export class Lifecycle {
     this.control = new ControlServer({
       path: cfg.control.socket,
       handlers: controlApi(this),
-      onError: (err, cmd) => this.log.error({ err: err.message, cmd }, 'control command failed'),
+      onError: (err, cmd) => this.log.error({ err, cmd }, 'control command failed'),
     });
     // First: a daemon already on this socket is found before any port or device is touched.
     await this.control.listen();
@@ -147,7 +147,7 @@ export class Lifecycle {
       const run = (): Promise<void> => Promise.resolve().then(() => p.run());
       this.timers.push(setInterval(() => {
         (p.serial ? this.serial(run) : run()).catch((err: Error) => {
-          if (!this.stopping) this.log.error({ event: `${p.name}-failed`, err: err.message }, `${p.name} failed`);
+          if (!this.stopping) this.log.error({ event: `${p.name}-failed`, err }, `${p.name} failed`);
         });
       }, p.everyMs));
     }
@@ -211,18 +211,18 @@ export class Lifecycle {
       await this.metrics?.close();
       this.metrics = null;
       this.metricsAddr = null;
-      if (cfg.metrics.enabled) await this.startMetrics(cfg).catch((err: Error) => this.log.error({ err: err.message }, 'metrics endpoint failed'));
+      if (cfg.metrics.enabled) await this.startMetrics(cfg).catch((err: Error) => this.log.error({ err }, 'metrics endpoint failed'));
     }
     this.log.info({ event: 'reloaded', ...details, offload: cfg.offload }, 'config reloaded');
     for (const cp of this.planes) {
-      try { cp.reloaded?.(cfg); } catch (err) { this.log.error({ plane: cp.name, err: (err as Error).message }, 'control plane reload hook failed'); }
+      try { cp.reloaded?.(cfg); } catch (err) { this.log.error({ plane: cp.name, err: err }, 'control plane reload hook failed'); }
     }
     return { reloaded: true };
   }
 
   private async startMetrics(cfg: VtepdConfig): Promise<void> {
     const l = parseListen(cfg.metrics.listen)!;
-    const reg = createRegistry(() => this.backend.lastStats());
+    const reg = createRegistry(() => this.backend.lastStats(), { meter: () => this.backend.costMeter?.() ?? null, mode: this.backend.mode });
     for (const cp of this.planes) cp.registerMetrics?.(reg);
     this.metrics = new MetricsServer(reg);
     const a = await this.metrics.listen(l.host, l.port);
@@ -247,14 +247,14 @@ export class Lifecycle {
     for (const t of this.timers) clearInterval(t);
     // No new requests; the connections' queued requests are dropped, the running one finishes below.
     await this.control?.close();
-    for (const cp of this.planes) await cp.stop().catch((err: Error) => this.log.error({ plane: cp.name, err: err.message }, 'control plane stop failed'));
+    for (const cp of this.planes) await cp.stop().catch((err: Error) => this.log.error({ plane: cp.name, err }, 'control plane stop failed'));
     await this.serial(async () => {
       const extra = await this.backend.quiesce();
       const counters = await Promise.resolve().then(() => this.backend.stats()).catch(() => this.backend.lastStats());
       // The final counters are always logged (unless logging is off entirely).
       if (this.log.level !== 'silent' && !this.log.isLevelEnabled('info')) this.log.level = 'info';
       this.log.info({ event: 'stopped', signal, ...extra, counters }, 'final counters');
-    }, { duringStop: true }).catch((err: Error) => this.log.error({ err: err.message }, 'final counters not logged'));
+    }, { duringStop: true }).catch((err: Error) => this.log.error({ err }, 'final counters not logged'));
     await this.metrics?.close();
     await this.backend.close();
     this.offSignals(); // until here a second SIGTERM must not kill the process half way through the teardown

@@ -2,20 +2,45 @@
  * Prometheus metrics (prom-client), served by metrics-server.ts (127.0.0.1 by
  * default). Nothing is counted here: on each scrape the collectors copy the
  * data path's own integers from one snapshot, so the fast path pays nothing.
+ * Also: prom-client's `process_*` / `nodejs_*` defaults (process_start_time_seconds
+ * is the start time; there is no uptime gauge), `vtepd_build_info`, and the
+ * cost meter's `vtepd_cost_*` (src/cost/metrics.ts).
  */
-import { Counter, Gauge, Registry } from 'prom-client';
-import type { StatsSnapshot } from '../control/stats.js';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { NetworkStats, PortStats, StatsSnapshot } from '../control/stats.js';
+import type { CostMeter } from '../cost/meter.js';
+import { registerCostMetrics } from '../cost/metrics.js';
+import { buildInfo } from './build-info.js';
 
 export type SnapshotFn = () => StatsSnapshot;
 
+export interface RegistryOptions {
+  /** The data path's cost meter, looked up per scrape (a reload replaces it); null in kernel mode. */
+  meter?: () => CostMeter | null;
+  /** Data path mode for vtepd_build_info (userspace, kernel, ...). */
+  mode?: string;
+}
+
+/** The `network` label: the network's name, or its VNI when it has none. */
+const networkLabel = (n: Pick<NetworkStats, 'name' | 'vni'>): string => n.name ?? String(n.vni);
+
+/** The networks a port serves ('' for the underlay; names joined by ',' for a trunk). */
+function portNetwork(p: PortStats, nets: NetworkStats[]): string {
+  if (p.role === 'underlay') return '';
+  if (p.vni !== null) { const n = nets.find((x) => x.vni === p.vni); return n ? networkLabel(n) : String(p.vni); }
+  return '';
+}
+
 /** Build a registry whose metrics read from `snap` at scrape time. */
-export function createRegistry(snap: SnapshotFn): Registry {
+export function createRegistry(snap: SnapshotFn, opts: RegistryOptions = {}): Registry {
   const reg = new Registry();
+  collectDefaultMetrics({ register: reg });
   let cur: StatsSnapshot | null = null;
   // One snapshot per scrape, shared by every collector (collect runs per metric).
   const get = (): StatsSnapshot => (cur ??= snap());
   const portLabels = ['port', 'interface', 'role'] as const;
-  const netLabels = ['vni', 'type'] as const;
+  const netLabels = ['network', 'vni', 'type'] as const;
+  const netValues = (n: NetworkStats): Record<string, string> => ({ network: networkLabel(n), vni: String(n.vni), type: n.type });
 
   const counter = (name: string, help: string, labelNames: readonly string[], fill: (c: Counter<string>, s: StatsSnapshot) => void): void => {
     reg.registerMetric(new Counter({
@@ -29,7 +54,7 @@ export function createRegistry(snap: SnapshotFn): Registry {
     });
   const netCounter = (name: string, help: string, key: 'flooded' | 'unicast' | 'learned' | 'moved' | 'aged' | 'dropped'): void =>
     counter(name, help, netLabels, (c, s) => {
-      for (const n of s.networks) c.inc({ vni: String(n.vni), type: n.type }, n[key]);
+      for (const n of s.networks) c.inc(netValues(n), n[key]);
     });
 
   portCounter('vtepd_port_rx_packets_total', 'Frames received on a port', 'rxPackets');
@@ -54,7 +79,9 @@ export function createRegistry(snap: SnapshotFn): Registry {
   netCounter('vtepd_network_moved_total', 'MAC moves detected', 'moved');
   netCounter('vtepd_network_aged_total', 'FDB entries aged out', 'aged');
   netCounter('vtepd_network_dropped_total', 'Frames dropped by the bridge in a network', 'dropped');
-  counter('vtepd_stage_seconds_total', 'Wall time spent in each pipeline stage', ['stage'], (c, s) => {
+  counter('vtepd_stage_seconds_total',
+    'Estimated wall time in each pipeline stage: the clock is read on 1 batch in 16 (the first batch always) and the sampled time is scaled to all frames',
+    ['stage'], (c, s) => {
     for (const st of s.stages) c.inc({ stage: st.stage }, st.seconds);
   });
   counter('vtepd_stage_batches_total', 'Batches through each pipeline stage', ['stage'], (c, s) => {
@@ -71,16 +98,31 @@ export function createRegistry(snap: SnapshotFn): Registry {
   });
   reg.registerMetric(new Gauge({
     name: 'vtepd_fdb_entries', help: 'FDB entries per network', labelNames: netLabels, registers: [],
-    collect(this: Gauge<string>) { this.reset(); for (const n of get().networks) this.set({ vni: String(n.vni), type: n.type }, n.fdbEntries); },
+    collect(this: Gauge<string>) { this.reset(); for (const n of get().networks) this.set(netValues(n), n.fdbEntries); },
+  }));
+  reg.registerMetric(new Gauge({
+    name: 'vtepd_fdb_capacity', help: 'Maximum FDB entries (fdb.maxEntries; one table shared by every network, so no network label)', registers: [],
+    collect(this: Gauge<string>) { this.reset(); const c = get().fdbCapacity; if (c !== undefined) this.set(c); },
+  }));
+  reg.registerMetric(new Gauge({
+    name: 'vtepd_port_up', help: 'Link state of a port: 1 up, 0 down (network: the network it serves, empty for the underlay)',
+    labelNames: [...portLabels, 'network'], registers: [],
+    collect(this: Gauge<string>) {
+      this.reset();
+      const s = get();
+      for (const p of s.ports) this.set({ port: p.name, interface: p.interface, role: p.role, network: portNetwork(p, s.networks) }, p.up ? 1 : 0);
+    },
   }));
   reg.registerMetric(new Gauge({
     name: 'vtepd_offload_placement', help: 'Offload plan: 1 for the placement each function runs in', labelNames: ['function', 'placement'], registers: [],
     collect(this: Gauge<string>) { this.reset(); for (const [f, p] of Object.entries(get().offload)) this.set({ function: f, placement: p }, 1); },
   }));
-  reg.registerMetric(new Gauge({
-    name: 'vtepd_uptime_seconds', help: 'Seconds since the daemon started', registers: [],
-    collect(this: Gauge<string>) { this.set(get().uptimeSeconds); },
-  }));
+  const bi = buildInfo();
+  new Gauge({
+    name: 'vtepd_build_info', help: 'Always 1; the labels say which vtepd runs', labelNames: ['version', 'node', 'mode'], registers: [reg],
+  }).set({ version: bi.version, node: bi.node, mode: opts.mode ?? 'userspace' }, 1);
+  // The data plane's meter does not read /proc/stat (process_* covers this process): no host series.
+  if (opts.meter) registerCostMetrics(reg, opts.meter, { host: false });
   // Drop the cached snapshot after each scrape.
   const metrics = reg.metrics.bind(reg);
   reg.metrics = async () => { cur = null; try { return await metrics(); } finally { cur = null; } };

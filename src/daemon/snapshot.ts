@@ -89,7 +89,7 @@ export function statsSnapshot(dp: Dataplane, startedAt: number, base: CarriedSta
     }
     for (const [k, v] of Object.entries(base.drops)) add(k, v);
   }
-  return { uptimeSeconds: (Date.now() - startedAt) / 1000, ports, networks, stages, drops, offload: { ...dp.cfg.offload } };
+  return { uptimeSeconds: (Date.now() - startedAt) / 1000, ports, networks, stages, drops, offload: { ...dp.cfg.offload }, fdbCapacity: dp.table.capacity };
 }
 
 /** What a reload carries: counters of networks that still exist keep counting from where they were. */

@@ -12,6 +12,7 @@
  * every 15 s, and the MAC journal drained into MAC events every 200 ms, or
  * right after a wakeup that recorded changes while a control plane listens.
  */
+import type { CostMeter } from '../cost/meter.js';
 import type { TraceResult } from '../pipeline/trace.js';
 import { readFileSync } from 'node:fs';
 import type { StaticFdbEntry, VtepdConfig } from '../config/config-schema.js';
@@ -113,6 +114,7 @@ export class UserspaceBackend implements Backend {
   /** Counters since start (across reloads: ports kept open keep theirs, networks add up by VNI). */
   stats(): StatsSnapshot { return statsSnapshot(this.dp, this.startedAt, this.carried); }
   lastStats(): StatsSnapshot { return this.stats(); }
+  costMeter(): CostMeter { return this.dp.meter; }
   ports(): ReturnType<typeof portsSnapshot> { return portsSnapshot(this.dp); }
 
   fdbShow(vni?: number): ReturnType<typeof fdbEntryStream> {
@@ -121,12 +123,15 @@ export class UserspaceBackend implements Backend {
 
   fdbAdd(e: StaticFdbEntry): void {
     user(() => this.dp.addStatic(e.vni, e.mac, e.port, e.remote));
+    // The same line as kernel mode's: who changed the FDB is in the log, not only in the table.
+    this.log.info({ event: 'fdb-add', vni: e.vni, mac: e.mac, ...(e.port !== undefined ? { port: e.port } : { remote: e.remote }) }, 'static FDB entry added');
   }
 
   fdbDel(vni: number, mac: string): void {
     const [hi, lo] = parseMacWords(mac);
     const dom = user(() => this.dp.domainOf(vni));
     if (!this.dp.table.delete(dom, hi, lo)) throw new ControlError(`no FDB entry for ${mac} in VNI ${vni}`);
+    this.log.info({ event: 'fdb-del', vni, mac }, 'FDB entry deleted');
   }
 
   fdbFlush(f: FdbFlushFilter): number {
@@ -193,7 +198,7 @@ export class UserspaceBackend implements Backend {
     const dp = new Dataplane({ cfg, devices, underlay, remoteMacs: this.remoteMacs, localMac: underlayMac(cfg) });
     // Logged with a power-of-two back-off so a persistent fault cannot flood the log.
     dp.onError = (port, err) => {
-      if ((dp.errors & (dp.errors - 1)) === 0) this.log.error({ event: 'batch-error', port: port.name, errors: dp.errors, err: err.message }, 'batch dropped: a stage or port failed');
+      if ((dp.errors & (dp.errors - 1)) === 0) this.log.error({ event: 'batch-error', port: port.name, errors: dp.errors, err }, 'batch dropped: a stage or port failed');
     };
     return dp;
   }
@@ -209,7 +214,7 @@ export class UserspaceBackend implements Backend {
         try {
           mac = (await resolveNextHop(ip, { timeoutMs: 2000 })).mac;
         } catch (err) {
-          if (!this.remoteMacs.has(ip)) this.log.warn({ remote: ip, err: (err as Error).message }, 'next hop not resolved yet: sending to broadcast until it is');
+          if (!this.remoteMacs.has(ip)) this.log.warn({ remote: ip, err: err }, 'next hop not resolved yet: sending to broadcast until it is');
           return;
         }
       }
@@ -222,7 +227,7 @@ export class UserspaceBackend implements Backend {
   private async refreshNeighbours(): Promise<void> {
     if (!ethernetUnderlay(this.cfg) || !(await this.resolveRemotes(this.cfg))) return;
     this.log.info({ remoteMacs: Object.fromEntries(this.remoteMacs) }, 'next-hop MAC changed: rebuilding encap templates');
-    await this.apply(this.cfg).catch((err: Error) => this.log.error({ err: err.message }, 'encap templates not rebuilt'));
+    await this.apply(this.cfg).catch((err: Error) => this.log.error({ err }, 'encap templates not rebuilt'));
   }
 
   async apply(cfg: VtepdConfig): Promise<Record<string, unknown>> {
@@ -248,7 +253,7 @@ export class UserspaceBackend implements Backend {
     try {
       this.guards.sync(cfg);
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'host-stack guard failed: the kernel may answer tunnel traffic with ICMP unreachable');
+      this.log.warn({ err: err }, 'host-stack guard failed: the kernel may answer tunnel traffic with ICMP unreachable');
     }
     // The switch: synchronous, between two batches.
     old.stop();
@@ -283,8 +288,8 @@ export class UserspaceBackend implements Backend {
 
   async close(): Promise<void> {
     const dp = this.dp;
-    for (const d of dp.devices) await d.port.close().catch((err: Error) => this.log.error({ port: d.iface, err: err.message }, 'port not closed'));
-    await closeUnderlay(dp.underlay).catch((err: Error) => this.log.error({ err: err.message }, 'underlay not closed'));
+    for (const d of dp.devices) await d.port.close().catch((err: Error) => this.log.error({ port: d.iface, err }, 'port not closed'));
+    await closeUnderlay(dp.underlay).catch((err: Error) => this.log.error({ err }, 'underlay not closed'));
     this.guards.close();
   }
 }

@@ -19,8 +19,9 @@ import { decodeNvgre } from '../packet/nvgre.js';
 import { decodeVxlan } from '../packet/vxlan.js';
 import { decodeGeneve } from '../packet/geneve.js';
 import { decodeTcp, decodeIcmp } from '../packet/l4.js';
+import { decodeMpls, decodePwCw } from '../packet/mpls.js';
 import {
-  L_ETH, L_VLAN, L_ARP, L_IPV4, L_IPV6, L_UDP, L_TCP, L_ICMP, L_ICMPV6, L_GRE, L_NVGRE, L_VXLAN, L_GENEVE,
+  L_ETH, L_VLAN, L_ARP, L_IPV4, L_IPV6, L_UDP, L_TCP, L_ICMP, L_ICMPV6, L_GRE, L_NVGRE, L_VXLAN, L_GENEVE, L_MPLS, L_PWCW,
 } from './layers.js';
 import type { WalkState } from './walk.js';
 import { walkErrorMessage } from './describe.js';
@@ -103,6 +104,16 @@ export function layerJson(b: Uint8Array, st: WalkState, i: number): string {
       const s = st.icmp;
       decodeIcmp(b, o, e, s);
       return `{"proto":"${st.kind[i] === L_ICMP ? 'icmp' : 'icmpv6'}","type":${s.type},"code":${s.code}}`;
+    }
+    case L_MPLS: {
+      const s = st.mpls;
+      decodeMpls(b, o, e, s);
+      return `{"proto":"mpls","label":${s.label},"tc":${s.tc},"bottom":${s.bos === 1},"ttl":${s.ttl}}`;
+    }
+    case L_PWCW: {
+      const s = st.pwcw;
+      decodePwCw(b, o, e, s);
+      return `{"proto":"pw-cw","flags":${s.flags},"frg":${s.frg},"length":${s.length},"seq":${s.seq}}`;
     }
     default:
       return `{"proto":"unknown"}`;

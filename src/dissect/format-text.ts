@@ -16,8 +16,9 @@ import { decodeNvgre } from '../packet/nvgre.js';
 import { decodeVxlan } from '../packet/vxlan.js';
 import { decodeGeneve } from '../packet/geneve.js';
 import { decodeTcp, decodeIcmp } from '../packet/l4.js';
+import { decodeMpls, decodePwCw } from '../packet/mpls.js';
 import {
-  L_ETH, L_VLAN, L_ARP, L_IPV4, L_IPV6, L_UDP, L_TCP, L_ICMP, L_GRE, L_NVGRE, L_VXLAN, L_GENEVE, S_UNKNOWN, S_FRAGMENT,
+  L_ETH, L_VLAN, L_ARP, L_IPV4, L_IPV6, L_UDP, L_TCP, L_ICMP, L_GRE, L_NVGRE, L_VXLAN, L_GENEVE, L_MPLS, L_PWCW, S_UNKNOWN, S_FRAGMENT,
 } from './layers.js';
 import type { WalkState } from './walk.js';
 import { walkErrorMessage } from './describe.js';
@@ -25,7 +26,7 @@ import { formatTs } from './format-json.js';
 
 const TCP_FLAGS = 'FSRPAUEC';
 
-function layerText(b: Uint8Array, st: WalkState, i: number): string {
+export function layerText(b: Uint8Array, st: WalkState, i: number): string {
   const o = st.offset[i];
   const e = st.end[i];
   switch (st.kind[i]) {
@@ -93,6 +94,14 @@ function layerText(b: Uint8Array, st: WalkState, i: number): string {
       }
       return t;
     }
+    case L_MPLS: {
+      const s = st.mpls;
+      decodeMpls(b, o, e, s);
+      return `MPLS label ${s.label} tc ${s.tc}${s.bos ? ' [S]' : ''} ttl ${s.ttl}`;
+    }
+    case L_PWCW:
+      decodePwCw(b, o, e, st.pwcw);
+      return `PW control word seq ${st.pwcw.seq}${st.pwcw.flags ? ` flags 0x${st.pwcw.flags.toString(16)}` : ''}`;
     default:
       return `ICMP6 type ${(decodeIcmp(b, o, e, st.icmp), st.icmp.type)} code ${st.icmp.code}`;
   }

@@ -4,7 +4,7 @@
  */
 export const LAYER_NAMES = [
   'none', 'eth', 'vlan', 'arp', 'ipv4', 'ipv6', 'udp', 'tcp', 'icmp', 'icmpv6',
-  'gre', 'nvgre', 'vxlan', 'geneve',
+  'mpls', 'pw-cw', 'gre', 'nvgre', 'vxlan', 'geneve',
 ] as const;
 export type LayerName = (typeof LAYER_NAMES)[number];
 
@@ -18,11 +18,14 @@ export const L_UDP = 6;
 export const L_TCP = 7;
 export const L_ICMP = 8;
 export const L_ICMPV6 = 9;
+/** An MPLS label stack entry (one layer per entry), and the pseudowire control word. */
+export const L_MPLS = 10;
+export const L_PWCW = 11;
 // Tunnel kinds must stay the highest codes (walk.ts tests `next >= L_GRE`).
-export const L_GRE = 10;
-export const L_NVGRE = 11;
-export const L_VXLAN = 12;
-export const L_GENEVE = 13;
+export const L_GRE = 12;
+export const L_NVGRE = 13;
+export const L_VXLAN = 14;
+export const L_GENEVE = 15;
 
 /** Why the walk stopped. */
 export const STOP_REASONS = [

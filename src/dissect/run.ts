@@ -9,6 +9,9 @@ import { WalkState, walkFrame, type WalkOptions } from './walk.js';
 import { walkErrorMessage } from './describe.js';
 import { frameJson } from './format-json.js';
 import { frameText } from './format-text.js';
+import { ByteOut } from './byte-out.js';
+import { emitFrameJson } from './emit-json.js';
+import { emitFrameText } from './emit-text.js';
 
 export interface DissectRunOptions extends WalkOptions {
   json?: boolean;
@@ -92,5 +95,72 @@ export async function dissectFile(path: string, opts: DissectRunOptions, sink: L
   } finally {
     reader.close();
   }
+  return { frames, folded, fault };
+}
+
+/** Receives a full output buffer (about 1 MiB of whole lines); false stops the run. */
+export type ChunkSink = (chunk: Buffer) => boolean | Promise<boolean>;
+
+/**
+ * The fast form of dissectFile for the CLI: lines are written as bytes into a
+ * preallocated buffer (emit-json.ts / emit-text.ts, the same text), handed
+ * over in large chunks. Nothing is allocated per frame.
+ */
+export async function dissectFileChunks(path: string, opts: DissectRunOptions, sink: ChunkSink): Promise<DissectRunResult> {
+  const st = new WalkState(opts);
+  const reader: CaptureReader = openCapture(path);
+  const json = opts.json === true;
+  const emit = json ? emitFrameJson : emitFrameText;
+  const out = new ByteOut();
+  let frames = 0;
+  let folded = 0;
+  let fault: unknown = null;
+  let go = true;
+  // Runs of identical record errors, folded as in dissectFile.
+  let runError: string | null = null;
+  let runLength = 0;
+  let foldFirst = 0;
+  const endRun = (): void => {
+    const n = runLength - FOLD_AFTER;
+    if (n > 0) {
+      folded += n;
+      out.str(foldedLine(json, n, foldFirst, foldFirst + n - 1, runError!) + '\n');
+    }
+    runError = null;
+    runLength = 0;
+  };
+  try {
+    for (;;) {
+      const r = reader.next();
+      if (r === null) break;
+      frames++;
+      walkFrame(r.data, r.offset, r.caplen, st);
+      const err = st.count === 0 ? walkErrorMessage(st) : null;
+      if (err !== null && err === runError) {
+        if (++runLength > FOLD_AFTER) {
+          if (runLength === FOLD_AFTER + 1) foldFirst = frames;
+          continue;
+        }
+      } else {
+        if (runError !== null) endRun();
+        if (err !== null) {
+          runError = err;
+          runLength = 1;
+        }
+      }
+      emit(out, r.data, st, frames, r.tsSec, r.tsNsec, r.caplen, r.len);
+      if (out.full) {
+        let g = sink(out.take());
+        if (g !== true && g !== false) g = await g;
+        if (!g) { go = false; break; }
+      }
+    }
+    if (go && runError !== null) endRun();
+  } catch (e) {
+    fault = e;
+  } finally {
+    reader.close();
+  }
+  if (go && out.pos > 0) await sink(out.take());
   return { frames, folded, fault };
 }

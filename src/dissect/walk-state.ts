@@ -15,8 +15,9 @@ import { NvgreState } from '../packet/nvgre.js';
 import { VxlanState, VXLAN_PORT } from '../packet/vxlan.js';
 import { GeneveState, GENEVE_PORT } from '../packet/geneve.js';
 import { TcpState, IcmpState } from '../packet/l4.js';
+import { MplsState, PwCwState } from '../packet/mpls.js';
 import {
-  L_NONE, L_ETH, L_VLAN, L_ARP, L_IPV4, L_IPV6, L_UDP, L_TCP, L_ICMP, L_ICMPV6, L_GRE, S_END,
+  L_NONE, L_ETH, L_VLAN, L_ARP, L_IPV4, L_IPV6, L_UDP, L_TCP, L_ICMP, L_ICMPV6, L_GRE, L_MPLS, L_PWCW, S_END,
 } from './layers.js';
 
 export const MAX_LAYERS = 32;
@@ -70,6 +71,8 @@ export class WalkState {
   readonly geneve = new GeneveState();
   readonly tcp = new TcpState();
   readonly icmp = new IcmpState();
+  readonly mpls = new MplsState();
+  readonly pwcw = new PwCwState();
 
   constructor(opts: WalkOptions = {}) {
     this.maxTunnels = opts.maxTunnels ?? DEFAULT_MAX_TUNNELS;
@@ -90,6 +93,7 @@ export function etherNext(t: number): number {
   if (t === 0x86dd) return L_IPV6;
   if (t === 0x8100 || t === 0x88a8 || t === 0x9100) return L_VLAN;
   if (t === 0x0806) return L_ARP;
+  if (t === 0x8847 || t === 0x8848) return L_MPLS;
   return L_NONE;
 }
 
@@ -131,5 +135,19 @@ export function tunnelNext(t: number): number {
   if (t === 0x6558) return L_ETH;
   if (t === 0x0800) return L_IPV4;
   if (t === 0x86dd) return L_IPV6;
+  if (t === 0x8847 || t === 0x8848) return L_MPLS;
   return L_NONE;
+}
+
+/**
+ * What follows the bottom of an MPLS label stack, by its first nibble (nothing
+ * announces it): 4 IPv4, 6 IPv6, 0 a pseudowire control word (then Ethernet),
+ * 1 a PW associated channel (not decoded), else Ethernet without control word.
+ */
+export function mplsPayload(nibble: number): number {
+  if (nibble === 4) return L_IPV4;
+  if (nibble === 6) return L_IPV6;
+  if (nibble === 0) return L_PWCW;
+  if (nibble === 1) return L_NONE;
+  return L_ETH;
 }

@@ -29,12 +29,13 @@ import { decodeNvgre, isNvgre } from '../packet/nvgre.js';
 import { decodeGeneve } from '../packet/geneve.js';
 import { decodeTcp, decodeIcmp } from '../packet/l4.js';
 import { TRUNCATED } from '../packet/decode-error.js';
+import { decodeMpls, decodePwCw } from '../packet/mpls.js';
 import {
-  L_NONE, L_ETH, L_VLAN, L_ARP, L_IPV4, L_IPV6, L_UDP, L_TCP, L_GRE, L_NVGRE, L_VXLAN, L_GENEVE,
+  L_NONE, L_ETH, L_VLAN, L_ARP, L_IPV4, L_IPV6, L_UDP, L_TCP, L_GRE, L_NVGRE, L_VXLAN, L_GENEVE, L_MPLS, L_PWCW,
   S_END, S_UNKNOWN, S_FRAGMENT, S_ERROR, S_LAYER_LIMIT, S_TUNNEL_LIMIT,
 } from './layers.js';
 import {
-  WalkState, MAX_LAYERS, DONE, UDP_VXLAN, UDP_GENEVE, IPV6_EXT, etherNext, ipNext, viewFor, tunnelNext,
+  WalkState, MAX_LAYERS, DONE, UDP_VXLAN, UDP_GENEVE, IPV6_EXT, etherNext, ipNext, viewFor, tunnelNext, mplsPayload,
 } from './walk-state.js';
 
 export { WalkState, MAX_LAYERS, DEFAULT_MAX_TUNNELS, UDP_VXLAN, UDP_GENEVE, type WalkOptions } from './walk-state.js';
@@ -250,6 +251,18 @@ export function walkFrame(b: Uint8Array, off: number, len: number, st: WalkState
       }
       if (k === L_NVGRE) {
         r = decodeNvgre(b, p, end, st.nvgre);
+        next = L_ETH;
+        break sw;
+      }
+      if (k === L_MPLS) {
+        r = decodeMpls(b, p, end, st.mpls);
+        if (r < 0) break sw;
+        // Below the bottom entry: guessed from the first nibble (no bytes left: the walk ends there).
+        next = st.mpls.bos === 0 ? L_MPLS : p + 4 < end ? mplsPayload(b[p + 4] >>> 4) : DONE;
+        break sw;
+      }
+      if (k === L_PWCW) {
+        r = decodePwCw(b, p, end, st.pwcw);
         next = L_ETH;
         break sw;
       }

@@ -46,12 +46,15 @@ function boundaries(b: Uint8Array): { ends: number[]; packetEnds: number[]; pack
   const packetStarts: number[] = [];
   if (v.getUint32(0, true) === 0x0a0d0d0a) {
     let le = true;
+    let idbs = 0;
     for (let o = 0; o < b.length; ) {
       const type = v.getUint32(o, le);
-      if (type === 0x0a0d0d0a) le = v.getUint32(o + 8, true) === 0x1a2b3c4d;
+      if (type === 0x0a0d0d0a) { le = v.getUint32(o + 8, true) === 0x1a2b3c4d; idbs = 0; }
+      if (type === 1) idbs++;
       if (type === 2 || type === 3 || type === 6) packetStarts.push(o);
       o += v.getUint32(o + 4, le);
-      ends.push(o);
+      // A file that ends in a section without an interface is an error (as in libpcap), not a clean end.
+      if (idbs > 0) ends.push(o);
       if (type === 2 || type === 3 || type === 6) packetEnds.push(o);
     }
   } else {

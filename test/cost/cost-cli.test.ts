@@ -43,16 +43,18 @@ t.test('vtepd cost runs host, native and kernel end to end', { skip: root ? fals
   const r = await vtepd(['cost', '--plans', 'host,native,kernel', '--frame-size', '64', '--duration', '1', '--rate', '20000', '--out', out, '--json'], 80000);
   pid = r.pid;
   t.equal(r.code, 0, `exit 0 (stderr: ${r.stderr.slice(-400)})`);
-  const json = JSON.parse(r.stdout) as { schema: string; baseline: string; plans: Plan[] };
+  const json = JSON.parse(r.stdout) as { schema: string; baseline: string; view: string; plans: Plan[]; hostWide: { plans: Plan[] }; summary: string[] };
   t.same(JSON.parse(readFileSync(join(out, 'cost-report.json'), 'utf8')), json, 'stdout JSON = cost-report.json');
-  t.equal(json.schema, 'vtepd-cost-report/1');
+  t.equal(json.schema, 'vtepd-cost-report/2');
+  t.equal(json.view, 'by-process', 'the headline is the per-process attribution');
+  t.equal(json.summary.length, 2, 'one summary sentence per plan compared with host');
   t.same(json.plans.map((p) => [p.plan, p.frameSize]), [['host', 64], ['native', 64], ['kernel', 64]]);
   for (const p of json.plans) {
     t.ok(p.deliveredFrames > 0, `${p.plan}: delivered ${p.deliveredFrames} > 0`);
     t.ok(p.deliveredFrames <= p.offeredFrames, `${p.plan}: delivered <= offered (${p.offeredFrames})`);
     // 1 s at 20,000 f/s (rate pacing): offered within 25% of the asked volume.
     t.ok(Math.abs(p.offeredFrames - 20000) < 5000, `${p.plan}: offered ${p.offeredFrames} ~ 20,000`);
-    t.ok(p.cpuSeconds.total > 0, `${p.plan}: host CPU ${p.cpuSeconds.total} s > 0`);
+    t.ok(p.cpuSeconds.total > 0, `${p.plan}: CPU ${p.cpuSeconds.total} s > 0 (the generator's sends at least)`);
     t.ok(p.freedVsBaseline !== null && p.freedVsBaseline >= -1 && p.freedVsBaseline <= 1, `${p.plan}: freed ${p.freedVsBaseline} in [-1, 1]`);
     t.ok(Math.abs(p.nsPerFrame.total! - (p.cpuSeconds.total * 1e9) / p.deliveredFrames) < 1e-6 * p.nsPerFrame.total!, 'ns/frame = CPU / delivered');
   }
@@ -87,16 +89,18 @@ t.test('vtepd cost runs host, native and kernel end to end', { skip: root ? fals
   const root = execFileSync('/usr/bin/python3', ['-c', 'import sys, xml.etree.ElementTree as E; print(E.parse(sys.argv[1]).getroot().tag)', svgPath], { encoding: 'utf8' }).trim();
   t.equal(root, '{http://www.w3.org/2000/svg}svg', 'SVG parses, root is <svg>');
   const svg = readFileSync(svgPath, 'utf8');
-  for (const p of json.plans) t.match(svg, `${p.plan} @${p.frameSize} B`, `chart labels ${p.plan}`);
+  for (const p of json.plans) t.match(svg, `>${p.plan}</text>`, `chart labels ${p.plan}`);
+  t.match(svg, /lower is better/);
 
-  // The by-process view: same runs and frame counts, its own CPU, also consistent.
-  const attr = JSON.parse(readFileSync(join(out, 'cost-report-attributed.json'), 'utf8')) as { plans: Plan[] };
-  t.same(attr.plans.map((p) => [p.plan, p.offeredFrames, p.deliveredFrames]), json.plans.map((p) => [p.plan, p.offeredFrames, p.deliveredFrames]), 'attributed view: same runs and counts');
-  for (const p of attr.plans) {
-    t.ok(p.cpuSeconds.total > 0, `attributed ${p.plan}: CPU ${p.cpuSeconds.total} s > 0 (the generator's sendmmsg at least)`);
-    t.ok(p.freedVsBaseline !== null && p.freedVsBaseline >= -1 && p.freedVsBaseline <= 1, `attributed ${p.plan}: freed in [-1, 1]`);
+  // The host-wide view, in the same JSON: same runs and frame counts, its own CPU, also consistent.
+  const wide = json.hostWide;
+  t.same(wide.plans.map((p) => [p.plan, p.offeredFrames, p.deliveredFrames]), json.plans.map((p) => [p.plan, p.offeredFrames, p.deliveredFrames]), 'host-wide view: same runs and counts');
+  for (const p of wide.plans) {
+    t.ok(p.cpuSeconds.total > 0, `host-wide ${p.plan}: CPU ${p.cpuSeconds.total} s > 0`);
+    t.ok(p.freedVsBaseline !== null && p.freedVsBaseline >= -1 && p.freedVsBaseline <= 1, `host-wide ${p.plan}: freed in [-1, 1]`);
   }
-  execFileSync('/usr/bin/python3', ['-c', 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])', join(out, 'cost-report-attributed.svg')]);
+  execFileSync('/usr/bin/python3', ['-c', 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])', join(out, 'cost-report-host-wide.svg')]);
+  t.match(readFileSync(join(out, 'cost-report.html'), 'utf8'), /<h2>Summary<\/h2>/, 'HTML report written');
 
   t.same(namespaces(`vtc${pid}`), [], 'every namespace of the run was removed');
 });

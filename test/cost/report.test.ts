@@ -81,15 +81,16 @@ t.test('JSON, table and SVG renderings', async (t) => {
   t.equal(j.plans[2].nsPerFrame.total, null, 'no frames delivered: per-frame cost unknown, not 0');
   const table = reportTable(r).split('\n');
   t.same(table[0].trim().split(/\s{2,}/), [...TABLE_COLUMNS]);
-  t.match(table[2], /^host\s+64\s+1,000,000\s+1,000,000\s+0\.0%\s+0\.50\s+0\.25\s+0\.25\s+1\.00\s+1,000\s+14\.88\s+0\.0%$/);
-  t.match(table[3], /^native .* 800\s+11\.90\s+\+20\.0%$/);
-  t.match(table[4], /^kernel .* 100\.0% .* n\/a\s+n\/a\s+n\/a$/);
+  t.match(table[2], /^host\s+64\s+1,000,000\s+1,000,000\s+0\.0%\s+0\.50\s+0\.25\s+0\.25\s+1\.00\s+1,000\s+14\.88\s+0\.0%\s+ok$/);
+  t.match(table[3], /^native .* 800\s+11\.90\s+\+20\.0%\s+ok$/);
+  t.match(table[4], /^kernel .* 100\.0% .* n\/a\s+n\/a\s+n\/a\s+ok$/);
   const svg = reportSvg(r);
   const x = parseSvg(svg);
   t.equal(x.root, '{http://www.w3.org/2000/svg}svg');
   // background + 3 legend swatches + stacked bars: host 3, native 3, kernel none.
   t.equal(x.rects, 1 + 3 + 6);
-  t.ok(x.texts.includes('host @64 B') && x.texts.includes('freed +20.0%') && x.texts.includes('n/a'));
+  t.ok(x.texts.includes('host') && x.texts.includes('64 B') && x.texts.includes('freed +20.0%') && x.texts.includes('n/a'), 'plan and size on two label lines');
+  t.ok(x.texts.some((s) => s.includes('lower is better')), 'the title says which way is good');
   t.ok(x.texts.includes('1000') && x.texts.includes('800'), 'stack totals labelled');
 });
 

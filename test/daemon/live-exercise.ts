@@ -168,7 +168,7 @@ export async function exercise(t: Test, lab: OverlayLab, type: string, ul: [stri
     const text = execFileSync('ip', ['netns', 'exec', lab.topo.hvNs[0], process.execPath, '-e', code], { encoding: 'utf8' });
     const m = /^vtepd_port_rx_packets_total\{port="vm11",interface="vm11",role="local"\} (\d+)$/m.exec(text);
     t.ok(m && Number(m[1]) >= port(b1, 'vm11').rxPackets, `metrics endpoint serves the port counters (${m?.[1]})`);
-    t.match(text, new RegExp(`vtepd_network_unicast_total\\{vni="100",type="${type}"\\} \\d+`));
+    t.match(text, new RegExp(`vtepd_network_unicast_total\\{network="[^"]*",vni="100",type="${type}"\\} \\d+`));
 
     // vtepd trace on the receiving side while a ping crosses: decap (this type, VNI 100) then the bridge to vm21.
     const traced = execFileP(process.execPath, [MAIN, 'trace', '--count', '6', '--timeout', '20', '--json', '--socket', s2], { encoding: 'utf8' });

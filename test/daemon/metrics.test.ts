@@ -3,18 +3,20 @@ import { createRegistry } from '../../src/daemon/metrics.js';
 import { MetricsServer } from '../../src/daemon/metrics-server.js';
 import type { Registry } from 'prom-client';
 import type { StatsSnapshot } from '../../src/control/stats.js';
+import { CostMeter } from '../../src/cost/meter.js';
 
 function snap(rx: number): StatsSnapshot {
   return {
     uptimeSeconds: 12.5,
     ports: [
       { name: 'vm1', interface: 'veth-vm1', backend: 'afpacket', role: 'local', vni: 100, vlan: null, up: true, rxPackets: rx, rxBytes: rx * 64, txPackets: 7, txBytes: 700, drops: 2, kernelDrops: 3 },
-      { name: 'ul0', interface: 'ul0', backend: 'afpacket', role: 'underlay', vni: null, vlan: null, up: true, rxPackets: 11, rxBytes: 1100, txPackets: 13, txBytes: 1300, drops: 0, kernelDrops: 0 },
+      { name: 'ul0', interface: 'ul0', backend: 'afpacket', role: 'underlay', vni: null, vlan: null, up: false, rxPackets: 11, rxBytes: 1100, txPackets: 13, txBytes: 1300, drops: 0, kernelDrops: 0 },
     ],
     networks: [{ vni: 100, name: 'a', type: 'vxlan', remotes: ['192.0.2.2'], flooded: 4, unicast: 40, learned: 5, moved: 1, aged: 2, dropped: 6, fdbEntries: 3 }],
     stages: [{ stage: 'decap', batches: 10, packets: 320, seconds: 0.25 }],
     drops: { 'decap/unknown-vni': 9, 'bridge/same-port': 1 },
     offload: { checksum: 'kernel', segmentation: 'host', 'encap-decap': 'native', 'forwarding-learning': 'native' },
+    fdbCapacity: 65536,
   };
 }
 
@@ -48,14 +50,23 @@ t.test('the metrics endpoint serves the data path counters', async (t) => {
   t.equal(m.get('vtepd_port_tx_bytes_total{port="ul0",interface="ul0",role="underlay"}'), 1300);
   t.equal(m.get('vtepd_port_drops_total{port="vm1",interface="veth-vm1",role="local"}'), 2);
   t.equal(m.get('vtepd_port_kernel_drops_total{port="vm1",interface="veth-vm1",role="local"}'), 3);
-  t.equal(m.get('vtepd_network_flooded_total{vni="100",type="vxlan"}'), 4);
-  t.equal(m.get('vtepd_network_unicast_total{vni="100",type="vxlan"}'), 40);
-  t.equal(m.get('vtepd_network_learned_total{vni="100",type="vxlan"}'), 5);
-  t.equal(m.get('vtepd_fdb_entries{vni="100",type="vxlan"}'), 3);
+  t.equal(m.get('vtepd_network_flooded_total{network="a",vni="100",type="vxlan"}'), 4);
+  t.equal(m.get('vtepd_network_unicast_total{network="a",vni="100",type="vxlan"}'), 40);
+  t.equal(m.get('vtepd_network_learned_total{network="a",vni="100",type="vxlan"}'), 5);
+  t.equal(m.get('vtepd_fdb_entries{network="a",vni="100",type="vxlan"}'), 3);
   t.equal(m.get('vtepd_stage_seconds_total{stage="decap"}'), 0.25);
   t.equal(m.get('vtepd_stage_packets_total{stage="decap"}'), 320);
   t.equal(m.get('vtepd_drops_total{stage="decap",reason="unknown-vni"}'), 9);
-  t.equal(m.get('vtepd_uptime_seconds'), 12.5);
+  t.equal(m.get('vtepd_uptime_seconds'), undefined, 'no uptime gauge: process_start_time_seconds says when');
+  const start = m.get('process_start_time_seconds')!;
+  t.ok(Math.abs(start - (Date.now() - process.uptime() * 1000) / 1000) < 5, `process_start_time_seconds ${start} is this process's start`);
+  t.ok(m.has('process_cpu_seconds_total') && m.has('process_resident_memory_bytes'), 'process_* defaults');
+  const bi = [...m.keys()].find((k) => k.startsWith('vtepd_build_info{'));
+  t.match(bi, /version="\d+\.\d+\.\d+[^"]*",node="v\d+[^"]*",mode="userspace"/, 'build info carries the package version');
+  t.equal(m.get(bi!), 1);
+  t.equal(m.get('vtepd_fdb_capacity'), 65536);
+  t.equal(m.get('vtepd_port_up{port="vm1",interface="veth-vm1",role="local",network="a"}'), 1);
+  t.equal(m.get('vtepd_port_up{port="ul0",interface="ul0",role="underlay",network=""}'), 0, 'a down port reads 0');
   t.equal(m.get('vtepd_offload_placement{function="encap-decap",placement="native"}'), 1, 'the plan is a metric');
   t.equal(m.get('vtepd_offload_placement{function="checksum",placement="kernel"}'), 1);
   t.equal(m.get('vtepd_offload_placement{function="checksum",placement="host"}'), undefined, 'one placement per function');
@@ -106,4 +117,31 @@ t.test('while a rendering is slow, scrapes beyond the bound get 503 at once', as
   t.ok(res.filter((s) => s === 200).length >= 16, 'the bound is served');
   t.ok(res.filter((s) => s === 503).length > 0, 'the rest turned away busy');
   t.equal(renders, 1, 'one rendering in flight, shared');
+});
+
+t.test('stage seconds say they are sampled; cost meter metrics come from the daemon meter', async (t) => {
+  const meter = new CostMeter(['rx', 'decap'], { host: false }); // as the daemon's data plane builds it
+  // 13 single-frame batches: fewer than one sampling period, yet the time must not read 0.
+  for (let i = 0; i < 13; i++) {
+    let s = meter.begin();
+    const until = performance.now() + 0.2;
+    while (performance.now() < until) { /* spin: a stage that takes time */ }
+    s = meter.stage(0, s, 1);
+    meter.stage(1, s, 1);
+    meter.countIn(1, 64);
+  }
+  const stages = meter.snapshot().stages.map((x) => ({ stage: x.name, batches: x.batches, packets: x.frames, seconds: x.ns / 1e9 }));
+  let current: CostMeter | null = meter;
+  const reg = createRegistry(() => ({ ...snap(1), stages }), { meter: () => current });
+  const text = await reg.metrics();
+  const m = parse(text);
+  t.ok(m.get('vtepd_stage_seconds_total{stage="rx"}')! > 0, `13 frames: stage time ${m.get('vtepd_stage_seconds_total{stage="rx"}')} s, not 0`);
+  t.match(text, /# HELP vtepd_stage_seconds_total .*1 batch in 16/, 'HELP says what is measured');
+  t.equal(m.get('vtepd_cost_frames_total{counter="in-frames"}'), 13);
+  t.equal(m.get('vtepd_cost_stage_frames_total{stage="decap"}'), 13);
+  t.ok(m.get('vtepd_cost_process_cpu_seconds_total{mode="user"}')! > 0);
+  current = null;
+  const m2 = parse(await reg.metrics());
+  t.equal(m2.get('vtepd_cost_frames_total{counter="in-frames"}'), undefined, 'no meter (kernel mode): no cost series');
+  t.equal(m.get('vtepd_cost_host_cpus'), undefined, 'the daemon meter does not read /proc/stat: no host CPU gauge rather than 0');
 });

@@ -1,7 +1,8 @@
 /**
  * `vtepd dissect --json` against tshark (an independent decoder) on every good
  * capture in fixtures/ and ../shared/fixtures/external/: addresses, VLAN IDs,
- * ports, VNIs, GENEVE options, GRE keys (NVGRE = VSID << 8 | FlowID), ARP.
+ * ports, VNIs, GENEVE options, GRE keys (NVGRE = VSID << 8 | FlowID), ARP,
+ * MPLS label stacks and the pseudowire control word (fixtures/mpls.pcap).
  *
  * Per field, the lists of occurrences (outermost first) must be equal. tshark
  * may legitimately decode deeper than vtepd (the IP header quoted inside an
@@ -53,6 +54,11 @@ const FIELDS: Record<string, [Extract, (v: string) => Val]> = {
     const o = l.options as { length: number }[];
     return [o.reduce((a, x) => a + x.length + 4, 0), ...o.map((x) => x.length + 4)];
   }), num],
+  'mpls.label': [of('mpls', 'label'), num],
+  'mpls.exp': [of('mpls', 'tc'), num],
+  'mpls.bottom': [(ls) => ls.filter((l) => l.proto === 'mpls').map((l) => (l.bottom ? 1 : 0)), num],
+  'mpls.ttl': [of('mpls', 'ttl'), num],
+  'pweth.cw.sequence_number': [of('pw-cw', 'seq'), num],
   'gre.key': [(ls) => ls.flatMap((l) => (l.proto === 'gre' && l.key !== null ? [l.key as number]
     : l.proto === 'nvgre' ? [(l.vsid as number) * 256 + (l.flowId as number)] : [])), num],
 };

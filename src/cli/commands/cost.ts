@@ -5,14 +5,14 @@
  */
 import { summary } from './catalog.js';
 import { UsageError } from '../../config/usage-error.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { checkPlans } from '../../cost/cost-plans.js';
 import { closeAllSync, runCost, MAX_FRAME, MIN_FRAME } from '../../cost/cost-run.js';
-import { buildCostReport } from '../../cost/report.js';
-import { reportJson, reportSvg, reportTable } from '../../cost/report-render.js';
+import { buildReportDoc } from '../../cost/report-views.js';
+import { reportDocText, reportJson } from '../../cost/report-render.js';
+import { defaultOutDir, writeReportFolder } from '../../cost/report-files.js';
 
 interface CostOpts { plans: string; frameSize: string; duration: string; rate: string; pcap?: string; out?: string; json?: boolean; subtractIdle?: boolean }
 
@@ -39,8 +39,8 @@ export function register(program: Command): void {
     .option('--rate <pps|max>', 'offered frames per second, or max', '50000')
     .option('--pcap <file>', 'replay this capture (in a loop, addresses rewritten) instead of generated frames')
     .option('--subtract-idle', 'subtract the host CPU measured on the idle topology just before each run (background load of a shared host)')
-    .option('--out <dir>', 'report folder (default ./vtepd-cost-<timestamp>/)')
-    .option('-j, --json', 'print the JSON report on stdout instead of the table')
+    .option('--out <dir>', 'report folder: cost-report.{html,json,txt,svg} (default: a new folder vtepd-cost-YYYYMMDD-HHMMSS in the current directory)')
+    .option('-j, --json', 'print the JSON report (by-process headline + host-wide view) on stdout instead of the tables')
     .action(async (o: CostOpts) => {
       const frameSizes = parseList(o.frameSize, 'frame-size');
       for (const s of frameSizes) if (s < MIN_FRAME || s > MAX_FRAME) throw new UsageError(`frame size ${s} B outside ${MIN_FRAME}..${MAX_FRAME} (FCS included)`);
@@ -55,7 +55,7 @@ export function register(program: Command): void {
         throw new UsageError((e as Error).message, 2);
       }
       if (process.getuid?.() !== 0) throw new UsageError('vtepd cost needs root: it creates network namespaces, veths and kernel vxlan devices (try: sudo vtepd cost)', 77);
-      const out = resolve(o.out ?? `vtepd-cost-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+      const out = o.out !== undefined ? resolve(o.out) : defaultOutDir();
 
       const onSignal = (sig: NodeJS.Signals) => {
         closeAllSync();
@@ -78,17 +78,10 @@ export function register(program: Command): void {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
       }
-      // Two views of the same runs: host-wide /proc/stat (the report) and CPU attributed by process.
-      const report = buildCostReport(runs.host);
-      const byProcess = buildCostReport(runs.attributed, { now: new Date(report.generatedAt) });
-      mkdirSync(out, { recursive: true });
-      for (const [name, r] of [['cost-report', report], ['cost-report-attributed', byProcess]] as const) {
-        writeFileSync(join(out, `${name}.json`), reportJson(r));
-        writeFileSync(join(out, `${name}.txt`), reportTable(r));
-        writeFileSync(join(out, `${name}.svg`), reportSvg(r));
-      }
-      if (o.json) process.stdout.write(reportJson(report));
-      else process.stdout.write(`host CPU from /proc/stat (host-wide):\n${reportTable(report)}\nhost CPU attributed by process (generator, daemons, ksoftirqd):\n${reportTable(byProcess)}`);
-      process.stderr.write(`report written to ${out}/ (cost-report.{json,txt,svg}; by process: cost-report-attributed.{json,txt,svg})\n`);
+      // Headline: CPU attributed by process; secondary: host-wide /proc/stat (docs/cost-report.md).
+      const doc = buildReportDoc(runs.attributed, runs.host, { offeredRate: rate === Infinity ? 'max' : rate });
+      const files = writeReportFolder(out, doc);
+      process.stdout.write(o.json ? reportJson(doc) : reportDocText(doc));
+      process.stderr.write(`report written to ${out}/ (${files.join(', ')})\n`);
     });
 }

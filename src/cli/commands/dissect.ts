@@ -6,7 +6,8 @@
  * all good frames: one-line error with the byte offset on stderr, exit 1.
  * Truncated frames inside a good file are reported per frame, never fatal; a
  * long run of identical record errors is folded into one line (dissect/run.ts).
- * Output is buffered (64 KiB writes, honouring back-pressure); a closed pipe
+ * Output is written as bytes into 1 MiB buffers (src/dissect/byte-out.ts), each
+ * handed to stdout whole, honouring back-pressure; a closed pipe
  * (`| head`) ends the run quietly.
  */
 import { summary } from './catalog.js';
@@ -14,7 +15,7 @@ import { UsageError } from '../../config/usage-error.js';
 import type { Command } from 'commander';
 import { CaptureFormatError } from '../../capture/index.js';
 import { DEFAULT_MAX_TUNNELS } from '../../dissect/walk.js';
-import { dissectFile } from '../../dissect/run.js';
+import { dissectFileChunks } from '../../dissect/run.js';
 import { inputPath } from '../file-args.js';
 import { intArg, intListArg } from '../arg-parsers.js';
 
@@ -25,9 +26,8 @@ interface DissectOptions {
   maxTunnels: number;
 }
 
-/** Buffered stdout that waits for 'drain' and turns EPIPE into a quiet stop. */
+/** Writes whole buffers to stdout, waits for 'drain', and turns EPIPE into a quiet stop. */
 class Out {
-  private buf = '';
   closed = false;
   constructor(private readonly stream: NodeJS.WriteStream) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
@@ -35,19 +35,13 @@ class Out {
       else throw e;
     });
   }
-  line(s: string): boolean {
-    this.buf += s + '\n';
-    return this.buf.length >= 65536;
-  }
-  async flush(): Promise<void> {
-    if (this.buf.length === 0 || this.closed) return;
-    const chunk = this.buf;
-    this.buf = '';
+  async write(chunk: Buffer): Promise<boolean> {
+    if (this.closed) return false;
     let ok: boolean;
     try {
       ok = this.stream.write(chunk);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EPIPE') { this.closed = true; return; }
+      if ((e as NodeJS.ErrnoException).code === 'EPIPE') { this.closed = true; return false; }
       throw e;
     }
     if (!ok && !this.closed) {
@@ -57,6 +51,7 @@ class Out {
         this.stream.once('error', done);
       });
     }
+    return !this.closed;
   }
 }
 
@@ -65,11 +60,11 @@ export async function runDissect(file: string, o: DissectOptions): Promise<void>
   const out = new Out(process.stdout);
   let res;
   try {
-    res = await dissectFile(inputPath(file), opts, (line) => (out.line(line) ? out.flush().then(() => !out.closed) : true));
+    // Each chunk is a fresh buffer (ByteOut.take), so a write still in flight is never overwritten.
+    res = await dissectFileChunks(inputPath(file), opts, (chunk) => out.write(chunk));
   } catch (e) {
     throw asUserError(file, e);
   }
-  await out.flush();
   if (res.fault !== null) throw asUserError(file, res.fault);
 }
 
