@@ -15,6 +15,7 @@ void InitSink(Napi::Env env, Napi::Object exports);
 void InitAfXdp(Napi::Env env, Napi::Object exports);  // af_xdp.cc, xsk_program.cc, xdp_probe.cc
 void InitBusyPoll(Napi::Env env, Napi::Object exports);
 void InitTrafgen(Napi::Env env, Napi::Object exports);  // trafgen.cc: bench:live's XDP generator
+void InitXdpPlan(Napi::Env env, Napi::Object exports);  // xdp_plan.cc: the xdp offload plan's programs and maps
 }
 
 // errnoName(n): lets JS name errnos reported by txBurst (lastTxErrno) the same way.
@@ -31,6 +32,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   vtepd::InitAfXdp(env, exports);
   vtepd::InitBusyPoll(env, exports);
   vtepd::InitTrafgen(env, exports);
+  vtepd::InitXdpPlan(env, exports);
 #endif
   // Fast-path stages: portable C, no Linux calls.
   vtepd::BatchView::Init(env, exports);
