@@ -6,7 +6,7 @@
  * receiving side's datapath: the frames land in the peer's NAPI queue (the peer
  * needs an XDP program or GRO on) and are processed wherever that NAPI runs.
  *
- *   const r = await runXdpGenerator({ netns, interface: 'gen0', frame, seconds: 2, rate: 0, cpu: 0 });
+ *   const r = await runXdpGenerator({ netns, interface: 'gen0', frame, seconds: 2, cpu: 0 });
  *   // { sent, seconds, rate, cpuSeconds }
  *
  * `sent` counts frames generated and handed to the interface; frames the peer's
@@ -24,8 +24,6 @@ export interface XdpGeneratorOptions {
   interface: string;
   frame: Uint8Array;
   seconds: number;
-  /** Frames/s, paced in 0.5 ms bursts; 0 or absent: as fast as the kernel goes. */
-  rate?: number;
   /** The CPU the generator runs on (taskset); the device under test gets the others. */
   cpu: number;
 }
@@ -50,7 +48,7 @@ export function trafgenObjectPath(): string {
 export function runXdpGenerator(o: XdpGeneratorOptions): Promise<XdpGeneratorResult> {
   const object = trafgenObjectPath();
   if (!existsSync(object)) return Promise.reject(new Error(`${object} is missing: build it with npm run build:native (needs clang, bpftool, libbpf-dev)`));
-  const spec = { object, interface: o.interface, frameHex: Buffer.from(o.frame).toString('hex'), seconds: o.seconds, rate: o.rate ?? 0 };
+  const spec = { object, interface: o.interface, frameHex: Buffer.from(o.frame).toString('hex'), seconds: o.seconds };
   const child = spawn('ip', ['netns', 'exec', o.netns, 'taskset', '-c', String(o.cpu), process.execPath, childScript(), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
