@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-// The xdp offload plan's fast path (issue #12), VXLAN over IPv4:
-//   vtepd_xdp_underlay: outer Eth/IPv4/UDP/VXLAN -> VNI -> domain -> inner
-//     destination MAC on a local port -> strip the outer header -> redirect;
+// The xdp offload plan's fast path (issue #12), VXLAN, GENEVE and NVGRE over IPv4:
+//   vtepd_xdp_underlay: outer Eth/IPv4/(UDP/VXLAN | UDP/GENEVE | GRE/NVGRE) -> VNI ->
+//     domain (of that tunnel type) -> inner destination MAC on a local port ->
+//     strip the outer header -> redirect;
 //   vtepd_xdp_port: a VM port's frame -> destination MAC behind a remote ->
-//     prepend the remote's template + VXLAN -> redirect to the underlay (or,
-//     MAC on another local port, redirect there).
+//     prepend the remote's template + the domain's tunnel header -> redirect to
+//     the underlay (or, MAC on another local port, redirect there).
+// The per-frame fields are those of the TypeScript encap stage (src/tunnel/encap.ts),
+// with its inner-flow hash (src/tunnel/flow-hash.ts) ported word for word, so the
+// output is the same bytes: UDP source port, NVGRE FlowID.
 // Anything the fast path does not own goes up with XDP_PASS to vtepd's
 // userspace path: unknown or moved source MACs (learning), broadcast, multicast
 // and unknown destinations (flooding), unknown VNIs, frames over the MTU. Hostile
@@ -18,6 +22,7 @@
 
 #define ETH_P_IP_BE bpf_htons(0x0800)
 #define ETH_P_8021Q_BE bpf_htons(0x8100)
+#define ETH_P_TEB 0x6558
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -37,8 +42,8 @@ struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
   __uint(max_entries, VTEPD_XDP_MAX_VNIS);
   __type(key, __u32); /* domain */
-  __type(value, __u32); /* VNI */
-} domain_vni SEC(".maps");
+  __type(value, struct vtepd_xdp_domain);
+} domains SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -53,13 +58,6 @@ struct {
   __type(key, __u32);
   __type(value, struct vtepd_xdp_remote);
 } remotes SEC(".maps");
-
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, VTEPD_XDP_MAX_REMOTES);
-  __type(key, __u32); /* remote IPv4, network order */
-  __type(value, __u32); /* remote index */
-} remote_by_ip SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_DEVMAP);
@@ -88,6 +86,17 @@ static __always_inline int count(__u32 slot, int verdict) {
   return verdict;
 }
 
+/* The 20-byte IPv4 header's one's-complement sum is all ones when its checksum is right. */
+static __always_inline int ip4_sum_ok(struct iphdr* ip) {
+  __u16* w = (void*)ip;
+  __u32 sum = 0;
+#pragma unroll
+  for (int i = 0; i < 10; i++) sum += w[i];
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return sum == 0xffff;
+}
+
 static __always_inline int is_multicast(const __u8* mac) {
   return mac[0] & 1;
 }
@@ -102,10 +111,56 @@ static __always_inline int source_known(__u32 domain, const __u8* mac, __u32 at,
   return 1;
 }
 
+/* Decap: the source MAC must live behind the remote whose address sent the frame
+ * (a remote has one index per tunnel type, so the address, not the index, decides). */
+static __always_inline int source_behind(__u32 domain, const __u8* mac, __u32 saddr) {
+  struct vtepd_xdp_fdb_key k = {.domain = domain};
+  __builtin_memcpy(k.mac, mac, 6);
+  struct vtepd_xdp_fdb_val* v = bpf_map_lookup_elem(&fdb, &k);
+  if (!v || v->at != VTEPD_XDP_AT_REMOTE) return 0;
+  __u32 ri = v->target;
+  struct vtepd_xdp_remote* r = bpf_map_lookup_elem(&remotes, &ri);
+  if (!r || r->v6 || r->ip != saddr) return 0;
+  v->last_seen_ns = bpf_ktime_get_ns();
+  return 1;
+}
+
 static __always_inline struct vtepd_xdp_fdb_val* lookup(__u32 domain, const __u8* mac) {
   struct vtepd_xdp_fdb_key k = {.domain = domain};
   __builtin_memcpy(k.mac, mac, 6);
   return bpf_map_lookup_elem(&fdb, &k);
+}
+
+/* The tunnel a domain carries: VXLAN when the loader wrote no entry (today's API). */
+static __always_inline __u32 domain_type(__u32 domain) {
+  struct vtepd_xdp_domain* d = bpf_map_lookup_elem(&domains, &domain);
+  return d && d->type ? d->type : VTEPD_XDP_T_VXLAN;
+}
+
+/* GENEVE header at h (opt_len bytes of options, already inside the frame's UDP
+ * payload): 0 when vtepd's fast path may take it, else the counter slot, with
+ * *verdict the action. Every option is walked, as the TypeScript decap does. */
+static __always_inline __u32 geneve_check(__u8* h, __u32 opt_len, void* end, int* verdict) {
+  *verdict = XDP_DROP;
+  if (h[0] >> 6) return VTEPD_XDP_C_GENEVE_BAD_VERSION;
+  if (h[1] & 0x80) return VTEPD_XDP_C_GENEVE_CONTROL;
+  if (((__u32)h[2] << 8 | h[3]) != ETH_P_TEB) return VTEPD_XDP_C_GENEVE_NON_ETHERNET;
+  __u32 off = 0;
+  int critical = h[1] & 0x40;
+  for (int i = 0; i < 63; i++) {
+    if (off >= opt_len) break;
+    __u8* q = h + 8 + (off & 0xff);
+    if ((void*)(q + 4) > end) return VTEPD_XDP_C_GENEVE_BAD_OPT_LENGTH;
+    __u32 olen = 4 + ((q[3] & 31) << 2);
+    if (off + olen > opt_len) return VTEPD_XDP_C_GENEVE_BAD_OPT_LENGTH;
+    if (q[2] & 0x80) critical = 1;
+    off += olen;
+  }
+  if (critical) {
+    *verdict = XDP_PASS;
+    return VTEPD_XDP_C_PASS_GENEVE_CRITICAL;
+  }
+  return 0;
 }
 
 SEC("xdp")
@@ -120,62 +175,127 @@ int vtepd_xdp_underlay(struct xdp_md* ctx) {
   if (eth->h_proto != ETH_P_IP_BE) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
   struct iphdr* ip = (void*)(eth + 1);
   if ((void*)(ip + 1) > end) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
-  if (ip->protocol != IPPROTO_UDP || ip->daddr != cfg->local_ip) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
+  if ((ip->protocol != IPPROTO_UDP && ip->protocol != IPPROTO_GRE) || ip->daddr != cfg->local_ip) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
   if (ip->version != 4 || ip->ihl != 5) return count(VTEPD_XDP_C_IP_BAD_HEADER, XDP_DROP);
   if (ip->frag_off & bpf_htons(0x3fff)) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS); /* fragments: userspace */
-  __u16 tot = bpf_ntohs(ip->tot_len);
-  if ((void*)ip + tot > end || tot < 20 + 8) return count(VTEPD_XDP_C_IP_BAD_LENGTH, XDP_DROP);
-  struct udphdr* udp = (void*)(ip + 1);
-  if ((void*)(udp + 1) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
-  if (udp->dest != bpf_htons(cfg->udp_port)) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
-  __u16 ulen = bpf_ntohs(udp->len);
-  if (ulen < 8 + 8 + 14 || ulen > tot - 20) return count(VTEPD_XDP_C_UDP_BAD_LENGTH, XDP_DROP);
-  __u8* vx = (void*)(udp + 1);
-  if ((void*)(vx + 8) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
-  if (!(vx[0] & 0x08)) return count(VTEPD_XDP_C_VXLAN_BAD_FLAGS, XDP_DROP);
-  __u32 vni = ((__u32)vx[4] << 16) | ((__u32)vx[5] << 8) | vx[6];
+  __u32 tot = bpf_ntohs(ip->tot_len);
+  __u32 kind, vni, inner_off, tun_end; /* offsets from data */
+  if (ip->protocol == IPPROTO_GRE) {
+    __u8* g = (void*)(ip + 1);
+    /* Classify first (GRE protocol 0x6558), validate second, as the TypeScript decap. */
+    if ((void*)(g + 4) > end || ((__u32)g[2] << 8 | g[3]) != ETH_P_TEB) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
+    if ((void*)ip + tot > end || tot < 20 + 4) return count(VTEPD_XDP_C_IP_BAD_LENGTH, XDP_DROP);
+    if (!ip4_sum_ok(ip)) return count(VTEPD_XDP_C_IP4_BAD_CHECKSUM, XDP_DROP);
+    if (tot < 20 + 8 || (void*)(g + 8) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
+    /* C=0 R=0 K=1 S=0 s=0, version 0 (RFC 7637 3.2). */
+    if ((((__u32)g[0] << 8 | g[1]) & 0xf807) != 0x2000) return count(VTEPD_XDP_C_NVGRE_BAD_FLAGS, XDP_DROP);
+    kind = VTEPD_XDP_T_NVGRE;
+    vni = ((__u32)g[4] << 16) | ((__u32)g[5] << 8) | g[6];
+    inner_off = 14 + 20 + 8;
+    tun_end = 14 + tot;
+  } else {
+    if ((void*)ip + tot > end || tot < 20 + 8) return count(VTEPD_XDP_C_IP_BAD_LENGTH, XDP_DROP);
+    if (!ip4_sum_ok(ip)) return count(VTEPD_XDP_C_IP4_BAD_CHECKSUM, XDP_DROP);
+    struct udphdr* udp = (void*)(ip + 1);
+    if ((void*)(udp + 1) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
+    if (udp->dest == bpf_htons(cfg->udp_port)) kind = VTEPD_XDP_T_VXLAN;
+    else if (cfg->geneve_port && udp->dest == bpf_htons(cfg->geneve_port)) kind = VTEPD_XDP_T_GENEVE;
+    else return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
+    __u32 ulen = bpf_ntohs(udp->len);
+    if (ulen < 8 + 8 + 14 || ulen > tot - 20) return count(VTEPD_XDP_C_UDP_BAD_LENGTH, XDP_DROP);
+    __u8* h = (void*)(udp + 1);
+    if ((void*)(h + 8) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
+    tun_end = 14 + 20 + ulen;
+    if (kind == VTEPD_XDP_T_VXLAN) {
+      if (!(h[0] & 0x08)) return count(VTEPD_XDP_C_VXLAN_BAD_FLAGS, XDP_DROP);
+      inner_off = 14 + 20 + 8 + 8;
+    } else {
+      __u32 opt_len = (h[0] & 63) << 2;
+      inner_off = 14 + 20 + 8 + 8 + opt_len;
+      if (inner_off > tun_end) return count(VTEPD_XDP_C_GENEVE_BAD_OPT_LENGTH, XDP_DROP);
+      int verdict;
+      __u32 why = geneve_check(h, opt_len, end, &verdict);
+      if (why) return count(why, verdict);
+    }
+    vni = ((__u32)h[4] << 16) | ((__u32)h[5] << 8) | h[6];
+  }
   __u32* domain = bpf_map_lookup_elem(&vni_domain, &vni);
   if (!domain) return count(VTEPD_XDP_C_PASS_UNKNOWN_VNI, XDP_PASS);
-  struct ethhdr* inner = (void*)(vx + 8);
+  __u32 dom = *domain;
+  if (domain_type(dom) != kind) return count(VTEPD_XDP_C_TUNNEL_TYPE_MISMATCH, XDP_DROP);
+  inner_off &= 0x1ff;
+  struct ethhdr* inner = data + inner_off;
   if ((void*)(inner + 1) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
-  /* The frame must end where UDP says: trailing bytes would be sent on as the inner frame's. */
-  if ((void*)udp + ulen != end) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
-  __u32 saddr = ip->saddr;
-  __u32* remote = bpf_map_lookup_elem(&remote_by_ip, &saddr);
-  if (!remote || !source_known(*domain, inner->h_source, VTEPD_XDP_AT_REMOTE, *remote)) return count(VTEPD_XDP_C_PASS_LEARN, XDP_PASS);
+  /* The frame must end where IP/UDP says: trailing bytes would be sent on as the inner frame's. */
+  if ((__u32)(end - data) != tun_end) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
+  if (!source_behind(dom, inner->h_source, ip->saddr)) return count(VTEPD_XDP_C_PASS_LEARN, XDP_PASS);
   if (is_multicast(inner->h_dest)) return count(VTEPD_XDP_C_PASS_FLOOD, XDP_PASS);
-  struct vtepd_xdp_fdb_val* dst = lookup(*domain, inner->h_dest);
+  struct vtepd_xdp_fdb_val* dst = lookup(dom, inner->h_dest);
   if (!dst || dst->at != VTEPD_XDP_AT_PORT) return count(VTEPD_XDP_C_PASS_FLOOD, XDP_PASS);
   __u32 slot = dst->target;
-  if (bpf_xdp_adjust_head(ctx, VTEPD_XDP_VXLAN_HDR)) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
+  if (bpf_xdp_adjust_head(ctx, (int)inner_off)) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
   count(VTEPD_XDP_C_DECAP_REDIRECT, 0);
   return bpf_redirect_map(&tx_ports, slot, XDP_PASS);
 }
 
-/* Outer entropy from the inner addresses and ports (RFC 7348 section 5). */
-static __always_inline __u16 inner_hash(struct ethhdr* eth, void* end, struct vtepd_xdp_config* cfg) {
+static __always_inline __u32 mix(__u32 h, __u32 k) {
+  return (h ^ k) * 0x01000193;
+}
+
+static __always_inline __u32 be32(const __u8* p) {
+  return ((__u32)p[0] << 24) | ((__u32)p[1] << 16) | ((__u32)p[2] << 8) | p[3];
+}
+
+static __always_inline int l4_hashed(__u32 proto) {
+  return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP;
+}
+
+/* Inner-flow hash for outer entropy (RFC 7348 section 5): src/tunnel/flow-hash.ts
+ * ported exactly (MACs, up to 4 VLAN tags, ethertype, IPv4/IPv6 addresses and
+ * protocol, TCP/UDP/SCTP ports of unfragmented packets; FNV-1a words + fmix32),
+ * so UDP source ports and NVGRE FlowIDs are the TypeScript stage's. len >= 14. */
+static __always_inline __u32 flow_hash(__u8* d, void* end) {
   __u32 h = 0x9747b28c;
-  __u32 w[3];
-  __builtin_memcpy(w, eth, 12);
-  h = (h ^ w[0]) * 0x01000193;
-  h = (h ^ w[1]) * 0x01000193;
-  h = (h ^ w[2]) * 0x01000193;
-  if (eth->h_proto == ETH_P_IP_BE) {
-    struct iphdr* ip = (void*)(eth + 1);
-    if ((void*)(ip + 1) <= end) {
-      h = (h ^ ip->saddr) * 0x01000193;
-      h = (h ^ ip->daddr) * 0x01000193;
-      h = (h ^ ip->protocol) * 0x01000193;
-      __u32* ports = (void*)(ip + 1);
-      if (ip->ihl == 5 && !(ip->frag_off & bpf_htons(0x3fff)) && (ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP) && (void*)(ports + 1) <= end)
-        h = (h ^ *ports) * 0x01000193;
-    }
+  if ((void*)(d + 14) > end) return 0;
+  h = mix(h, be32(d));
+  h = mix(h, be32(d + 4));
+  h = mix(h, be32(d + 8));
+  __u32 p = 12;
+  __u32 et = (__u32)d[12] << 8 | d[13];
+#pragma unroll
+  for (int tags = 0; tags < 4; tags++) {
+    if (et != 0x8100 && et != 0x88a8 && et != 0x9100) break;
+    __u8* q = d + 12 + tags * 4;
+    if ((void*)(q + 6) > end) break;
+    h = mix(h, (__u32)q[2] << 8 | q[3]);
+    p += 4;
+    et = (__u32)q[4] << 8 | q[5];
+  }
+  h = mix(h, et);
+  p = (p + 2) & 0x3f;
+  __u8* l3 = d + p;
+  if (et == 0x0800 && (void*)(l3 + 20) <= end && (l3[0] >> 4) == 4) {
+    __u32 ihl = (l3[0] & 15) << 2;
+    __u32 proto = l3[9];
+    h = mix(h, be32(l3 + 12));
+    h = mix(h, be32(l3 + 16));
+    h = mix(h, proto);
+    __u32 frag = ((__u32)l3[6] << 8 | l3[7]) & 0x3fff;
+    __u8* l4 = l3 + ihl;
+    if (frag == 0 && ihl >= 20 && l4_hashed(proto) && (void*)(l4 + 4) <= end) h = mix(h, be32(l4));
+  } else if (et == 0x86dd && (void*)(l3 + 40) <= end && (l3[0] >> 4) == 6) {
+#pragma unroll
+    for (int k = 8; k < 40; k += 4) h = mix(h, be32(l3 + k));
+    __u32 nh = l3[6];
+    h = mix(h, nh);
+    __u8* l4 = l3 + 40;
+    if (l4_hashed(nh) && (void*)(l4 + 4) <= end) h = mix(h, be32(l4));
   }
   h ^= h >> 16;
   h *= 0x85ebca6b;
   h ^= h >> 13;
-  __u32 span = (__u32)cfg->sport_max - cfg->sport_min + 1;
-  return (__u16)(cfg->sport_min + (span ? h % span : 0));
+  h *= 0xc2b2ae35;
+  return h ^ (h >> 16);
 }
 
 SEC("xdp")
@@ -202,37 +322,39 @@ int vtepd_xdp_port(struct xdp_md* ctx) {
   }
   __u32 ri = dst->target;
   struct vtepd_xdp_remote* r = bpf_map_lookup_elem(&remotes, &ri);
-  __u32* vni = bpf_map_lookup_elem(&domain_vni, &domain);
-  if (!r || !vni) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
+  struct vtepd_xdp_domain* dom = bpf_map_lookup_elem(&domains, &domain);
+  if (!r || !dom || !dom->type) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
+  __u32 nvgre = dom->type == VTEPD_XDP_T_NVGRE;
+  if (r->proto != (nvgre ? IPPROTO_GRE : IPPROTO_UDP) || r->v6) return count(VTEPD_XDP_C_PASS_REMOTE_TYPE, XDP_PASS);
+  __u32 hl = r->hdr_len, tl = dom->tun_len;
+  if (hl < 34 || hl > VTEPD_XDP_MAX_REMOTE_HDR || tl < 8 || tl > VTEPD_XDP_MAX_TUN_HDR) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
+  __u32 total = hl + tl;
   __u32 inner_len = (__u32)(end - data);
-  if (inner_len + VTEPD_XDP_VXLAN_HDR - 14 > cfg->mtu) return count(VTEPD_XDP_C_PASS_MTU, XDP_PASS);
-  __u16 sport = inner_hash(eth, end, cfg);
-  if (bpf_xdp_adjust_head(ctx, -VTEPD_XDP_VXLAN_HDR)) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
+  if (inner_len + total - 14 > cfg->mtu) return count(VTEPD_XDP_C_PASS_MTU, XDP_PASS);
+  __u32 h = flow_hash(data, end);
+  if (bpf_xdp_adjust_head(ctx, -(int)total)) return count(VTEPD_XDP_C_PASS_NO_HEADROOM, XDP_PASS);
+  if (bpf_xdp_store_bytes(ctx, 0, r->hdr, hl)) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
+  if (bpf_xdp_store_bytes(ctx, hl, dom->tun, tl)) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
   data = (void*)(long)ctx->data;
   end = (void*)(long)ctx->data_end;
   __u8* o = data;
-  if ((void*)(o + VTEPD_XDP_VXLAN_HDR) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
-  __builtin_memcpy(o, r->hdr, 42);
+  if ((void*)(o + 42) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
   struct iphdr* ip = (void*)(o + 14);
-  __u16 tot = (__u16)(inner_len + 36);
+  __u16 tot = (__u16)(inner_len + total - 14);
   ip->tot_len = bpf_htons(tot);
-  __u32 sum = (__u32)r->ip_sum_base + tot;
+  __u32 sum = r->ip_sum_base + tot;
   sum = (sum & 0xffff) + (sum >> 16);
   sum = (sum & 0xffff) + (sum >> 16);
   ip->check = bpf_htons((__u16)~sum);
-  struct udphdr* udp = (void*)(ip + 1);
-  udp->source = bpf_htons(sport);
-  udp->len = bpf_htons((__u16)(inner_len + 16));
-  udp->check = 0;
-  __u8* vx = (void*)(udp + 1);
-  vx[0] = 0x08;
-  vx[1] = 0;
-  vx[2] = 0;
-  vx[3] = 0;
-  vx[4] = (__u8)(*vni >> 16);
-  vx[5] = (__u8)(*vni >> 8);
-  vx[6] = (__u8)*vni;
-  vx[7] = 0;
+  if (nvgre) {
+    if (dom->flow_hash) o[34 + 7] = (__u8)h; /* FlowID: the low byte of the inner-flow hash */
+  } else {
+    struct udphdr* udp = (void*)(ip + 1);
+    __u32 span = (__u32)cfg->sport_max - cfg->sport_min + 1;
+    udp->source = bpf_htons((__u16)(cfg->sport_min + (((h >> 16) * span) >> 16)));
+    udp->len = bpf_htons((__u16)(tot - 20));
+    udp->check = 0;
+  }
   count(VTEPD_XDP_C_ENCAP_REDIRECT, 0);
   return bpf_redirect_map(&tx_ports, cfg->underlay_slot, XDP_PASS);
 }

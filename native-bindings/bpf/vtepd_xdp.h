@@ -9,6 +9,15 @@
 #define VTEPD_XDP_MAX_VNIS 4096
 /* Outer Ethernet + IPv4 + UDP + VXLAN. */
 #define VTEPD_XDP_VXLAN_HDR 50
+/* A remote's template: outer Ethernet + IP (+ UDP); the tunnel header is the domain's. */
+#define VTEPD_XDP_MAX_REMOTE_HDR 64
+/* The domain's tunnel header: VXLAN 8, NVGRE 8, GENEVE 8 + options (RFC 8926: up to 252). */
+#define VTEPD_XDP_MAX_TUN_HDR 260
+
+/* Tunnel type of a bridge domain (= TunnelKind of src/batch/packet-batch.ts). */
+#define VTEPD_XDP_T_VXLAN 1
+#define VTEPD_XDP_T_GENEVE 2
+#define VTEPD_XDP_T_NVGRE 3
 
 /* Where a MAC lives. */
 #define VTEPD_XDP_AT_PORT 1
@@ -30,6 +39,17 @@ enum vtepd_xdp_counter {
   VTEPD_XDP_C_PASS_UNKNOWN_VNI,
   VTEPD_XDP_C_PASS_MTU,         /* over the underlay MTU: userspace drops with its reason */
   VTEPD_XDP_C_PASS_OTHER,
+  /* Appended with GENEVE and NVGRE (existing indexes keep their meaning). */
+  VTEPD_XDP_C_NVGRE_BAD_FLAGS,
+  VTEPD_XDP_C_GENEVE_BAD_VERSION,
+  VTEPD_XDP_C_GENEVE_BAD_OPT_LENGTH,
+  VTEPD_XDP_C_GENEVE_CONTROL,     /* O bit: an OAM frame, dropped as the TypeScript stage does */
+  VTEPD_XDP_C_GENEVE_NON_ETHERNET,
+  VTEPD_XDP_C_TUNNEL_TYPE_MISMATCH, /* a VNI arriving in another tunnel type than its domain's */
+  VTEPD_XDP_C_PASS_GENEVE_CRITICAL, /* C bit or a critical option: userspace knows which it understands */
+  VTEPD_XDP_C_PASS_REMOTE_TYPE,   /* the remote's template is not for the domain's tunnel type */
+  VTEPD_XDP_C_PASS_NO_HEADROOM,   /* the outer header does not fit the driver's headroom */
+  VTEPD_XDP_C_IP4_BAD_CHECKSUM,   /* outer IPv4 header checksum wrong (checked after the lengths, as the TypeScript decap) */
   VTEPD_XDP_C_COUNT,
 };
 
@@ -51,12 +71,28 @@ struct vtepd_xdp_port {
   __u32 slot;
 };
 
-/* A remote VTEP: the outer header up to and including UDP (the VXLAN header is
- * the domain's), and the IPv4 header checksum without the total length. */
+/* A remote VTEP: the outer header up to and including UDP, or up to IP for
+ * NVGRE (the tunnel header is the domain's), and the IPv4 header checksum
+ * without the total length. hdr_len: 42 IPv4+UDP, 34 IPv4 (GRE follows). */
 struct vtepd_xdp_remote {
-  __u8 hdr[42];
-  __u16 ip_sum_base; /* one's-complement sum of the IPv4 header with total length 0, not folded to 16 bits */
-  __u32 ip;          /* network order: the remote's address (decap checks the outer source against it) */
+  __u8 hdr[VTEPD_XDP_MAX_REMOTE_HDR];
+  __u8 hdr_len;
+  __u8 proto;        /* the template's IP protocol: 17 (VXLAN, GENEVE) or 47 (NVGRE) */
+  __u8 v6;
+  __u8 pad;
+  __u32 ip_sum_base; /* one's-complement sum of the IPv4 header with total length 0, folded */
+  __u32 ip;          /* network order: the remote's IPv4 address (decap checks the outer source against it) */
+  __u8 ip6[16];      /* the remote's IPv6 address */
+};
+
+/* A bridge domain: its VNI/VSID, tunnel type and tunnel header (built once by
+ * the loader: VXLAN's I flag, GENEVE's options and C bit, NVGRE's key). */
+struct vtepd_xdp_domain {
+  __u32 vni;
+  __u8 type;      /* VTEPD_XDP_T_*; 0 = no entry */
+  __u8 flow_hash; /* NVGRE: FlowID from the inner-flow hash (else the header's fixed one) */
+  __u16 tun_len;  /* bytes of tun[] */
+  __u8 tun[VTEPD_XDP_MAX_TUN_HDR];
 };
 
 struct vtepd_xdp_config {
@@ -66,6 +102,8 @@ struct vtepd_xdp_config {
   __u16 mtu;           /* underlay MTU (outer IP packet) */
   __u16 sport_min;
   __u16 sport_max;
+  __u16 geneve_port;   /* host order, 6081 */
+  __u16 pad;
 };
 
 #endif

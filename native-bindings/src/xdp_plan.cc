@@ -6,8 +6,10 @@
 //
 //   const p = new XdpPlan({ object });
 //   p.setConfig({ localIp, underlaySlot, udpPort, mtu, sportMin, sportMax });
-//   p.setVni(vni, domain); p.setPort(ifindex, domain, slot); p.setSlot(slot, ifindex);
-//   p.setRemote(index, ip, header42); p.setFdb(domain, mac, at, target); p.delFdb(domain, mac)
+//   p.setVni(vni, domain, tunnel?); p.setPort(ifindex, domain, slot); p.setSlot(slot, ifindex);
+//   p.setRemote(index, ip, header); p.setFdb(domain, mac, at, target); p.delFdb(domain, mac)
+//   tunnel = { type: 'vxlan'|'geneve'|'nvgre', geneveOptions?: [{optClass, type, data}], flowId?: n|'hash' }
+//   header = outer Ethernet + IPv4 + UDP (42 bytes: VXLAN, GENEVE) or + IPv4 (34: NVGRE)
 //   p.fdb() -> [{domain, mac, at, target, lastSeenNs}]; p.counters() -> number[]
 //   p.testRun('underlay' | 'port', frame, ingressIfindex) -> { action, frame }
 //   p.attach('underlay' | 'port', ifname, mode?) -> link id; p.detach(id); p.close()
@@ -120,16 +122,84 @@ class XdpPlan : public Napi::ObjectWrap<XdpPlan> {
     c.mtu = (uint16_t)U32(o, "mtu");
     c.sport_min = (uint16_t)U32(o, "sportMin");
     c.sport_max = (uint16_t)U32(o, "sportMax");
+    c.geneve_port = o.Has("genevePort") && o.Get("genevePort").IsNumber() ? (uint16_t)U32(o, "genevePort") : 6081;
     uint32_t zero = 0;
     Update(info.Env(), MapFd(info.Env(), "xdp_config"), &zero, &c, "xdp config");
     return info.Env().Undefined();
   }
+  // setVni(vni, domain, tunnel?): the domain's VNI (VSID for NVGRE), tunnel type and
+  // tunnel header, built here once (the TypeScript template's bytes: src/tunnel/template.ts).
   Napi::Value SetVni(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
     uint32_t vni = info[0].As<Napi::Number>().Uint32Value(), dom = info[1].As<Napi::Number>().Uint32Value();
-    if (vni > 0xffffff || dom >= VTEPD_XDP_MAX_VNIS) throw Napi::RangeError::New(info.Env(), "VNI 0..16777215, domain below 4096");
-    Update(info.Env(), MapFd(info.Env(), "vni_domain"), &vni, &dom, "vni_domain");
-    Update(info.Env(), MapFd(info.Env(), "domain_vni"), &dom, &vni, "domain_vni");
-    return info.Env().Undefined();
+    if (vni > 0xffffff || dom >= VTEPD_XDP_MAX_VNIS) throw Napi::RangeError::New(env, "VNI 0..16777215, domain below 4096");
+    struct vtepd_xdp_domain d;
+    memset(&d, 0, sizeof d);
+    d.vni = vni;
+    d.type = VTEPD_XDP_T_VXLAN;
+    std::string type = "vxlan";
+    Napi::Object t = info.Length() > 2 && info[2].IsObject() ? info[2].As<Napi::Object>() : Napi::Object::New(env);
+    if (t.Has("type")) type = t.Get("type").IsString() ? t.Get("type").As<Napi::String>().Utf8Value() : "?";
+    uint8_t* b = d.tun;
+    b[4] = (uint8_t)(vni >> 16);
+    b[5] = (uint8_t)(vni >> 8);
+    b[6] = (uint8_t)vni;
+    d.tun_len = 8;
+    bool hasOpts = t.Has("geneveOptions") && !t.Get("geneveOptions").IsUndefined();
+    if (hasOpts && type != "geneve") throw Napi::TypeError::New(env, "geneveOptions need type 'geneve'");
+    if (t.Has("flowId") && !t.Get("flowId").IsUndefined() && type != "nvgre") throw Napi::TypeError::New(env, "flowId needs type 'nvgre'");
+    if (type == "vxlan") {
+      b[0] = 0x08;  // I flag
+    } else if (type == "nvgre") {
+      d.type = VTEPD_XDP_T_NVGRE;
+      b[0] = 0x20;  // K=1
+      b[2] = 0x65;
+      b[3] = 0x58;
+      d.flow_hash = 1;
+      Napi::Value f = t.Has("flowId") ? t.Get("flowId") : env.Undefined();
+      if (f.IsNumber()) {
+        uint32_t id = f.As<Napi::Number>().Uint32Value();
+        if (id > 255 || f.As<Napi::Number>().DoubleValue() != id) throw Napi::RangeError::New(env, "NVGRE flowId 0..255 or 'hash'");
+        d.flow_hash = 0;
+        b[7] = (uint8_t)id;
+      } else if (!f.IsUndefined() && !(f.IsString() && f.As<Napi::String>().Utf8Value() == "hash")) {
+        throw Napi::TypeError::New(env, "NVGRE flowId: 0..255 or 'hash'");
+      }
+    } else if (type == "geneve") {
+      d.type = VTEPD_XDP_T_GENEVE;
+      b[2] = 0x65;
+      b[3] = 0x58;
+      uint32_t q = 8;
+      bool critical = false;
+      if (hasOpts) {
+        if (!t.Get("geneveOptions").IsArray()) throw Napi::TypeError::New(env, "geneveOptions: an array of {optClass, type, data}");
+        Napi::Array a = t.Get("geneveOptions").As<Napi::Array>();
+        for (uint32_t i = 0; i < a.Length(); i++) {
+          Napi::Object o = a.Get(i).As<Napi::Object>();
+          uint32_t cls = U32(o, "optClass"), ty = U32(o, "type");
+          Napi::Value dv = o.Get("data");
+          if (!dv.IsTypedArray() || dv.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) throw Napi::TypeError::New(env, "GENEVE option data: a Uint8Array");
+          Napi::Uint8Array data = dv.As<Napi::Uint8Array>();
+          if (cls > 0xffff || ty > 0xff || data.ElementLength() % 4 != 0 || data.ElementLength() > 124) throw Napi::RangeError::New(env, "GENEVE option: class 0..65535, type 0..255, data whole 4-byte words up to 124 bytes");
+          if (q + 4 + data.ElementLength() > 8 + 252) throw Napi::RangeError::New(env, "GENEVE options total more than 252 bytes");
+          b[q] = (uint8_t)(cls >> 8);
+          b[q + 1] = (uint8_t)cls;
+          b[q + 2] = (uint8_t)ty;
+          b[q + 3] = (uint8_t)(data.ElementLength() >> 2);
+          memcpy(b + q + 4, data.Data(), data.ElementLength());
+          q += 4 + (uint32_t)data.ElementLength();
+          if (ty & 0x80) critical = true;
+        }
+      }
+      b[0] = (uint8_t)((q - 8) >> 2);   // version 0, option length in words
+      b[1] = critical ? 0x40 : 0;        // C bit (RFC 8926 3.4)
+      d.tun_len = (uint16_t)q;
+    } else {
+      throw Napi::TypeError::New(env, "tunnel type must be 'vxlan', 'geneve' or 'nvgre'");
+    }
+    Update(env, MapFd(env, "vni_domain"), &vni, &dom, "vni_domain");
+    Update(env, MapFd(env, "domains"), &dom, &d, "domains");
+    return env.Undefined();
   }
   Napi::Value SetPort(const Napi::CallbackInfo& info) {
     uint32_t ifindex = info[0].As<Napi::Number>().Uint32Value();
@@ -143,24 +213,31 @@ class XdpPlan : public Napi::ObjectWrap<XdpPlan> {
     Update(info.Env(), MapFd(info.Env(), "tx_ports"), &slot, &ifindex, "tx_ports (the interface must exist)");
     return info.Env().Undefined();
   }
-  // setRemote(index, ip, header42: Buffer): the outer Ethernet + IPv4 + UDP header, total length and checksum 0.
+  // setRemote(index, ip, header: Buffer): the outer Ethernet + IPv4 + UDP header (42 bytes,
+  // VXLAN or GENEVE) or Ethernet + IPv4 (34 bytes, NVGRE's GRE follows); IPv4 total length
+  // and checksum, UDP source port, length and checksum 0 (filled per frame). A remote
+  // serving domains of two tunnel types takes one index per type.
   Napi::Value SetRemote(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     uint32_t idx = info[0].As<Napi::Number>().Uint32Value();
     if (idx >= VTEPD_XDP_MAX_REMOTES) throw Napi::RangeError::New(env, "remote index below 256");
-    if (!info[2].IsBuffer() || info[2].As<Napi::Buffer<uint8_t>>().Length() != 42) throw Napi::TypeError::New(env, "header: a 42-byte Buffer (Ethernet + IPv4 + UDP)");
+    size_t n = info[2].IsBuffer() ? info[2].As<Napi::Buffer<uint8_t>>().Length() : 0;
+    if (n != 42 && n != 34) throw Napi::TypeError::New(env, "header: a 42-byte (Ethernet + IPv4 + UDP) or 34-byte (Ethernet + IPv4, for NVGRE) Buffer");
     struct vtepd_xdp_remote r;
     memset(&r, 0, sizeof r);
-    memcpy(r.hdr, info[2].As<Napi::Buffer<uint8_t>>().Data(), 42);
+    memcpy(r.hdr, info[2].As<Napi::Buffer<uint8_t>>().Data(), n);
+    r.hdr_len = (uint8_t)n;
+    r.proto = n == 42 ? 17 : 47;
+    // A template of another protocol (say NVGRE's 34 bytes but protocol 17) would send lies.
+    if (r.hdr[23] != r.proto && !(n == 42 && r.hdr[23] == 0)) throw Napi::RangeError::New(env, std::string("header: IPv4 protocol must be ") + (n == 42 ? "17 (UDP)" : "47 (GRE)") + " for a " + std::to_string(n) + "-byte header");
     r.ip = Ip4(env, info[1]);
     uint32_t sum = 0;
     for (int i = 14; i < 34; i += 2) sum += (uint32_t)((r.hdr[i] << 8) | r.hdr[i + 1]);
     sum -= (uint32_t)((r.hdr[16] << 8) | r.hdr[17]);  // total length: added per frame
     sum -= (uint32_t)((r.hdr[24] << 8) | r.hdr[25]);  // the checksum field itself
     while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    r.ip_sum_base = (uint16_t)sum;
+    r.ip_sum_base = sum;
     Update(env, MapFd(env, "remotes"), &idx, &r, "remotes");
-    Update(env, MapFd(env, "remote_by_ip"), &r.ip, &idx, "remote_by_ip");
     return env.Undefined();
   }
   Napi::Value SetFdb(const Napi::CallbackInfo& info) {

@@ -13,19 +13,46 @@ export const XDP_PLAN_COUNTERS = [
   'truncated', 'ip-bad-header', 'ip-bad-length', 'udp-bad-length', 'vxlan-bad-flags',
   'decap-redirect', 'encap-redirect', 'bridge-redirect',
   'pass-not-ours', 'pass-learn', 'pass-flood', 'pass-unknown-vni', 'pass-mtu', 'pass-other',
+  // Appended with GENEVE and NVGRE (the indexes above keep their meaning).
+  'nvgre-bad-flags', 'geneve-bad-version', 'geneve-bad-opt-length', 'geneve-control', 'geneve-non-ethernet',
+  'tunnel-type-mismatch', 'pass-geneve-critical', 'pass-remote-type', 'pass-no-headroom', 'ip4-bad-checksum',
 ] as const;
 export type XdpPlanCounter = (typeof XDP_PLAN_COUNTERS)[number];
 
-export interface XdpPlanConfig { localIp: string; underlaySlot: number; udpPort: number; mtu: number; sportMin: number; sportMax: number }
+export interface XdpPlanConfig {
+  localIp: string; underlaySlot: number;
+  /** VXLAN's UDP port (4789). */
+  udpPort: number;
+  mtu: number; sportMin: number; sportMax: number;
+  /** GENEVE's UDP port, default 6081 (0: GENEVE not recognised). */
+  genevePort?: number;
+}
+/** Structurally src/tunnel's TunnelType and GeneveOption (native sits below tunnel: no import up). */
+export type XdpTunnelType = 'vxlan' | 'geneve' | 'nvgre';
+export interface XdpGeneveOption { optClass: number; type: number; data: Uint8Array }
+/** A bridge domain's tunnel (default: VXLAN). The options are the network's, as EncapConfig takes them. */
+export interface XdpDomainTunnel {
+  type: XdpTunnelType;
+  geneveOptions?: XdpGeneveOption[];
+  /** NVGRE FlowID: 'hash' (default: the low byte of the inner-flow hash, as the TypeScript stage) or fixed 0..255. */
+  flowId?: number | 'hash';
+}
 export interface XdpFdbRow { domain: number; mac: string; at: 'port' | 'remote'; target: number; lastSeenNs: number }
 export type XdpProgram = 'underlay' | 'port';
 
 export interface XdpPlanHandle {
   setConfig(c: XdpPlanConfig): void;
-  setVni(vni: number, domain: number): void;
+  /** The domain's VNI (VSID) and tunnel; without `tunnel`, VXLAN. One VNI, one domain, one type. */
+  setVni(vni: number, domain: number, tunnel?: XdpDomainTunnel): void;
   setPort(ifindex: number, domain: number, slot: number): void;
   setSlot(slot: number, ifindex: number): void;
-  /** header: outer Ethernet + IPv4 + UDP (42 bytes); total length, checksum, source port and UDP length are filled per frame. */
+  /**
+   * header: outer Ethernet + IPv4 + UDP (42 bytes, for VXLAN and GENEVE domains) or
+   * Ethernet + IPv4 with protocol 47 (34 bytes, for NVGRE domains): the TypeScript
+   * template's bytes before its tunnel header (`xdpRemoteHeader`). Total length,
+   * checksum, source port and UDP length are filled per frame. A remote used by
+   * domains of both kinds takes two indexes (the FDB names the one of its domain).
+   */
   setRemote(index: number, ip: string, header: Buffer): void;
   setFdb(domain: number, mac: string, at: 'port' | 'remote', target: number): void;
   delFdb(domain: number, mac: string): boolean;
@@ -53,4 +80,12 @@ export function openXdpPlan(object = xdpPlanObjectPath()): XdpPlanHandle {
 export function xdpPlanCounters(p: XdpPlanHandle): Record<XdpPlanCounter, number> {
   const v = p.counters();
   return Object.fromEntries(XDP_PLAN_COUNTERS.map((k, i) => [k, v[i] ?? 0])) as Record<XdpPlanCounter, number>;
+}
+
+/**
+ * The remote header setRemote takes, from a template the TypeScript encap stage
+ * built (src/tunnel/template.ts): its bytes before the tunnel header.
+ */
+export function xdpRemoteHeader(template: { bytes: Uint8Array[]; tunOff: number }, remote: number): Buffer {
+  return Buffer.from(template.bytes[remote].subarray(0, template.tunOff));
 }
