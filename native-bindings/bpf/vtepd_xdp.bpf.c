@@ -21,6 +21,7 @@
 #include "vtepd_xdp.h"
 
 #define ETH_P_IP_BE bpf_htons(0x0800)
+#define ETH_P_IPV6_BE bpf_htons(0x86dd)
 #define ETH_P_8021Q_BE bpf_htons(0x8100)
 #define ETH_P_TEB 0x6558
 
@@ -113,14 +114,20 @@ static __always_inline int source_known(__u32 domain, const __u8* mac, __u32 at,
 
 /* Decap: the source MAC must live behind the remote whose address sent the frame
  * (a remote has one index per tunnel type, so the address, not the index, decides). */
-static __always_inline int source_behind(__u32 domain, const __u8* mac, __u32 saddr) {
+static __always_inline int source_behind(__u32 domain, const __u8* mac, int v6, __u32 saddr, const __u32* saddr6) {
   struct vtepd_xdp_fdb_key k = {.domain = domain};
   __builtin_memcpy(k.mac, mac, 6);
   struct vtepd_xdp_fdb_val* v = bpf_map_lookup_elem(&fdb, &k);
   if (!v || v->at != VTEPD_XDP_AT_REMOTE) return 0;
   __u32 ri = v->target;
   struct vtepd_xdp_remote* r = bpf_map_lookup_elem(&remotes, &ri);
-  if (!r || r->v6 || r->ip != saddr) return 0;
+  if (!r || r->v6 != v6) return 0;
+  if (v6) {
+    const __u32* a = (const void*)r->ip6;
+    if (a[0] != saddr6[0] || a[1] != saddr6[1] || a[2] != saddr6[2] || a[3] != saddr6[3]) return 0;
+  } else if (r->ip != saddr) {
+    return 0;
+  }
   v->last_seen_ns = bpf_ktime_get_ns();
   return 1;
 }
@@ -172,46 +179,76 @@ int vtepd_xdp_underlay(struct xdp_md* ctx) {
   if (!cfg) return XDP_PASS;
   struct ethhdr* eth = data;
   if ((void*)(eth + 1) > end) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
-  if (eth->h_proto != ETH_P_IP_BE) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
-  struct iphdr* ip = (void*)(eth + 1);
-  if ((void*)(ip + 1) > end) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
-  if ((ip->protocol != IPPROTO_UDP && ip->protocol != IPPROTO_GRE) || ip->daddr != cfg->local_ip) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
-  if (ip->version != 4 || ip->ihl != 5) return count(VTEPD_XDP_C_IP_BAD_HEADER, XDP_DROP);
-  if (ip->frag_off & bpf_htons(0x3fff)) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS); /* fragments: userspace */
-  __u32 tot = bpf_ntohs(ip->tot_len);
-  __u32 kind, vni, inner_off, tun_end; /* offsets from data */
-  if (ip->protocol == IPPROTO_GRE) {
+  __u32 len = (__u32)(end - data);
+  __u32 proto, l4off, ip_end; /* offsets from data */
+  __u32 saddr4 = 0;
+  __u32 saddr6[4] = {};
+  int v6 = 0;
+  if (eth->h_proto == ETH_P_IP_BE) {
+    struct iphdr* ip = (void*)(eth + 1);
+    if ((void*)(ip + 1) > end) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
+    if ((ip->protocol != IPPROTO_UDP && ip->protocol != IPPROTO_GRE) || ip->daddr != cfg->local_ip) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
+    if (ip->version != 4 || ip->ihl != 5) return count(VTEPD_XDP_C_IP_BAD_HEADER, XDP_DROP);
+    if (ip->frag_off & bpf_htons(0x3fff)) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS); /* fragments: userspace */
+    __u32 tot = bpf_ntohs(ip->tot_len);
+    proto = ip->protocol;
+    l4off = 14 + 20;
+    ip_end = 14 + tot;
+    /* Classify GRE first (protocol 0x6558), validate second, as the TypeScript decap. */
     __u8* g = (void*)(ip + 1);
-    /* Classify first (GRE protocol 0x6558), validate second, as the TypeScript decap. */
-    if ((void*)(g + 4) > end || ((__u32)g[2] << 8 | g[3]) != ETH_P_TEB) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
-    if ((void*)ip + tot > end || tot < 20 + 4) return count(VTEPD_XDP_C_IP_BAD_LENGTH, XDP_DROP);
+    if (proto == IPPROTO_GRE && ((void*)(g + 4) > end || ((__u32)g[2] << 8 | g[3]) != ETH_P_TEB)) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
+    if (ip_end > len || tot < 20 + (proto == IPPROTO_GRE ? 4 : 8)) return count(VTEPD_XDP_C_IP_BAD_LENGTH, XDP_DROP);
     if (!ip4_sum_ok(ip)) return count(VTEPD_XDP_C_IP4_BAD_CHECKSUM, XDP_DROP);
-    if (tot < 20 + 8 || (void*)(g + 8) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
+    saddr4 = ip->saddr;
+  } else if (eth->h_proto == ETH_P_IPV6_BE) {
+    struct ipv6hdr* ip6 = (void*)(eth + 1);
+    if ((void*)(ip6 + 1) > end) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
+    __u32* da = (void*)&ip6->daddr;
+    __u32* la = (void*)cfg->local_ip6;
+    if (da[0] != la[0] || da[1] != la[1] || da[2] != la[2] || da[3] != la[3] || !(la[0] | la[1] | la[2] | la[3])) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
+    proto = ip6->nexthdr;
+    if (proto == 0 || proto == 43 || proto == 60 || proto == 44) return count(VTEPD_XDP_C_PASS_IP6_EXT, XDP_PASS);
+    if (proto != IPPROTO_UDP && proto != IPPROTO_GRE) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
+    if (ip6->version != 6) return count(VTEPD_XDP_C_IP_BAD_HEADER, XDP_DROP);
+    __u8* g = (void*)(ip6 + 1);
+    if (proto == IPPROTO_GRE && ((void*)(g + 4) > end || ((__u32)g[2] << 8 | g[3]) != ETH_P_TEB)) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
+    __u32 pl = bpf_ntohs(ip6->payload_len);
+    l4off = 14 + 40;
+    ip_end = 14 + 40 + pl;
+    if (ip_end > len || pl < (proto == IPPROTO_GRE ? 4 : 8)) return count(VTEPD_XDP_C_IP_BAD_LENGTH, XDP_DROP);
+    __builtin_memcpy(saddr6, &ip6->saddr, 16);
+    v6 = 1;
+  } else {
+    return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
+  }
+  __u32 kind, vni, inner_off, tun_end;
+  if (proto == IPPROTO_GRE) {
+    __u8* g = data + (l4off & 0x3f);
+    if ((void*)(g + 8) > end || ip_end < l4off + 8) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
     /* C=0 R=0 K=1 S=0 s=0, version 0 (RFC 7637 3.2). */
     if ((((__u32)g[0] << 8 | g[1]) & 0xf807) != 0x2000) return count(VTEPD_XDP_C_NVGRE_BAD_FLAGS, XDP_DROP);
     kind = VTEPD_XDP_T_NVGRE;
     vni = ((__u32)g[4] << 16) | ((__u32)g[5] << 8) | g[6];
-    inner_off = 14 + 20 + 8;
-    tun_end = 14 + tot;
+    inner_off = l4off + 8;
+    tun_end = ip_end;
   } else {
-    if ((void*)ip + tot > end || tot < 20 + 8) return count(VTEPD_XDP_C_IP_BAD_LENGTH, XDP_DROP);
-    if (!ip4_sum_ok(ip)) return count(VTEPD_XDP_C_IP4_BAD_CHECKSUM, XDP_DROP);
-    struct udphdr* udp = (void*)(ip + 1);
+    struct udphdr* udp = data + (l4off & 0x3f);
     if ((void*)(udp + 1) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
     if (udp->dest == bpf_htons(cfg->udp_port)) kind = VTEPD_XDP_T_VXLAN;
     else if (cfg->geneve_port && udp->dest == bpf_htons(cfg->geneve_port)) kind = VTEPD_XDP_T_GENEVE;
     else return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
     __u32 ulen = bpf_ntohs(udp->len);
-    if (ulen < 8 + 8 + 14 || ulen > tot - 20) return count(VTEPD_XDP_C_UDP_BAD_LENGTH, XDP_DROP);
+    if (ulen < 8 + 8 + 14 || l4off + ulen > ip_end) return count(VTEPD_XDP_C_UDP_BAD_LENGTH, XDP_DROP);
+    if (v6 && udp->check == 0 && !cfg->zero_csum6_rx) return count(VTEPD_XDP_C_UDP6_ZERO_CHECKSUM, XDP_DROP);
     __u8* h = (void*)(udp + 1);
     if ((void*)(h + 8) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
-    tun_end = 14 + 20 + ulen;
+    tun_end = l4off + ulen;
     if (kind == VTEPD_XDP_T_VXLAN) {
       if (!(h[0] & 0x08)) return count(VTEPD_XDP_C_VXLAN_BAD_FLAGS, XDP_DROP);
-      inner_off = 14 + 20 + 8 + 8;
+      inner_off = l4off + 8 + 8;
     } else {
       __u32 opt_len = (h[0] & 63) << 2;
-      inner_off = 14 + 20 + 8 + 8 + opt_len;
+      inner_off = l4off + 8 + 8 + opt_len;
       if (inner_off > tun_end) return count(VTEPD_XDP_C_GENEVE_BAD_OPT_LENGTH, XDP_DROP);
       int verdict;
       __u32 why = geneve_check(h, opt_len, end, &verdict);
@@ -227,8 +264,8 @@ int vtepd_xdp_underlay(struct xdp_md* ctx) {
   struct ethhdr* inner = data + inner_off;
   if ((void*)(inner + 1) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
   /* The frame must end where IP/UDP says: trailing bytes would be sent on as the inner frame's. */
-  if ((__u32)(end - data) != tun_end) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
-  if (!source_behind(dom, inner->h_source, ip->saddr)) return count(VTEPD_XDP_C_PASS_LEARN, XDP_PASS);
+  if (len != tun_end) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
+  if (!source_behind(dom, inner->h_source, v6, saddr4, saddr6)) return count(VTEPD_XDP_C_PASS_LEARN, XDP_PASS);
   if (is_multicast(inner->h_dest)) return count(VTEPD_XDP_C_PASS_FLOOD, XDP_PASS);
   struct vtepd_xdp_fdb_val* dst = lookup(dom, inner->h_dest);
   if (!dst || dst->at != VTEPD_XDP_AT_PORT) return count(VTEPD_XDP_C_PASS_FLOOD, XDP_PASS);
@@ -298,6 +335,35 @@ static __always_inline __u32 flow_hash(__u8* d, void* end) {
   return h ^ (h >> 16);
 }
 
+/* One's-complement sum of the frame's first len bytes as 16-bit big-endian words,
+ * folded: 256-byte chunks through a stack buffer (bpf_csum_diff takes at most 512). */
+static __always_inline __u32 frame_sum(struct xdp_md* ctx, __u32 len) {
+  __u8 buf[256];
+  __u32 sum = 0;
+  for (int i = 0; i < 64; i++) {
+    __u64 off = (__u64)i * 256;
+    if (off >= len) break;
+    /* 64-bit sizes: the bounds checked are those of the register the helpers get. */
+    __u64 n = (__u64)len - off;
+    if (n >= 256) {
+      n = 256;
+    } else {
+      __builtin_memset(buf, 0, sizeof buf); /* the odd tail sums with zero padding */
+    }
+    asm volatile("" : "+r"(n));
+    if (n == 0 || n > 256) break;
+    if (bpf_xdp_load_bytes(ctx, (__u32)off, buf, n)) break;
+    __u64 words = (n + 3) & 0x1fc;
+    asm volatile("" : "+r"(words));
+    if (words > 256) break;
+    sum = (__u32)bpf_csum_diff(0, 0, (void*)buf, words, sum);
+  }
+  /* bpf_csum_diff sums in host order: fold, then turn into a big-endian-valued sum. */
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return bpf_ntohs((__u16)sum);
+}
+
 SEC("xdp")
 int vtepd_xdp_port(struct xdp_md* ctx) {
   void* data = (void*)(long)ctx->data;
@@ -325,35 +391,63 @@ int vtepd_xdp_port(struct xdp_md* ctx) {
   struct vtepd_xdp_domain* dom = bpf_map_lookup_elem(&domains, &domain);
   if (!r || !dom || !dom->type) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
   __u32 nvgre = dom->type == VTEPD_XDP_T_NVGRE;
-  if (r->proto != (nvgre ? IPPROTO_GRE : IPPROTO_UDP) || r->v6) return count(VTEPD_XDP_C_PASS_REMOTE_TYPE, XDP_PASS);
+  if (r->proto != (nvgre ? IPPROTO_GRE : IPPROTO_UDP)) return count(VTEPD_XDP_C_PASS_REMOTE_TYPE, XDP_PASS);
+  __u32 v6 = r->v6;
   __u32 hl = r->hdr_len, tl = dom->tun_len;
   if (hl < 34 || hl > VTEPD_XDP_MAX_REMOTE_HDR || tl < 8 || tl > VTEPD_XDP_MAX_TUN_HDR) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
   __u32 total = hl + tl;
   __u32 inner_len = (__u32)(end - data);
   if (inner_len + total - 14 > cfg->mtu) return count(VTEPD_XDP_C_PASS_MTU, XDP_PASS);
   __u32 h = flow_hash(data, end);
+  /* The UDP checksum's share of the inner frame, summed before the outer header moves it. */
+  __u32 csum = !nvgre && (v6 ? dom->udp_csum6 : dom->udp_csum);
+  if (csum && inner_len > 64 * 256) return count(VTEPD_XDP_C_PASS_MTU, XDP_PASS); /* beyond frame_sum's reach */
+  __u32 inner_sum = csum ? frame_sum(ctx, inner_len) : 0;
   if (bpf_xdp_adjust_head(ctx, -(int)total)) return count(VTEPD_XDP_C_PASS_NO_HEADROOM, XDP_PASS);
   if (bpf_xdp_store_bytes(ctx, 0, r->hdr, hl)) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
   if (bpf_xdp_store_bytes(ctx, hl, dom->tun, tl)) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
   data = (void*)(long)ctx->data;
   end = (void*)(long)ctx->data_end;
   __u8* o = data;
-  if ((void*)(o + 42) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
-  struct iphdr* ip = (void*)(o + 14);
-  __u16 tot = (__u16)(inner_len + total - 14);
-  ip->tot_len = bpf_htons(tot);
-  __u32 sum = r->ip_sum_base + tot;
-  sum = (sum & 0xffff) + (sum >> 16);
-  sum = (sum & 0xffff) + (sum >> 16);
-  ip->check = bpf_htons((__u16)~sum);
-  if (nvgre) {
-    if (dom->flow_hash) o[34 + 7] = (__u8)h; /* FlowID: the low byte of the inner-flow hash */
+  if ((void*)(o + 62) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
+  __u32 ip_len = inner_len + total - 14;
+  struct udphdr* udp;
+  if (v6) {
+    /* Version, no traffic class, flow label from the inner-flow hash (RFC 6438), payload length. */
+    o[15] = (__u8)((h >> 16) & 15);
+    o[16] = (__u8)(h >> 8);
+    o[17] = (__u8)h;
+    o[18] = (__u8)((ip_len - 40) >> 8);
+    o[19] = (__u8)(ip_len - 40);
+    udp = (void*)(o + 54);
+    if (nvgre && dom->flow_hash) o[54 + 7] = (__u8)h;
   } else {
-    struct udphdr* udp = (void*)(ip + 1);
+    struct iphdr* ip = (void*)(o + 14);
+    __u16 tot = (__u16)ip_len;
+    ip->tot_len = bpf_htons(tot);
+    __u32 sum = r->ip_sum_base + tot;
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    ip->check = bpf_htons((__u16)~sum);
+    udp = (void*)(ip + 1);
+    if (nvgre && dom->flow_hash) o[34 + 7] = (__u8)h; /* FlowID: the low byte of the inner-flow hash */
+  }
+  if (!nvgre) {
     __u32 span = (__u32)cfg->sport_max - cfg->sport_min + 1;
-    udp->source = bpf_htons((__u16)(cfg->sport_min + (((h >> 16) * span) >> 16)));
-    udp->len = bpf_htons((__u16)(tot - 20));
+    __u32 sport = (cfg->sport_min + (((h >> 16) * span) >> 16)) & 0xffff;
+    __u32 ulen = ip_len - (v6 ? 40 : 20);
+    udp->source = bpf_htons((__u16)sport);
+    udp->len = bpf_htons((__u16)ulen);
     udp->check = 0;
+    if (csum) {
+      /* Template partial sums (pseudo-header, destination port, tunnel header) + the length
+       * twice (pseudo-header and UDP header) + source port + the inner frame (RFC 768). */
+      __u32 s = r->udp_sum_base + dom->tun_sum + ulen + ulen + sport + inner_sum;
+      s = (s & 0xffff) + (s >> 16);
+      s = (s & 0xffff) + (s >> 16);
+      __u16 c = (__u16)~s;
+      udp->check = bpf_htons(c ? c : 0xffff); /* 0 means "no checksum" */
+    }
   }
   count(VTEPD_XDP_C_ENCAP_REDIRECT, 0);
   return bpf_redirect_map(&tx_ports, cfg->underlay_slot, XDP_PASS);

@@ -50,6 +50,9 @@ enum vtepd_xdp_counter {
   VTEPD_XDP_C_PASS_REMOTE_TYPE,   /* the remote's template is not for the domain's tunnel type */
   VTEPD_XDP_C_PASS_NO_HEADROOM,   /* the outer header does not fit the driver's headroom */
   VTEPD_XDP_C_IP4_BAD_CHECKSUM,   /* outer IPv4 header checksum wrong (checked after the lengths, as the TypeScript decap) */
+  /* Appended with the IPv6 outer. */
+  VTEPD_XDP_C_UDP6_ZERO_CHECKSUM, /* IPv6 outer, UDP checksum 0, zero-checksum receive off (RFC 6935/6936) */
+  VTEPD_XDP_C_PASS_IP6_EXT,       /* IPv6 outer with extension headers: userspace walks them */
   VTEPD_XDP_C_COUNT,
 };
 
@@ -73,7 +76,8 @@ struct vtepd_xdp_port {
 
 /* A remote VTEP: the outer header up to and including UDP, or up to IP for
  * NVGRE (the tunnel header is the domain's), and the IPv4 header checksum
- * without the total length. hdr_len: 42 IPv4+UDP, 34 IPv4 (GRE follows). */
+ * without the total length. hdr_len: 42 IPv4+UDP, 34 IPv4 (GRE follows),
+ * 62 IPv6+UDP, 54 IPv6 (GRE follows). */
 struct vtepd_xdp_remote {
   __u8 hdr[VTEPD_XDP_MAX_REMOTE_HDR];
   __u8 hdr_len;
@@ -83,6 +87,7 @@ struct vtepd_xdp_remote {
   __u32 ip_sum_base; /* one's-complement sum of the IPv4 header with total length 0, folded */
   __u32 ip;          /* network order: the remote's IPv4 address (decap checks the outer source against it) */
   __u8 ip6[16];      /* the remote's IPv6 address */
+  __u32 udp_sum_base; /* UDP checksum partial: pseudo-header addresses + protocol + destination port, folded */
 };
 
 /* A bridge domain: its VNI/VSID, tunnel type and tunnel header (built once by
@@ -93,6 +98,10 @@ struct vtepd_xdp_domain {
   __u8 flow_hash; /* NVGRE: FlowID from the inner-flow hash (else the header's fixed one) */
   __u16 tun_len;  /* bytes of tun[] */
   __u8 tun[VTEPD_XDP_MAX_TUN_HDR];
+  __u32 tun_sum;    /* one's-complement sum of tun[] (UDP checksum), folded */
+  __u8 udp_csum;    /* compute the outer UDP checksum: IPv4 when asked (udpCsum), IPv6 unless zeroCsum6Tx */
+  __u8 udp_csum6;
+  __u16 pad2;
 };
 
 struct vtepd_xdp_config {
@@ -103,7 +112,9 @@ struct vtepd_xdp_config {
   __u16 sport_min;
   __u16 sport_max;
   __u16 geneve_port;   /* host order, 6081 */
-  __u16 pad;
+  __u8 zero_csum6_rx;  /* accept IPv6 outer UDP checksum 0 (RFC 6935) */
+  __u8 pad;
+  __u8 local_ip6[16];  /* the IPv6 underlay address (all zero: none) */
 };
 
 #endif

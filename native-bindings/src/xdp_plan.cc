@@ -9,7 +9,8 @@
 //   p.setVni(vni, domain, tunnel?); p.setPort(ifindex, domain, slot); p.setSlot(slot, ifindex);
 //   p.setRemote(index, ip, header); p.setFdb(domain, mac, at, target); p.delFdb(domain, mac)
 //   tunnel = { type: 'vxlan'|'geneve'|'nvgre', geneveOptions?: [{optClass, type, data}], flowId?: n|'hash' }
-//   header = outer Ethernet + IPv4 + UDP (42 bytes: VXLAN, GENEVE) or + IPv4 (34: NVGRE)
+//   header = outer Ethernet + IPv4 + UDP (42 bytes: VXLAN, GENEVE) or + IPv4 (34: NVGRE),
+//            Ethernet + IPv6 + UDP (62) or + IPv6 (54: NVGRE)
 //   p.fdb() -> [{domain, mac, at, target, lastSeenNs}]; p.counters() -> number[]
 //   p.testRun('underlay' | 'port', frame, ingressIfindex) -> { action, frame }
 //   p.attach('underlay' | 'port', ifname, mode?) -> link id; p.detach(id); p.close()
@@ -105,6 +106,16 @@ class XdpPlan : public Napi::ObjectWrap<XdpPlan> {
     if (!v.IsString() || inet_pton(AF_INET, v.As<Napi::String>().Utf8Value().c_str(), &a) != 1) throw Napi::TypeError::New(env, "an IPv4 address string");
     return a.s_addr;
   }
+  static void Ip6(Napi::Env env, const Napi::Value& v, uint8_t out[16]) {
+    if (!v.IsString() || inet_pton(AF_INET6, v.As<Napi::String>().Utf8Value().c_str(), out) != 1) throw Napi::TypeError::New(env, "an IPv6 address string");
+  }
+  // One's-complement sum of big-endian 16-bit words, folded.
+  static uint32_t Sum16(const uint8_t* b, size_t n, uint32_t sum) {
+    for (size_t i = 0; i + 1 < n; i += 2) sum += (uint32_t)((b[i] << 8) | b[i + 1]);
+    if (n & 1) sum += (uint32_t)(b[n - 1] << 8);
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return sum;
+  }
   static void Mac(Napi::Env env, const Napi::Value& v, uint8_t out[6]) {
     std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
     unsigned b[6];
@@ -123,6 +134,8 @@ class XdpPlan : public Napi::ObjectWrap<XdpPlan> {
     c.sport_min = (uint16_t)U32(o, "sportMin");
     c.sport_max = (uint16_t)U32(o, "sportMax");
     c.geneve_port = o.Has("genevePort") && o.Get("genevePort").IsNumber() ? (uint16_t)U32(o, "genevePort") : 6081;
+    if (o.Has("localIp6") && !o.Get("localIp6").IsUndefined()) Ip6(info.Env(), o.Get("localIp6"), c.local_ip6);
+    c.zero_csum6_rx = o.Has("zeroCsum6Rx") && o.Get("zeroCsum6Rx").ToBoolean() ? 1 : 0;
     uint32_t zero = 0;
     Update(info.Env(), MapFd(info.Env(), "xdp_config"), &zero, &c, "xdp config");
     return info.Env().Undefined();
@@ -148,6 +161,9 @@ class XdpPlan : public Napi::ObjectWrap<XdpPlan> {
     bool hasOpts = t.Has("geneveOptions") && !t.Get("geneveOptions").IsUndefined();
     if (hasOpts && type != "geneve") throw Napi::TypeError::New(env, "geneveOptions need type 'geneve'");
     if (t.Has("flowId") && !t.Get("flowId").IsUndefined() && type != "nvgre") throw Napi::TypeError::New(env, "flowId needs type 'nvgre'");
+    // The outer UDP checksum, as EncapConfig: over IPv4 only when asked, over IPv6 unless zeroCsum6Tx.
+    d.udp_csum = t.Has("udpCsum") && t.Get("udpCsum").ToBoolean() ? 1 : 0;
+    d.udp_csum6 = t.Has("zeroCsum6Tx") && t.Get("zeroCsum6Tx").ToBoolean() ? 0 : 1;
     if (type == "vxlan") {
       b[0] = 0x08;  // I flag
     } else if (type == "nvgre") {
@@ -197,6 +213,7 @@ class XdpPlan : public Napi::ObjectWrap<XdpPlan> {
     } else {
       throw Napi::TypeError::New(env, "tunnel type must be 'vxlan', 'geneve' or 'nvgre'");
     }
+    d.tun_sum = Sum16(d.tun, d.tun_len, 0);
     Update(env, MapFd(env, "vni_domain"), &vni, &dom, "vni_domain");
     Update(env, MapFd(env, "domains"), &dom, &d, "domains");
     return env.Undefined();
@@ -213,30 +230,43 @@ class XdpPlan : public Napi::ObjectWrap<XdpPlan> {
     Update(info.Env(), MapFd(info.Env(), "tx_ports"), &slot, &ifindex, "tx_ports (the interface must exist)");
     return info.Env().Undefined();
   }
-  // setRemote(index, ip, header: Buffer): the outer Ethernet + IPv4 + UDP header (42 bytes,
-  // VXLAN or GENEVE) or Ethernet + IPv4 (34 bytes, NVGRE's GRE follows); IPv4 total length
-  // and checksum, UDP source port, length and checksum 0 (filled per frame). A remote
-  // serving domains of two tunnel types takes one index per type.
+  // setRemote(index, ip, header: Buffer): the outer Ethernet + IP + UDP header (VXLAN or
+  // GENEVE: 42 bytes over IPv4, 62 over IPv6) or Ethernet + IP (NVGRE, its GRE follows: 34
+  // or 54 bytes); lengths, IPv4 checksum, flow label, UDP source port and checksum 0
+  // (filled per frame). A remote serving domains of two kinds takes one index per kind.
   Napi::Value SetRemote(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     uint32_t idx = info[0].As<Napi::Number>().Uint32Value();
     if (idx >= VTEPD_XDP_MAX_REMOTES) throw Napi::RangeError::New(env, "remote index below 256");
     size_t n = info[2].IsBuffer() ? info[2].As<Napi::Buffer<uint8_t>>().Length() : 0;
-    if (n != 42 && n != 34) throw Napi::TypeError::New(env, "header: a 42-byte (Ethernet + IPv4 + UDP) or 34-byte (Ethernet + IPv4, for NVGRE) Buffer");
+    if (n != 42 && n != 34 && n != 62 && n != 54)
+      throw Napi::TypeError::New(env, "header: a Buffer of Ethernet + IPv4 + UDP (42 bytes), Ethernet + IPv4 (34, NVGRE), Ethernet + IPv6 + UDP (62) or Ethernet + IPv6 (54, NVGRE)");
     struct vtepd_xdp_remote r;
     memset(&r, 0, sizeof r);
     memcpy(r.hdr, info[2].As<Napi::Buffer<uint8_t>>().Data(), n);
     r.hdr_len = (uint8_t)n;
-    r.proto = n == 42 ? 17 : 47;
-    // A template of another protocol (say NVGRE's 34 bytes but protocol 17) would send lies.
-    if (r.hdr[23] != r.proto && !(n == 42 && r.hdr[23] == 0)) throw Napi::RangeError::New(env, std::string("header: IPv4 protocol must be ") + (n == 42 ? "17 (UDP)" : "47 (GRE)") + " for a " + std::to_string(n) + "-byte header");
-    r.ip = Ip4(env, info[1]);
-    uint32_t sum = 0;
-    for (int i = 14; i < 34; i += 2) sum += (uint32_t)((r.hdr[i] << 8) | r.hdr[i + 1]);
-    sum -= (uint32_t)((r.hdr[16] << 8) | r.hdr[17]);  // total length: added per frame
-    sum -= (uint32_t)((r.hdr[24] << 8) | r.hdr[25]);  // the checksum field itself
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    r.ip_sum_base = sum;
+    r.v6 = n >= 54;
+    r.proto = n == 42 || n == 62 ? 17 : 47;
+    uint8_t hp = r.v6 ? r.hdr[20] : r.hdr[23];
+    uint16_t et = (uint16_t)((r.hdr[12] << 8) | r.hdr[13]);
+    // A template of another protocol or family would send lies (a zero 42-byte header: today's tests).
+    if (hp != r.proto && !(n == 42 && hp == 0)) throw Napi::RangeError::New(env, std::string("header: IP protocol must be ") + (r.proto == 17 ? "17 (UDP)" : "47 (GRE)") + " for a " + std::to_string(n) + "-byte header");
+    if (r.v6 ? et != 0x86dd : (et != 0x0800 && !(n == 42 && et == 0))) throw Napi::RangeError::New(env, std::string("header: ethertype must be ") + (r.v6 ? "0x86dd" : "0x0800"));
+    uint32_t l4 = r.v6 ? 54 : 34;
+    if (r.v6) {
+      Ip6(env, info[1], r.ip6);
+      r.udp_sum_base = Sum16(r.hdr + 22, 32, 17);
+    } else {
+      r.ip = Ip4(env, info[1]);
+      uint32_t sum = 0;
+      for (int i = 14; i < 34; i += 2) sum += (uint32_t)((r.hdr[i] << 8) | r.hdr[i + 1]);
+      sum -= (uint32_t)((r.hdr[16] << 8) | r.hdr[17]);  // total length: added per frame
+      sum -= (uint32_t)((r.hdr[24] << 8) | r.hdr[25]);  // the checksum field itself
+      while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+      r.ip_sum_base = sum;
+      r.udp_sum_base = Sum16(r.hdr + 26, 8, 17);
+    }
+    if (r.proto == 17) r.udp_sum_base = Sum16(r.hdr + l4 + 2, 2, r.udp_sum_base);  // destination port
     Update(env, MapFd(env, "remotes"), &idx, &r, "remotes");
     return env.Undefined();
   }

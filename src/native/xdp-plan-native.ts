@@ -16,6 +16,8 @@ export const XDP_PLAN_COUNTERS = [
   // Appended with GENEVE and NVGRE (the indexes above keep their meaning).
   'nvgre-bad-flags', 'geneve-bad-version', 'geneve-bad-opt-length', 'geneve-control', 'geneve-non-ethernet',
   'tunnel-type-mismatch', 'pass-geneve-critical', 'pass-remote-type', 'pass-no-headroom', 'ip4-bad-checksum',
+  // Appended with the IPv6 outer.
+  'udp6-zero-checksum', 'pass-ip6-ext-header',
 ] as const;
 export type XdpPlanCounter = (typeof XDP_PLAN_COUNTERS)[number];
 
@@ -26,6 +28,10 @@ export interface XdpPlanConfig {
   mtu: number; sportMin: number; sportMax: number;
   /** GENEVE's UDP port, default 6081 (0: GENEVE not recognised). */
   genevePort?: number;
+  /** This host's IPv6 underlay address (decap of IPv6-outer frames); none by default. */
+  localIp6?: string;
+  /** Accept IPv6 outer UDP checksum 0 (RFC 6935/6936), default false: dropped as udp6-zero-checksum. */
+  zeroCsum6Rx?: boolean;
 }
 /** Structurally src/tunnel's TunnelType and GeneveOption (native sits below tunnel: no import up). */
 export type XdpTunnelType = 'vxlan' | 'geneve' | 'nvgre';
@@ -36,6 +42,10 @@ export interface XdpDomainTunnel {
   geneveOptions?: XdpGeneveOption[];
   /** NVGRE FlowID: 'hash' (default: the low byte of the inner-flow hash, as the TypeScript stage) or fixed 0..255. */
   flowId?: number | 'hash';
+  /** Outer UDP checksum over IPv4 (default: 0, as RFC 7348 allows and EncapConfig.udpCsum). */
+  udpCsum?: boolean;
+  /** Send UDP checksum 0 over IPv6 (RFC 6935/6936), default off: computed by the program. */
+  zeroCsum6Tx?: boolean;
 }
 export interface XdpFdbRow { domain: number; mac: string; at: 'port' | 'remote'; target: number; lastSeenNs: number }
 export type XdpProgram = 'underlay' | 'port';
@@ -48,7 +58,8 @@ export interface XdpPlanHandle {
   setSlot(slot: number, ifindex: number): void;
   /**
    * header: outer Ethernet + IPv4 + UDP (42 bytes, for VXLAN and GENEVE domains) or
-   * Ethernet + IPv4 with protocol 47 (34 bytes, for NVGRE domains): the TypeScript
+   * Ethernet + IPv4 with protocol 47 (34 bytes, for NVGRE domains); over IPv6 62 and
+   * 54 bytes (`ip` then an IPv6 address): the TypeScript
    * template's bytes before its tunnel header (`xdpRemoteHeader`). Total length,
    * checksum, source port and UDP length are filled per frame. A remote used by
    * domains of both kinds takes two indexes (the FDB names the one of its domain).
