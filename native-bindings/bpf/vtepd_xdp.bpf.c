@@ -144,29 +144,44 @@ static __always_inline __u32 domain_type(__u32 domain) {
   return d && d->type ? d->type : VTEPD_XDP_T_VXLAN;
 }
 
-/* GENEVE header at h (opt_len bytes of options, already inside the frame's UDP
- * payload): 0 when vtepd's fast path may take it, else the counter slot, with
- * *verdict the action. Every option is walked, as the TypeScript decap does. */
-static __always_inline __u32 geneve_check(__u8* h, __u32 opt_len, void* end, int* verdict) {
+/* GENEVE header at h, room bytes of UDP payload after its 8 fixed bytes: 0 when
+ * vtepd's fast path may take it, else the counter slot, with *verdict the action.
+ * The checks and their order are the TypeScript decap's (same drop reason for the
+ * same frame); a critical option goes up to userspace, which knows the ones it understands. */
+static __always_inline __u32 geneve_check(__u8* h, __u32 room, void* end, int* verdict) {
   *verdict = XDP_DROP;
   if (h[0] >> 6) return VTEPD_XDP_C_GENEVE_BAD_VERSION;
+  __u32 opt_len = (h[0] & 63) << 2;
+  if (opt_len > room) return VTEPD_XDP_C_GENEVE_BAD_OPT_LENGTH;
   if (h[1] & 0x80) return VTEPD_XDP_C_GENEVE_CONTROL;
   if (((__u32)h[2] << 8 | h[3]) != ETH_P_TEB) return VTEPD_XDP_C_GENEVE_NON_ETHERNET;
   __u32 off = 0;
-  int critical = h[1] & 0x40;
   for (int i = 0; i < 63; i++) {
     if (off >= opt_len) break;
     __u8* q = h + 8 + (off & 0xff);
-    if ((void*)(q + 4) > end) return VTEPD_XDP_C_GENEVE_BAD_OPT_LENGTH;
+    if (off + 4 > opt_len || (void*)(q + 4) > end) return VTEPD_XDP_C_GENEVE_BAD_OPT_LENGTH;
     __u32 olen = 4 + ((q[3] & 31) << 2);
     if (off + olen > opt_len) return VTEPD_XDP_C_GENEVE_BAD_OPT_LENGTH;
-    if (q[2] & 0x80) critical = 1;
+    if (q[2] & 0x80) {
+      *verdict = XDP_PASS;
+      return VTEPD_XDP_C_PASS_GENEVE_CRITICAL;
+    }
     off += olen;
   }
-  if (critical) {
+  if (h[1] & 0x40) { /* C bit without a critical option found: userspace decides */
     *verdict = XDP_PASS;
     return VTEPD_XDP_C_PASS_GENEVE_CRITICAL;
   }
+  return 0;
+}
+
+/* The tunnel kind of an L4 header by UDP destination port or GRE protocol type, 0 when not ours. */
+static __always_inline __u32 classify(__u8* l4, void* end, __u32 proto, struct vtepd_xdp_config* cfg) {
+  if ((void*)(l4 + 4) > end) return 0;
+  __u32 v = (__u32)l4[2] << 8 | l4[3];
+  if (proto == IPPROTO_GRE) return v == ETH_P_TEB ? VTEPD_XDP_T_NVGRE : 0;
+  if (v == cfg->udp_port) return VTEPD_XDP_T_VXLAN;
+  if (cfg->geneve_port && v == cfg->geneve_port) return VTEPD_XDP_T_GENEVE;
   return 0;
 }
 
@@ -180,7 +195,7 @@ int vtepd_xdp_underlay(struct xdp_md* ctx) {
   struct ethhdr* eth = data;
   if ((void*)(eth + 1) > end) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
   __u32 len = (__u32)(end - data);
-  __u32 proto, l4off, ip_end; /* offsets from data */
+  __u32 proto, kind, l4off, ip_end; /* offsets from data */
   __u32 saddr4 = 0;
   __u32 saddr6[4] = {};
   int v6 = 0;
@@ -188,15 +203,17 @@ int vtepd_xdp_underlay(struct xdp_md* ctx) {
     struct iphdr* ip = (void*)(eth + 1);
     if ((void*)(ip + 1) > end) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
     if ((ip->protocol != IPPROTO_UDP && ip->protocol != IPPROTO_GRE) || ip->daddr != cfg->local_ip) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
-    if (ip->version != 4 || ip->ihl != 5) return count(VTEPD_XDP_C_IP_BAD_HEADER, XDP_DROP);
+    if (ip->version != 4) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
+    if (ip->ihl < 5) return count(VTEPD_XDP_C_IP_BAD_HEADER, XDP_DROP);
+    if (ip->ihl != 5) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS); /* IPv4 options: userspace */
     if (ip->frag_off & bpf_htons(0x3fff)) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS); /* fragments: userspace */
     __u32 tot = bpf_ntohs(ip->tot_len);
     proto = ip->protocol;
     l4off = 14 + 20;
     ip_end = 14 + tot;
-    /* Classify GRE first (protocol 0x6558), validate second, as the TypeScript decap. */
-    __u8* g = (void*)(ip + 1);
-    if (proto == IPPROTO_GRE && ((void*)(g + 4) > end || ((__u32)g[2] << 8 | g[3]) != ETH_P_TEB)) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
+    /* Classify first (UDP port, GRE protocol), validate second, as the TypeScript decap. */
+    kind = classify((void*)(ip + 1), end, proto, cfg);
+    if (!kind) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
     if (ip_end > len || tot < 20 + (proto == IPPROTO_GRE ? 4 : 8)) return count(VTEPD_XDP_C_IP_BAD_LENGTH, XDP_DROP);
     if (!ip4_sum_ok(ip)) return count(VTEPD_XDP_C_IP4_BAD_CHECKSUM, XDP_DROP);
     saddr4 = ip->saddr;
@@ -209,9 +226,9 @@ int vtepd_xdp_underlay(struct xdp_md* ctx) {
     proto = ip6->nexthdr;
     if (proto == 0 || proto == 43 || proto == 60 || proto == 44) return count(VTEPD_XDP_C_PASS_IP6_EXT, XDP_PASS);
     if (proto != IPPROTO_UDP && proto != IPPROTO_GRE) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
-    if (ip6->version != 6) return count(VTEPD_XDP_C_IP_BAD_HEADER, XDP_DROP);
-    __u8* g = (void*)(ip6 + 1);
-    if (proto == IPPROTO_GRE && ((void*)(g + 4) > end || ((__u32)g[2] << 8 | g[3]) != ETH_P_TEB)) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
+    if (ip6->version != 6) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
+    kind = classify((void*)(ip6 + 1), end, proto, cfg);
+    if (!kind) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
     __u32 pl = bpf_ntohs(ip6->payload_len);
     l4off = 14 + 40;
     ip_end = 14 + 40 + pl;
@@ -221,41 +238,38 @@ int vtepd_xdp_underlay(struct xdp_md* ctx) {
   } else {
     return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
   }
-  __u32 kind, vni, inner_off, tun_end;
+  __u32 vni, inner_off, tun_end;
   if (proto == IPPROTO_GRE) {
     __u8* g = data + (l4off & 0x3f);
     if ((void*)(g + 8) > end || ip_end < l4off + 8) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
     /* C=0 R=0 K=1 S=0 s=0, version 0 (RFC 7637 3.2). */
     if ((((__u32)g[0] << 8 | g[1]) & 0xf807) != 0x2000) return count(VTEPD_XDP_C_NVGRE_BAD_FLAGS, XDP_DROP);
-    kind = VTEPD_XDP_T_NVGRE;
     vni = ((__u32)g[4] << 16) | ((__u32)g[5] << 8) | g[6];
     inner_off = l4off + 8;
     tun_end = ip_end;
   } else {
     struct udphdr* udp = data + (l4off & 0x3f);
     if ((void*)(udp + 1) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
-    if (udp->dest == bpf_htons(cfg->udp_port)) kind = VTEPD_XDP_T_VXLAN;
-    else if (cfg->geneve_port && udp->dest == bpf_htons(cfg->geneve_port)) kind = VTEPD_XDP_T_GENEVE;
-    else return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
     __u32 ulen = bpf_ntohs(udp->len);
-    if (ulen < 8 + 8 + 14 || l4off + ulen > ip_end) return count(VTEPD_XDP_C_UDP_BAD_LENGTH, XDP_DROP);
+    if (ulen < 8 || l4off + ulen > ip_end) return count(VTEPD_XDP_C_UDP_BAD_LENGTH, XDP_DROP);
     if (v6 && udp->check == 0 && !cfg->zero_csum6_rx) return count(VTEPD_XDP_C_UDP6_ZERO_CHECKSUM, XDP_DROP);
     __u8* h = (void*)(udp + 1);
-    if ((void*)(h + 8) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
     tun_end = l4off + ulen;
+    if (ulen < 16 || (void*)(h + 8) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
     if (kind == VTEPD_XDP_T_VXLAN) {
       if (!(h[0] & 0x08)) return count(VTEPD_XDP_C_VXLAN_BAD_FLAGS, XDP_DROP);
       inner_off = l4off + 8 + 8;
     } else {
-      __u32 opt_len = (h[0] & 63) << 2;
-      inner_off = l4off + 8 + 8 + opt_len;
-      if (inner_off > tun_end) return count(VTEPD_XDP_C_GENEVE_BAD_OPT_LENGTH, XDP_DROP);
       int verdict;
-      __u32 why = geneve_check(h, opt_len, end, &verdict);
+      __u32 why = geneve_check(h, ulen - 16, end, &verdict);
       if (why) return count(why, verdict);
+      inner_off = l4off + 8 + 8 + ((h[0] & 63) << 2);
     }
     vni = ((__u32)h[4] << 16) | ((__u32)h[5] << 8) | h[6];
   }
+  /* Then the inner frame's length, then the VNI, as the TypeScript decap. */
+  if (tun_end == inner_off) return count(VTEPD_XDP_C_ZERO_PAYLOAD, XDP_DROP);
+  if (tun_end < inner_off + 14) return count(VTEPD_XDP_C_INNER_TOO_SHORT, XDP_DROP);
   __u32* domain = bpf_map_lookup_elem(&vni_domain, &vni);
   if (!domain) return count(VTEPD_XDP_C_PASS_UNKNOWN_VNI, XDP_PASS);
   __u32 dom = *domain;

@@ -53,6 +53,8 @@ enum vtepd_xdp_counter {
   /* Appended with the IPv6 outer. */
   VTEPD_XDP_C_UDP6_ZERO_CHECKSUM, /* IPv6 outer, UDP checksum 0, zero-checksum receive off (RFC 6935/6936) */
   VTEPD_XDP_C_PASS_IP6_EXT,       /* IPv6 outer with extension headers: userspace walks them */
+  VTEPD_XDP_C_ZERO_PAYLOAD,       /* a tunnel header with nothing behind it */
+  VTEPD_XDP_C_INNER_TOO_SHORT,    /* an inner frame shorter than an Ethernet header */
   VTEPD_XDP_C_COUNT,
 };
 

@@ -17,7 +17,7 @@ export const XDP_PLAN_COUNTERS = [
   'nvgre-bad-flags', 'geneve-bad-version', 'geneve-bad-opt-length', 'geneve-control', 'geneve-non-ethernet',
   'tunnel-type-mismatch', 'pass-geneve-critical', 'pass-remote-type', 'pass-no-headroom', 'ip4-bad-checksum',
   // Appended with the IPv6 outer.
-  'udp6-zero-checksum', 'pass-ip6-ext-header',
+  'udp6-zero-checksum', 'pass-ip6-ext-header', 'zero-payload', 'inner-too-short',
 ] as const;
 export type XdpPlanCounter = (typeof XDP_PLAN_COUNTERS)[number];
 
