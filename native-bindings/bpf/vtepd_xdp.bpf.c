@@ -423,10 +423,12 @@ int vtepd_xdp_port(struct xdp_md* ctx) {
   data = (void*)(long)ctx->data;
   end = (void*)(long)ctx->data_end;
   __u8* o = data;
-  if ((void*)(o + 62) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
+  /* Frames are at least 14 + 42 (IPv4 NVGRE) or 14 + 62 (IPv6) bytes: the checks the verifier needs. */
+  if ((void*)(o + 42) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
   __u32 ip_len = inner_len + total - 14;
   struct udphdr* udp;
   if (v6) {
+    if ((void*)(o + 62) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
     /* Version, no traffic class, flow label from the inner-flow hash (RFC 6438), payload length. */
     o[15] = (__u8)((h >> 16) & 15);
     o[16] = (__u8)(h >> 8);

@@ -18,7 +18,7 @@ import { DecapStage } from '../../src/tunnel/decap.js';
 import { PacketBatch } from '../../src/batch/packet-batch.js';
 import { dropReason } from '../../src/tunnel/drop-reasons.js';
 import type { EncapConfig, TunnelType } from '../../src/tunnel/tunnel-config.js';
-import { openXdpPlan, xdpPlanObjectPath, XDP_PLAN_COUNTERS, type XdpPlanHandle } from '../../src/native/xdp-plan-native.js';
+import { openXdpPlan, xdpPlanObjectPath, xdpRemoteHeader, XDP_PLAN_COUNTERS, type XdpPlanHandle } from '../../src/native/xdp-plan-native.js';
 import { inner, ip4Checksum, tsEncap } from './fixtures/xdp-frames.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (BPF_PROG_RUN, map updates)' : !existsSync(xdpPlanObjectPath()) ? 'vtepd_xdp.bpf.o not built (npm run build:native)' : false;
@@ -169,6 +169,46 @@ t.test('the underlay program agrees with the TypeScript decap', { skip }, async 
     t.comment(`verdicts: ${verdicts.join(', ')}`);
     t.ok([...seen.keys()].filter((k) => k.startsWith('drop')).length >= 8, 'the mutants reach at least 8 drop reasons');
     t.ok(seen.has('redirect decap-redirect'), 'some mutants (say, a flipped inner payload bit) still take the fast path');
+  });
+
+  await t.test('encap of random inner frames: the TypeScript stage\'s bytes', async (t) => {
+    // Random bytes behind two MACs, with an ethertype (IPv4, IPv6, VLAN tags, other) so that
+    // the inner-flow hash meets random IHLs, fragment bits, protocols and cut headers.
+    const VM_B = '02:00:00:00:0b:01';
+    const VM_A = '02:00:00:00:0a:01';
+    const nets: [string, Partial<EncapConfig> & { vni: number }, boolean][] = [
+      ['VXLAN/IPv4', { type: 'vxlan', vni: 100 }, false],
+      ['NVGRE/IPv4', { type: 'nvgre', vni: 200 }, false],
+      ['GENEVE/IPv6 (UDP checksum)', { type: 'geneve', vni: 300, geneveOptions: [{ optClass: 1, type: 2, data: new Uint8Array(4) }] }, true],
+    ];
+    const r = rng(99);
+    const ets = [0x0800, 0x86dd, 0x8100, 0x88a8, 0x9100, 0x0806];
+    nets.forEach(([name, enc, v6], k) => {
+      const d = 100 + k;
+      const e = { local: v6 ? '2001:db8::1' : '192.0.2.1', remote: v6 ? '2001:db8::2' : '192.0.2.2' };
+      p.setConfig({ localIp: '192.0.2.1', underlaySlot: 3, udpPort: 4789, mtu: 1500, sportMin: 1000 + k, sportMax: 60000 });
+      p.setVni(enc.vni, d, { type: enc.type!, geneveOptions: enc.geneveOptions });
+      p.setPort(LO, d, 2);
+      p.setFdb(d, VM_B, 'port', 2);
+      p.setFdb(d, VM_A, 'remote', 200 + k);
+      const stage = { sportMin: 1000 + k, sportMax: 60000 };
+      const hdr = xdpRemoteHeader(tsEncap({ ...enc, ...e, ...stage }, inner(VM_B, VM_A)).stage.template, 0);
+      if (!v6) hdr.writeUInt16BE(1, 18); // each oracle is a fresh stage: IPv4 id 1
+      p.setRemote(200 + k, e.remote, hdr);
+      const wrong: string[] = [];
+      for (let i = 0; i < 300; i++) {
+        const f = Buffer.alloc(14 + Math.floor(r() * 200));
+        inner(VM_B, VM_A).copy(f, 0, 0, 12);
+        for (let j = 14; j < f.length; j++) f[j] = Math.floor(r() * 256);
+        f.writeUInt16BE(ets[i % ets.length], 12);
+        if (i % 3 === 0 && f.length > 14) f[14] = (f[14] & 0x0f) | (f[12] === 0x86 ? 0x60 : 0x40);
+        if (i % 2 === 0 && f.length > 18) f.writeUInt16BE(ets[(i >> 1) % 2], 16); // behind a tag
+        const want = tsEncap({ ...enc, ...e, ...stage }, f).out;
+        const got = p.testRun('port', f, LO);
+        if (got.action !== 'redirect' || !got.frame.equals(want)) wrong.push(`${f.toString('hex')}`);
+      }
+      t.same(wrong.slice(0, 3), [], `${name}: 300 random inner frames, byte for byte the TypeScript stage's (${wrong.length} differ)`);
+    });
   });
 
   await t.test('the external fixtures', { skip: existsSync(ext) ? false : '../shared/fixtures/external is absent' }, async (t) => {
