@@ -30,6 +30,7 @@
 
 #include "../bpf/vtepd_xdp.h"
 #include "errors.h"
+#include "xdp_plan_tunnel.h"
 
 namespace vtepd {
 
@@ -101,21 +102,6 @@ class XdpPlan : public Napi::ObjectWrap<XdpPlan> {
   static void Update(Napi::Env env, int fd, const void* k, const void* v, const char* what) {
     if (bpf_map_update_elem(fd, k, v, BPF_ANY) != 0) ThrowErrno(env, errno, "bpf_map_update_elem", what, "");
   }
-  static uint32_t Ip4(Napi::Env env, const Napi::Value& v) {
-    struct in_addr a;
-    if (!v.IsString() || inet_pton(AF_INET, v.As<Napi::String>().Utf8Value().c_str(), &a) != 1) throw Napi::TypeError::New(env, "an IPv4 address string");
-    return a.s_addr;
-  }
-  static void Ip6(Napi::Env env, const Napi::Value& v, uint8_t out[16]) {
-    if (!v.IsString() || inet_pton(AF_INET6, v.As<Napi::String>().Utf8Value().c_str(), out) != 1) throw Napi::TypeError::New(env, "an IPv6 address string");
-  }
-  // One's-complement sum of big-endian 16-bit words, folded.
-  static uint32_t Sum16(const uint8_t* b, size_t n, uint32_t sum) {
-    for (size_t i = 0; i + 1 < n; i += 2) sum += (uint32_t)((b[i] << 8) | b[i + 1]);
-    if (n & 1) sum += (uint32_t)(b[n - 1] << 8);
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    return sum;
-  }
   static void Mac(Napi::Env env, const Napi::Value& v, uint8_t out[6]) {
     std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
     unsigned b[6];
@@ -127,93 +113,27 @@ class XdpPlan : public Napi::ObjectWrap<XdpPlan> {
     Napi::Object o = info[0].As<Napi::Object>();
     struct vtepd_xdp_config c;
     memset(&c, 0, sizeof c);
-    c.local_ip = Ip4(info.Env(), o.Get("localIp"));
+    c.local_ip = XdpIp4(info.Env(), o.Get("localIp"));
     c.underlay_slot = U32(o, "underlaySlot");
     c.udp_port = (uint16_t)U32(o, "udpPort");
     c.mtu = (uint16_t)U32(o, "mtu");
     c.sport_min = (uint16_t)U32(o, "sportMin");
     c.sport_max = (uint16_t)U32(o, "sportMax");
     c.geneve_port = o.Has("genevePort") && o.Get("genevePort").IsNumber() ? (uint16_t)U32(o, "genevePort") : 6081;
-    if (o.Has("localIp6") && !o.Get("localIp6").IsUndefined()) Ip6(info.Env(), o.Get("localIp6"), c.local_ip6);
+    if (o.Has("localIp6") && !o.Get("localIp6").IsUndefined()) XdpIp6(info.Env(), o.Get("localIp6"), c.local_ip6);
     c.zero_csum6_rx = o.Has("zeroCsum6Rx") && o.Get("zeroCsum6Rx").ToBoolean() ? 1 : 0;
     uint32_t zero = 0;
     Update(info.Env(), MapFd(info.Env(), "xdp_config"), &zero, &c, "xdp config");
     return info.Env().Undefined();
   }
   // setVni(vni, domain, tunnel?): the domain's VNI (VSID for NVGRE), tunnel type and
-  // tunnel header, built here once (the TypeScript template's bytes: src/tunnel/template.ts).
+  // tunnel header, built once (xdp_plan_tunnel.h).
   Napi::Value SetVni(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     uint32_t vni = info[0].As<Napi::Number>().Uint32Value(), dom = info[1].As<Napi::Number>().Uint32Value();
     if (vni > 0xffffff || dom >= VTEPD_XDP_MAX_VNIS) throw Napi::RangeError::New(env, "VNI 0..16777215, domain below 4096");
     struct vtepd_xdp_domain d;
-    memset(&d, 0, sizeof d);
-    d.vni = vni;
-    d.type = VTEPD_XDP_T_VXLAN;
-    std::string type = "vxlan";
-    Napi::Object t = info.Length() > 2 && info[2].IsObject() ? info[2].As<Napi::Object>() : Napi::Object::New(env);
-    if (t.Has("type")) type = t.Get("type").IsString() ? t.Get("type").As<Napi::String>().Utf8Value() : "?";
-    uint8_t* b = d.tun;
-    b[4] = (uint8_t)(vni >> 16);
-    b[5] = (uint8_t)(vni >> 8);
-    b[6] = (uint8_t)vni;
-    d.tun_len = 8;
-    bool hasOpts = t.Has("geneveOptions") && !t.Get("geneveOptions").IsUndefined();
-    if (hasOpts && type != "geneve") throw Napi::TypeError::New(env, "geneveOptions need type 'geneve'");
-    if (t.Has("flowId") && !t.Get("flowId").IsUndefined() && type != "nvgre") throw Napi::TypeError::New(env, "flowId needs type 'nvgre'");
-    // The outer UDP checksum, as EncapConfig: over IPv4 only when asked, over IPv6 unless zeroCsum6Tx.
-    d.udp_csum = t.Has("udpCsum") && t.Get("udpCsum").ToBoolean() ? 1 : 0;
-    d.udp_csum6 = t.Has("zeroCsum6Tx") && t.Get("zeroCsum6Tx").ToBoolean() ? 0 : 1;
-    if (type == "vxlan") {
-      b[0] = 0x08;  // I flag
-    } else if (type == "nvgre") {
-      d.type = VTEPD_XDP_T_NVGRE;
-      b[0] = 0x20;  // K=1
-      b[2] = 0x65;
-      b[3] = 0x58;
-      d.flow_hash = 1;
-      Napi::Value f = t.Has("flowId") ? t.Get("flowId") : env.Undefined();
-      if (f.IsNumber()) {
-        uint32_t id = f.As<Napi::Number>().Uint32Value();
-        if (id > 255 || f.As<Napi::Number>().DoubleValue() != id) throw Napi::RangeError::New(env, "NVGRE flowId 0..255 or 'hash'");
-        d.flow_hash = 0;
-        b[7] = (uint8_t)id;
-      } else if (!f.IsUndefined() && !(f.IsString() && f.As<Napi::String>().Utf8Value() == "hash")) {
-        throw Napi::TypeError::New(env, "NVGRE flowId: 0..255 or 'hash'");
-      }
-    } else if (type == "geneve") {
-      d.type = VTEPD_XDP_T_GENEVE;
-      b[2] = 0x65;
-      b[3] = 0x58;
-      uint32_t q = 8;
-      bool critical = false;
-      if (hasOpts) {
-        if (!t.Get("geneveOptions").IsArray()) throw Napi::TypeError::New(env, "geneveOptions: an array of {optClass, type, data}");
-        Napi::Array a = t.Get("geneveOptions").As<Napi::Array>();
-        for (uint32_t i = 0; i < a.Length(); i++) {
-          Napi::Object o = a.Get(i).As<Napi::Object>();
-          uint32_t cls = U32(o, "optClass"), ty = U32(o, "type");
-          Napi::Value dv = o.Get("data");
-          if (!dv.IsTypedArray() || dv.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) throw Napi::TypeError::New(env, "GENEVE option data: a Uint8Array");
-          Napi::Uint8Array data = dv.As<Napi::Uint8Array>();
-          if (cls > 0xffff || ty > 0xff || data.ElementLength() % 4 != 0 || data.ElementLength() > 124) throw Napi::RangeError::New(env, "GENEVE option: class 0..65535, type 0..255, data whole 4-byte words up to 124 bytes");
-          if (q + 4 + data.ElementLength() > 8 + 252) throw Napi::RangeError::New(env, "GENEVE options total more than 252 bytes");
-          b[q] = (uint8_t)(cls >> 8);
-          b[q + 1] = (uint8_t)cls;
-          b[q + 2] = (uint8_t)ty;
-          b[q + 3] = (uint8_t)(data.ElementLength() >> 2);
-          memcpy(b + q + 4, data.Data(), data.ElementLength());
-          q += 4 + (uint32_t)data.ElementLength();
-          if (ty & 0x80) critical = true;
-        }
-      }
-      b[0] = (uint8_t)((q - 8) >> 2);   // version 0, option length in words
-      b[1] = critical ? 0x40 : 0;        // C bit (RFC 8926 3.4)
-      d.tun_len = (uint16_t)q;
-    } else {
-      throw Napi::TypeError::New(env, "tunnel type must be 'vxlan', 'geneve' or 'nvgre'");
-    }
-    d.tun_sum = Sum16(d.tun, d.tun_len, 0);
+    XdpDomainEntry(env, vni, info.Length() > 2 && info[2].IsObject() ? info[2].As<Napi::Object>() : Napi::Object::New(env), &d);
     Update(env, MapFd(env, "vni_domain"), &vni, &dom, "vni_domain");
     Update(env, MapFd(env, "domains"), &dom, &d, "domains");
     return env.Undefined();
@@ -230,43 +150,13 @@ class XdpPlan : public Napi::ObjectWrap<XdpPlan> {
     Update(info.Env(), MapFd(info.Env(), "tx_ports"), &slot, &ifindex, "tx_ports (the interface must exist)");
     return info.Env().Undefined();
   }
-  // setRemote(index, ip, header: Buffer): the outer Ethernet + IP + UDP header (VXLAN or
-  // GENEVE: 42 bytes over IPv4, 62 over IPv6) or Ethernet + IP (NVGRE, its GRE follows: 34
-  // or 54 bytes); lengths, IPv4 checksum, flow label, UDP source port and checksum 0
-  // (filled per frame). A remote serving domains of two kinds takes one index per kind.
+  // setRemote(index, ip, header: Buffer): see XdpRemoteEntry (xdp_plan_tunnel.h).
   Napi::Value SetRemote(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     uint32_t idx = info[0].As<Napi::Number>().Uint32Value();
     if (idx >= VTEPD_XDP_MAX_REMOTES) throw Napi::RangeError::New(env, "remote index below 256");
-    size_t n = info[2].IsBuffer() ? info[2].As<Napi::Buffer<uint8_t>>().Length() : 0;
-    if (n != 42 && n != 34 && n != 62 && n != 54)
-      throw Napi::TypeError::New(env, "header: a Buffer of Ethernet + IPv4 + UDP (42 bytes), Ethernet + IPv4 (34, NVGRE), Ethernet + IPv6 + UDP (62) or Ethernet + IPv6 (54, NVGRE)");
     struct vtepd_xdp_remote r;
-    memset(&r, 0, sizeof r);
-    memcpy(r.hdr, info[2].As<Napi::Buffer<uint8_t>>().Data(), n);
-    r.hdr_len = (uint8_t)n;
-    r.v6 = n >= 54;
-    r.proto = n == 42 || n == 62 ? 17 : 47;
-    uint8_t hp = r.v6 ? r.hdr[20] : r.hdr[23];
-    uint16_t et = (uint16_t)((r.hdr[12] << 8) | r.hdr[13]);
-    // A template of another protocol or family would send lies (a zero 42-byte header: today's tests).
-    if (hp != r.proto && !(n == 42 && hp == 0)) throw Napi::RangeError::New(env, std::string("header: IP protocol must be ") + (r.proto == 17 ? "17 (UDP)" : "47 (GRE)") + " for a " + std::to_string(n) + "-byte header");
-    if (r.v6 ? et != 0x86dd : (et != 0x0800 && !(n == 42 && et == 0))) throw Napi::RangeError::New(env, std::string("header: ethertype must be ") + (r.v6 ? "0x86dd" : "0x0800"));
-    uint32_t l4 = r.v6 ? 54 : 34;
-    if (r.v6) {
-      Ip6(env, info[1], r.ip6);
-      r.udp_sum_base = Sum16(r.hdr + 22, 32, 17);
-    } else {
-      r.ip = Ip4(env, info[1]);
-      uint32_t sum = 0;
-      for (int i = 14; i < 34; i += 2) sum += (uint32_t)((r.hdr[i] << 8) | r.hdr[i + 1]);
-      sum -= (uint32_t)((r.hdr[16] << 8) | r.hdr[17]);  // total length: added per frame
-      sum -= (uint32_t)((r.hdr[24] << 8) | r.hdr[25]);  // the checksum field itself
-      while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-      r.ip_sum_base = sum;
-      r.udp_sum_base = Sum16(r.hdr + 26, 8, 17);
-    }
-    if (r.proto == 17) r.udp_sum_base = Sum16(r.hdr + l4 + 2, 2, r.udp_sum_base);  // destination port
+    XdpRemoteEntry(env, info[1], info[2], &r);
     Update(env, MapFd(env, "remotes"), &idx, &r, "remotes");
     return env.Undefined();
   }
