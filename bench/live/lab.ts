@@ -10,7 +10,8 @@
  *
  * H runs one setup at a time: the Linux kernel (bridge + vxlan device,
  * KernelVtep) or `vtepd run` with the host plan, the native plan, or the native
- * plan on AF_XDP ports and underlay. Each setup holds one static FDB entry for
+ * plan on AF_XDP ports and underlay, or the xdp plan (vtepd's eBPF programs on
+ * A and B's sides, AF_PACKET ports behind them as the slow path). Each setup holds one static FDB entry for
  * DST_MAC (behind the remote, or on the sink-side port), so nothing floods. S has
  * no IP address and H a permanent neighbour entry for the remote: no ARP, ICMP or
  * IP processing happens at the far end, and S's rx counter is the count of
@@ -19,16 +20,21 @@
  * Fairness: the generator (G) runs on one core; A's NAPI runs in a kernel thread
  * (threaded NAPI) pinned with the daemon to the other core, so everything the
  * device under test does, kernel or vtepd, happens on that core. A has GRO on,
- * which puts a veth in NAPI mode (XDP frames from the generator need it).
+ * which puts a veth in NAPI mode (XDP frames from the generator need it). The
+ * sink drops every frame at snk0's XDP hook (native-bindings/bpf/vtepd_sink.bpf.c;
+ * the veth counts it first), for every setup alike: the sink's receive work is
+ * tens of ns per frame instead of a socket buffer's, and snk0 is in NAPI mode,
+ * which the xdp plan's redirects into B need.
  * Namespace names carry the pid; close()/closeSync() are idempotent.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { controlRequest } from '../../src/control/control-client.js';
 import { KernelVtep } from '../../src/offload/kernel-vtep.js';
+import { xdpPlanObjectPath } from '../../src/native/xdp-plan-native.js';
 
 export const VNI = 100;
 export const SRC_MAC = '02:00:00:00:00:01';
@@ -38,9 +44,10 @@ export const REMOTE = '192.0.2.2';
 export const UL0_MAC = '02:00:00:00:aa:01';
 export const REMOTE_MAC = '02:00:00:00:ff:02';
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const SINK_OBJECT = join(dirname(xdpPlanObjectPath()), 'vtepd_sink.bpf.o');
 
 export type Direction = 'encap' | 'decap' | 'l2';
-export type Setup = 'kernel' | 'host' | 'native' | 'afxdp';
+export type Setup = 'kernel' | 'host' | 'native' | 'afxdp' | 'xdp';
 
 function ip(args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -86,6 +93,10 @@ export class LiveLab {
       ip(['-n', this.hv, 'addr', 'add', `${LOCAL}/24`, 'dev', 'ul0']);
       if (direction === 'encap') ip(['-n', this.hv, 'neigh', 'replace', REMOTE, 'lladdr', REMOTE_MAC, 'dev', 'ul0', 'nud', 'permanent']);
       ip(['netns', 'exec', this.hv, 'ethtool', '-K', this.a, 'gro', 'on']);
+      // The sink drops every frame in XDP (vtepd_sink.bpf.o; the veth still counts it): its receive work costs
+      // the core it lands on (the device under test's) tens of ns per frame, no socket buffer, for every setup alike.
+      // The XDP program also puts snk0 in NAPI mode, which XDP redirects into B need.
+      ip(['-n', this.sink, 'link', 'set', 'dev', 'snk0', 'xdp', 'obj', SINK_OBJECT, 'sec', 'xdp']);
     } catch (e) {
       this.closeSync();
       throw new Error(`building the namespaces failed: ${(e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message}`, { cause: e });
@@ -107,7 +118,7 @@ export class LiveLab {
       metrics: { enabled: false, listen: '127.0.0.1:9580' },
       log: { level: 'warn' },
       batch: { size: batchSize },
-      offload: setup === 'host' ? {} : { 'encap-decap': 'native', 'forwarding-learning': 'native' },
+      offload: setup === 'host' ? {} : setup === 'xdp' ? { 'encap-decap': 'xdp', 'forwarding-learning': 'xdp' } : { 'encap-decap': 'native', 'forwarding-learning': 'native' },
     };
   }
 
@@ -168,18 +179,23 @@ export class LiveLab {
    * setup starts: attaching an XDP program (AF_XDP) rebuilds the NAPI context.
    */
   pinNapi(): void {
-    ip(['netns', 'exec', this.hv, 'sh', '-c', `echo 1 > /sys/class/net/${this.a}/threaded`]);
-    const prefix = `napi/${this.a}-`;
+    this.pinNapiOf(this.hv, this.a, this.dutCpu);
+  }
+
+  /** Threaded NAPI for `dev` in `ns`, its thread(s) pinned to `cpu`. */
+  private pinNapiOf(ns: string, dev: string, cpu: number): void {
+    ip(['netns', 'exec', ns, 'sh', '-c', `echo 1 > /sys/class/net/${dev}/threaded`]);
+    const prefix = `napi/${dev}-`;
     let pinned = 0;
     for (const pid of readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
       let comm = '';
       try { comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { continue; }
       if (!comm.startsWith(prefix)) continue;
-      quiet('taskset', ['-pc', String(this.dutCpu), pid]);
+      quiet('taskset', ['-pc', String(cpu), pid]);
       pinned++;
     }
-    if (pinned === 0) throw new Error(`no NAPI thread ${prefix}* found for ${this.a} in ${this.hv}: threaded NAPI did not start`);
+    if (pinned === 0) throw new Error(`no NAPI thread ${prefix}* found for ${dev} in ${ns}: threaded NAPI did not start`);
   }
 
   /** rx packets and bytes of an interface (ip -s -j link). */
