@@ -16,7 +16,7 @@ import { callDaemon } from '../../src/control/control-client.js';
 import type { FdbEntryJson } from '../../src/control/fdb-entry.js';
 import { KernelVtep } from '../../src/offload/kernel-vtep.js';
 import { probeXdpPlan } from '../../src/offload/xdp-probe.js';
-import { daemonTestSkip } from './support.js';
+import { MAIN, daemonTestSkip } from './support.js';
 import { injectAndCount, port, stats } from './live-exercise.js';
 import { xdpProgOn } from '../ports/fixtures/xdp.js';
 
@@ -43,7 +43,7 @@ t.test('xdp plan: vtepd <-> vtepd, VXLAN over IPv4', { skip, timeout: 240_000 },
   t.teardown(() => lab.close());
   process.once('exit', () => lab.closeSync());
   napiOnVmSide(lab);
-  await lab.startDaemons({ type: 'vxlan', offload: XDP, ageing: 4 });
+  await lab.startDaemons({ type: 'vxlan', offload: XDP, ageing: 4, metricsListen: '127.0.0.1:9580' });
   const [s1, s2] = [lab.daemons[0].socket, lab.daemons[1].socket];
   const ul = lab.topo.underlay;
 
@@ -79,6 +79,13 @@ t.test('xdp plan: vtepd <-> vtepd, VXLAN over IPv4', { skip, timeout: 240_000 },
   t.equal(delta(xa2, xb2, 'decap-redirect'), n, 'hv2: decapsulated in XDP, n');
   t.equal(port(b1, 'vm11').rxPackets - port(a1, 'vm11').rxPackets, 0, 'hv1: none reached vtepd\'s vm11 socket');
   t.equal(port(b2, 'vm21').txPackets - port(a2, 'vm21').txPackets, 0, 'hv2: none sent by vtepd on vm21');
+  // The same counters as a user reads them: vtepd stats and the Prometheus endpoint.
+  const text = execFileSync(process.execPath, [MAIN, 'stats', '--socket', s1], { encoding: 'utf8' });
+  t.match(text, new RegExp(`^xdp programs \\(frames\\)$[^]*^  encap-redirect +${xb1['encap-redirect']}$`, 'm'), 'vtepd stats prints the programs\' counters');
+  const code = "fetch('http://127.0.0.1:9580/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))";
+  const prom = execFileSync('ip', ['netns', 'exec', lab.topo.hvNs[0], process.execPath, '-e', code], { encoding: 'utf8' });
+  const m = /^vtepd_xdp_frames_total\{verdict="encap-redirect"\} (\d+)$/m.exec(prom);
+  t.ok(m && Number(m[1]) >= xb1['encap-redirect'], `metrics: vtepd_xdp_frames_total{verdict="encap-redirect"} ${m?.[1]}`);
 
   const bulk = await lab.bulk('vm12', 'vm22', 4 << 20);
   t.equal(bulk.got.bytes, 4 << 20, '4 MiB TCP stream arrived');
