@@ -98,8 +98,21 @@ static __always_inline int source_known(__u32 domain, const __u8* mac, __u32 at,
   __builtin_memcpy(k.mac, mac, 6);
   struct vtepd_xdp_fdb_val* v = bpf_map_lookup_elem(&fdb, &k);
   if (!v || v->at != at || v->target != target) return 0;
-  v->last_seen_ns = bpf_ktime_get_ns();
+  /* The tick-granular clock costs no clock read; writing only when it moved keeps the entry's cache line clean. */
+  __u64 now = bpf_ktime_get_coarse_ns();
+  if (v->last_seen_ns != now) v->last_seen_ns = now;
   return 1;
+}
+
+/* The IPv4 header (20 bytes, no options) sums to 0xffff. */
+static __always_inline int ip4_checksum_ok(struct iphdr* ip) {
+  __u16* w = (__u16*)ip;
+  __u32 sum = 0;
+#pragma unroll
+  for (int i = 0; i < 10; i++) sum += w[i];
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return sum == 0xffff;
 }
 
 static __always_inline struct vtepd_xdp_fdb_val* lookup(__u32 domain, const __u8* mac) {
@@ -115,24 +128,33 @@ int vtepd_xdp_underlay(struct xdp_md* ctx) {
   __u32 zero = 0;
   struct vtepd_xdp_config* cfg = bpf_map_lookup_elem(&xdp_config, &zero);
   if (!cfg) return XDP_PASS;
+  /* The checks and their order are the TypeScript decap stage's (src/tunnel/decap.ts parseLevel), so a
+   * frame this program drops is dropped there under the same reason (test/offload/xdp-differential.test.ts).
+   * What it does not take (tags, IPv4 options, fragments, another host's or port's traffic) goes up whole. */
   struct ethhdr* eth = data;
   if ((void*)(eth + 1) > end) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
   if (eth->h_proto != ETH_P_IP_BE) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
   struct iphdr* ip = (void*)(eth + 1);
-  if ((void*)(ip + 1) > end) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
+  if ((void*)(ip + 1) > end || ip->version != 4) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
   if (ip->protocol != IPPROTO_UDP || ip->daddr != cfg->local_ip) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
-  if (ip->version != 4 || ip->ihl != 5) return count(VTEPD_XDP_C_IP_BAD_HEADER, XDP_DROP);
-  if (ip->frag_off & bpf_htons(0x3fff)) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS); /* fragments: userspace */
-  __u16 tot = bpf_ntohs(ip->tot_len);
-  if ((void*)ip + tot > end || tot < 20 + 8) return count(VTEPD_XDP_C_IP_BAD_LENGTH, XDP_DROP);
+  if (ip->ihl < 5) return count(VTEPD_XDP_C_IP_BAD_HEADER, XDP_DROP);
+  if (ip->ihl != 5) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS); /* IPv4 options: userspace */
+  if (ip->frag_off & bpf_htons(0x3fff)) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS); /* fragments: userspace drops them */
   struct udphdr* udp = (void*)(ip + 1);
-  if ((void*)(udp + 1) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
+  if ((void*)udp + 4 > end) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
   if (udp->dest != bpf_htons(cfg->udp_port)) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
+  __u16 tot = bpf_ntohs(ip->tot_len);
+  if (tot < 20 + 8 || (void*)ip + tot > end) return count(VTEPD_XDP_C_IP_BAD_LENGTH, XDP_DROP);
+  if (!ip4_checksum_ok(ip)) return count(VTEPD_XDP_C_IP4_BAD_CHECKSUM, XDP_DROP);
+  if ((void*)(udp + 1) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP); /* for the verifier: tot says it is there */
   __u16 ulen = bpf_ntohs(udp->len);
-  if (ulen < 8 + 8 + 14 || ulen > tot - 20) return count(VTEPD_XDP_C_UDP_BAD_LENGTH, XDP_DROP);
+  if (ulen < 8 || ulen > tot - 20) return count(VTEPD_XDP_C_UDP_BAD_LENGTH, XDP_DROP);
+  if (ulen < 8 + 8) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
   __u8* vx = (void*)(udp + 1);
   if ((void*)(vx + 8) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
   if (!(vx[0] & 0x08)) return count(VTEPD_XDP_C_VXLAN_BAD_FLAGS, XDP_DROP);
+  if (ulen == 8 + 8) return count(VTEPD_XDP_C_ZERO_PAYLOAD, XDP_DROP);
+  if (ulen < 8 + 8 + 14) return count(VTEPD_XDP_C_INNER_TOO_SHORT, XDP_DROP);
   __u32 vni = ((__u32)vx[4] << 16) | ((__u32)vx[5] << 8) | vx[6];
   __u32* domain = bpf_map_lookup_elem(&vni_domain, &vni);
   if (!domain) return count(VTEPD_XDP_C_PASS_UNKNOWN_VNI, XDP_PASS);
@@ -152,30 +174,52 @@ int vtepd_xdp_underlay(struct xdp_md* ctx) {
   return bpf_redirect_map(&tx_ports, slot, XDP_PASS);
 }
 
-/* Outer entropy from the inner addresses and ports (RFC 7348 section 5). */
-static __always_inline __u16 inner_hash(struct ethhdr* eth, void* end, struct vtepd_xdp_config* cfg) {
+/* The inner-flow hash of src/tunnel/flow-hash.ts, bit for bit (FNV-1a on big-endian 32-bit words, then
+ * murmur3's fmix32), so the UDP source port equals the userspace encap's (RFC 7348 section 5). Frames it
+ * cannot hash the same way here (VLAN tags, IPv4 options) are left to userspace: returns -1. */
+static __always_inline __u32 mix(__u32 h, __u32 k) {
+  return (h ^ k) * 0x01000193;
+}
+
+static __always_inline __s64 inner_hash(struct ethhdr* eth, void* end) {
   __u32 h = 0x9747b28c;
-  __u32 w[3];
-  __builtin_memcpy(w, eth, 12);
-  h = (h ^ w[0]) * 0x01000193;
-  h = (h ^ w[1]) * 0x01000193;
-  h = (h ^ w[2]) * 0x01000193;
-  if (eth->h_proto == ETH_P_IP_BE) {
+  __u8* b = (__u8*)eth;
+  h = mix(h, ((__u32)b[0] << 24) | ((__u32)b[1] << 16) | ((__u32)b[2] << 8) | b[3]);
+  h = mix(h, ((__u32)b[4] << 24) | ((__u32)b[5] << 16) | ((__u32)b[6] << 8) | b[7]);
+  h = mix(h, ((__u32)b[8] << 24) | ((__u32)b[9] << 16) | ((__u32)b[10] << 8) | b[11]);
+  __u16 et = bpf_ntohs(eth->h_proto);
+  if (et == 0x8100 || et == 0x88a8 || et == 0x9100) return -1;
+  h = mix(h, et);
+  if (et == 0x0800) {
     struct iphdr* ip = (void*)(eth + 1);
-    if ((void*)(ip + 1) <= end) {
-      h = (h ^ ip->saddr) * 0x01000193;
-      h = (h ^ ip->daddr) * 0x01000193;
-      h = (h ^ ip->protocol) * 0x01000193;
+    if ((void*)(ip + 1) <= end && ip->version == 4) {
+      if (ip->ihl > 5) return -1;
+      h = mix(h, bpf_ntohl(ip->saddr));
+      h = mix(h, bpf_ntohl(ip->daddr));
+      h = mix(h, ip->protocol);
       __u32* ports = (void*)(ip + 1);
-      if (ip->ihl == 5 && !(ip->frag_off & bpf_htons(0x3fff)) && (ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP) && (void*)(ports + 1) <= end)
-        h = (h ^ *ports) * 0x01000193;
+      __u8 pr = ip->protocol;
+      if (!(ip->frag_off & bpf_htons(0x3fff)) && ip->ihl == 5 && (pr == 6 || pr == 17 || pr == 132) && (void*)(ports + 1) <= end)
+        h = mix(h, bpf_ntohl(*ports));
+    }
+  } else if (et == 0x86dd) {
+    struct ipv6hdr* ip6 = (void*)(eth + 1);
+    if ((void*)(ip6 + 1) <= end && ip6->version == 6) {
+      __u32* a = (__u32*)&ip6->saddr;
+#pragma unroll
+      for (int k = 0; k < 8; k++) h = mix(h, bpf_ntohl(a[k]));
+      __u8 nh = ip6->nexthdr;
+      h = mix(h, nh);
+      __u32* ports = (void*)(ip6 + 1);
+      if ((nh == 6 || nh == 17 || nh == 132) && (void*)(ports + 1) <= end) h = mix(h, bpf_ntohl(*ports));
     }
   }
   h ^= h >> 16;
   h *= 0x85ebca6b;
   h ^= h >> 13;
-  __u32 span = (__u32)cfg->sport_max - cfg->sport_min + 1;
-  return (__u16)(cfg->sport_min + (span ? h % span : 0));
+  h *= 0xc2b2ae35;
+  h ^= h >> 16;
+  return h;
 }
 
 SEC("xdp")
@@ -189,7 +233,7 @@ int vtepd_xdp_port(struct xdp_md* ctx) {
   struct vtepd_xdp_port* port = bpf_map_lookup_elem(&ports, &ifindex);
   if (!port) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
   struct ethhdr* eth = data;
-  if ((void*)(eth + 1) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
+  if ((void*)(eth + 1) > end) return count(VTEPD_XDP_C_INNER_TOO_SHORT, XDP_DROP);
   __u32 domain = port->domain;
   if (!source_known(domain, eth->h_source, VTEPD_XDP_AT_PORT, port->slot)) return count(VTEPD_XDP_C_PASS_LEARN, XDP_PASS);
   if (is_multicast(eth->h_dest)) return count(VTEPD_XDP_C_PASS_FLOOD, XDP_PASS);
@@ -206,7 +250,10 @@ int vtepd_xdp_port(struct xdp_md* ctx) {
   if (!r || !vni) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
   __u32 inner_len = (__u32)(end - data);
   if (inner_len + VTEPD_XDP_VXLAN_HDR - 14 > cfg->mtu) return count(VTEPD_XDP_C_PASS_MTU, XDP_PASS);
-  __u16 sport = inner_hash(eth, end, cfg);
+  __s64 hash = inner_hash(eth, end);
+  if (hash < 0) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
+  __u32 span = (__u32)cfg->sport_max - cfg->sport_min + 1;
+  __u16 sport = (__u16)(cfg->sport_min + (((((__u32)hash) >> 16) * span) >> 16));
   if (bpf_xdp_adjust_head(ctx, -VTEPD_XDP_VXLAN_HDR)) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
   data = (void*)(long)ctx->data;
   end = (void*)(long)ctx->data_end;

@@ -30,6 +30,10 @@ enum vtepd_xdp_counter {
   VTEPD_XDP_C_PASS_UNKNOWN_VNI,
   VTEPD_XDP_C_PASS_MTU,         /* over the underlay MTU: userspace drops with its reason */
   VTEPD_XDP_C_PASS_OTHER,
+  /* Appended (the slots above keep their numbers): drop reasons named as the TypeScript decap stage's. */
+  VTEPD_XDP_C_IP4_BAD_CHECKSUM,
+  VTEPD_XDP_C_ZERO_PAYLOAD,
+  VTEPD_XDP_C_INNER_TOO_SHORT,
   VTEPD_XDP_C_COUNT,
 };
 

@@ -13,6 +13,7 @@ export const XDP_PLAN_COUNTERS = [
   'truncated', 'ip-bad-header', 'ip-bad-length', 'udp-bad-length', 'vxlan-bad-flags',
   'decap-redirect', 'encap-redirect', 'bridge-redirect',
   'pass-not-ours', 'pass-learn', 'pass-flood', 'pass-unknown-vni', 'pass-mtu', 'pass-other',
+  'ip4-bad-checksum', 'zero-payload', 'inner-too-short',
 ] as const;
 export type XdpPlanCounter = (typeof XDP_PLAN_COUNTERS)[number];
 
