@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
-// The xdp offload plan's fast path (issue #12), VXLAN over IPv4:
-//   vtepd_xdp_underlay: outer Eth/IPv4/UDP/VXLAN -> VNI -> domain -> inner
-//     destination MAC on a local port -> strip the outer header -> redirect;
+// The xdp offload plan's fast path (issue #12), VXLAN, GENEVE and NVGRE over IPv4:
+//   vtepd_xdp_underlay: outer Eth/IPv4 + UDP/VXLAN, UDP/GENEVE or GRE/NVGRE -> VNI
+//     -> domain -> inner destination MAC on a local port -> strip the outer
+//     header -> redirect;
 //   vtepd_xdp_port: a VM port's frame -> destination MAC behind a remote ->
-//     prepend the remote's template + VXLAN -> redirect to the underlay (or,
-//     MAC on another local port, redirect there).
+//     prepend the remote's Ethernet + IPv4 template, UDP, and the domain's tunnel
+//     header -> redirect to the underlay (or, MAC on another local port, redirect there).
 // Anything the fast path does not own goes up with XDP_PASS to vtepd's
 // userspace path: unknown or moved source MACs (learning), broadcast, multicast
-// and unknown destinations (flooding), unknown VNIs, frames over the MTU. Hostile
-// frames (truncated, lying lengths) are dropped and counted. The maps are filled
-// by vtepd (native-bindings/src/xdp_plan.cc); layouts in vtepd_xdp.h.
+// and unknown destinations (flooding), unknown VNIs, frames over the MTU, GENEVE
+// critical options. Hostile frames (truncated, lying lengths) are dropped and
+// counted under the TypeScript decap stage's reasons. The maps are filled by
+// vtepd (native-bindings/src/xdp_plan.cc); layouts in vtepd_xdp.h.
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
@@ -18,6 +20,7 @@
 
 #define ETH_P_IP_BE bpf_htons(0x0800)
 #define ETH_P_8021Q_BE bpf_htons(0x8100)
+#define ETH_P_TEB_BE bpf_htons(0x6558)
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -37,8 +40,8 @@ struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
   __uint(max_entries, VTEPD_XDP_MAX_VNIS);
   __type(key, __u32); /* domain */
-  __type(value, __u32); /* VNI */
-} domain_vni SEC(".maps");
+  __type(value, struct vtepd_xdp_domain);
+} domains SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -121,6 +124,9 @@ static __always_inline struct vtepd_xdp_fdb_val* lookup(__u32 domain, const __u8
   return bpf_map_lookup_elem(&fdb, &k);
 }
 
+/* Packet bytes [off, off+n) are in the frame (for the verifier; `off` bounded by the caller). */
+#define IN_FRAME(data, end, off, n) ((void*)(data) + (off) + (n) <= (end))
+
 SEC("xdp")
 int vtepd_xdp_underlay(struct xdp_md* ctx) {
   void* data = (void*)(long)ctx->data;
@@ -130,46 +136,97 @@ int vtepd_xdp_underlay(struct xdp_md* ctx) {
   if (!cfg) return XDP_PASS;
   /* The checks and their order are the TypeScript decap stage's (src/tunnel/decap.ts parseLevel), so a
    * frame this program drops is dropped there under the same reason (test/offload/xdp-differential.test.ts).
-   * What it does not take (tags, IPv4 options, fragments, another host's or port's traffic) goes up whole. */
+   * What it does not take (tags, IPv4 options, fragments, another host's traffic) goes up whole.
+   * Offsets are integers from the frame start (14 Ethernet + 20 IPv4: L4 at 34). */
   struct ethhdr* eth = data;
   if ((void*)(eth + 1) > end) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
   if (eth->h_proto != ETH_P_IP_BE) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
   struct iphdr* ip = (void*)(eth + 1);
   if ((void*)(ip + 1) > end || ip->version != 4) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
-  if (ip->protocol != IPPROTO_UDP || ip->daddr != cfg->local_ip) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
+  __u8 proto = ip->protocol;
+  if ((proto != IPPROTO_UDP && proto != IPPROTO_GRE) || ip->daddr != cfg->local_ip) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
   if (ip->ihl < 5) return count(VTEPD_XDP_C_IP_BAD_HEADER, XDP_DROP);
   if (ip->ihl != 5) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS); /* IPv4 options: userspace */
   if (ip->frag_off & bpf_htons(0x3fff)) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS); /* fragments: userspace drops them */
-  struct udphdr* udp = (void*)(ip + 1);
-  if ((void*)udp + 4 > end) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
-  if (udp->dest != bpf_htons(cfg->udp_port)) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
-  __u16 tot = bpf_ntohs(ip->tot_len);
-  if (tot < 20 + 8 || (void*)ip + tot > end) return count(VTEPD_XDP_C_IP_BAD_LENGTH, XDP_DROP);
+  __u8* l4 = (void*)(ip + 1);
+  if ((void*)(l4 + 4) > end) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
+  __u32 kind;
+  if (proto == IPPROTO_UDP) {
+    __u16 dport = bpf_ntohs(((struct udphdr*)l4)->dest);
+    if (dport == cfg->udp_port) kind = VTEPD_XDP_T_VXLAN;
+    else if (dport == cfg->geneve_port) kind = VTEPD_XDP_T_GENEVE;
+    else return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
+  } else {
+    if (((__u16*)l4)[1] != ETH_P_TEB_BE) return count(VTEPD_XDP_C_PASS_NOT_OURS, XDP_PASS);
+    kind = VTEPD_XDP_T_NVGRE;
+  }
+  __u32 tot = bpf_ntohs(ip->tot_len);
+  if (tot < 20 + (kind == VTEPD_XDP_T_NVGRE ? 4 : 8) || (void*)ip + tot > end) return count(VTEPD_XDP_C_IP_BAD_LENGTH, XDP_DROP);
   if (!ip4_checksum_ok(ip)) return count(VTEPD_XDP_C_IP4_BAD_CHECKSUM, XDP_DROP);
-  if ((void*)(udp + 1) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP); /* for the verifier: tot says it is there */
-  __u16 ulen = bpf_ntohs(udp->len);
-  if (ulen < 8 || ulen > tot - 20) return count(VTEPD_XDP_C_UDP_BAD_LENGTH, XDP_DROP);
-  if (ulen < 8 + 8) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
-  __u8* vx = (void*)(udp + 1);
-  if ((void*)(vx + 8) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
-  if (!(vx[0] & 0x08)) return count(VTEPD_XDP_C_VXLAN_BAD_FLAGS, XDP_DROP);
-  if (ulen == 8 + 8) return count(VTEPD_XDP_C_ZERO_PAYLOAD, XDP_DROP);
-  if (ulen < 8 + 8 + 14) return count(VTEPD_XDP_C_INNER_TOO_SHORT, XDP_DROP);
-  __u32 vni = ((__u32)vx[4] << 16) | ((__u32)vx[5] << 8) | vx[6];
+  __u32 ip_end = 14 + tot; /* <= the frame's length: checked above */
+  __u32 inner, t_end, vni;
+  if (kind == VTEPD_XDP_T_NVGRE) {
+    if (34 + 8 > ip_end || !IN_FRAME(data, end, 34, 8)) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
+    /* C=0 R=0 K=1 S=0 s=0, version 0 (RFC 7637 3.2). */
+    if ((((__u32)l4[0] << 8 | l4[1]) & 0xf807) != 0x2000) return count(VTEPD_XDP_C_NVGRE_BAD_FLAGS, XDP_DROP);
+    vni = ((__u32)l4[4] << 16) | ((__u32)l4[5] << 8) | l4[6];
+    inner = 34 + 8;
+    t_end = ip_end;
+  } else {
+    if (34 + 8 > ip_end || !IN_FRAME(data, end, 34, 8)) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
+    __u32 ulen = bpf_ntohs(((struct udphdr*)l4)->len);
+    if (ulen < 8 || 34 + ulen > ip_end) return count(VTEPD_XDP_C_UDP_BAD_LENGTH, XDP_DROP);
+    t_end = 34 + ulen;
+    __u8* h = l4 + 8;
+    if (42 + 8 > t_end || !IN_FRAME(data, end, 42, 8)) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
+    if (kind == VTEPD_XDP_T_VXLAN) {
+      if (!(h[0] & 0x08)) return count(VTEPD_XDP_C_VXLAN_BAD_FLAGS, XDP_DROP);
+      inner = 50;
+    } else {
+      if (h[0] >> 6) return count(VTEPD_XDP_C_GENEVE_BAD_VERSION, XDP_DROP);
+      __u32 opt_end = 50 + ((__u32)(h[0] & 63) << 2);
+      if (opt_end > t_end) return count(VTEPD_XDP_C_GENEVE_BAD_OPT_LENGTH, XDP_DROP);
+      if (h[1] & 0x80) return count(VTEPD_XDP_C_GENEVE_CONTROL, XDP_DROP);
+      if (((__u16*)h)[1] != ETH_P_TEB_BE) return count(VTEPD_XDP_C_GENEVE_NON_ETHERNET, XDP_DROP);
+      /* Every option's length must tile the option area; a critical one goes to userspace, which knows which it understands. */
+      __u32 q = 50;
+      for (int i = 0; i < 16; i++) { /* a bounded loop: the verifier walks it */
+        if (q >= opt_end) break;
+        if (q + 4 > opt_end) return count(VTEPD_XDP_C_GENEVE_BAD_OPT_LENGTH, XDP_DROP);
+        q &= 0x1ff;
+        if (!IN_FRAME(data, end, q, 4)) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
+        __u8* o = data + q;
+        __u32 olen = 4 + ((__u32)(o[3] & 31) << 2);
+        if (q + olen > opt_end) return count(VTEPD_XDP_C_GENEVE_BAD_OPT_LENGTH, XDP_DROP);
+        if (o[2] & 0x80) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
+        q += olen;
+      }
+      if (q < opt_end) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS); /* more than 16 options: userspace */
+      vni = 0;
+      inner = opt_end;
+    }
+    if (kind == VTEPD_XDP_T_VXLAN || kind == VTEPD_XDP_T_GENEVE) vni = ((__u32)h[4] << 16) | ((__u32)h[5] << 8) | h[6];
+  }
+  if (t_end == inner) return count(VTEPD_XDP_C_ZERO_PAYLOAD, XDP_DROP);
+  if (t_end < inner + 14) return count(VTEPD_XDP_C_INNER_TOO_SHORT, XDP_DROP);
   __u32* domain = bpf_map_lookup_elem(&vni_domain, &vni);
   if (!domain) return count(VTEPD_XDP_C_PASS_UNKNOWN_VNI, XDP_PASS);
-  struct ethhdr* inner = (void*)(vx + 8);
-  if ((void*)(inner + 1) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
-  /* The frame must end where UDP says: trailing bytes would be sent on as the inner frame's. */
-  if ((void*)udp + ulen != end) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
+  __u32 dom = *domain;
+  struct vtepd_xdp_domain* dm = bpf_map_lookup_elem(&domains, &dom);
+  if (!dm || dm->type != kind) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS); /* another type's VNI: userspace drops it */
+  /* The frame must end where the tunnel says: trailing bytes would be sent on as the inner frame's. */
+  if ((void*)data + t_end != end) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
+  inner &= 0x1ff;
+  if (!IN_FRAME(data, end, inner, 14)) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
+  struct ethhdr* in = data + inner;
   __u32 saddr = ip->saddr;
   __u32* remote = bpf_map_lookup_elem(&remote_by_ip, &saddr);
-  if (!remote || !source_known(*domain, inner->h_source, VTEPD_XDP_AT_REMOTE, *remote)) return count(VTEPD_XDP_C_PASS_LEARN, XDP_PASS);
-  if (is_multicast(inner->h_dest)) return count(VTEPD_XDP_C_PASS_FLOOD, XDP_PASS);
-  struct vtepd_xdp_fdb_val* dst = lookup(*domain, inner->h_dest);
+  if (!remote || !source_known(dom, in->h_source, VTEPD_XDP_AT_REMOTE, *remote)) return count(VTEPD_XDP_C_PASS_LEARN, XDP_PASS);
+  if (is_multicast(in->h_dest)) return count(VTEPD_XDP_C_PASS_FLOOD, XDP_PASS);
+  struct vtepd_xdp_fdb_val* dst = lookup(dom, in->h_dest);
   if (!dst || dst->at != VTEPD_XDP_AT_PORT) return count(VTEPD_XDP_C_PASS_FLOOD, XDP_PASS);
   __u32 slot = dst->target;
-  if (bpf_xdp_adjust_head(ctx, VTEPD_XDP_VXLAN_HDR)) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
+  if (bpf_xdp_adjust_head(ctx, (int)inner)) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
   count(VTEPD_XDP_C_DECAP_REDIRECT, 0);
   return bpf_redirect_map(&tx_ports, slot, XDP_PASS);
 }
@@ -246,40 +303,55 @@ int vtepd_xdp_port(struct xdp_md* ctx) {
   }
   __u32 ri = dst->target;
   struct vtepd_xdp_remote* r = bpf_map_lookup_elem(&remotes, &ri);
-  __u32* vni = bpf_map_lookup_elem(&domain_vni, &domain);
-  if (!r || !vni) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
+  struct vtepd_xdp_domain* dm = bpf_map_lookup_elem(&domains, &domain);
+  if (!r || !dm || !dm->type) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
+  int udp = dm->type != VTEPD_XDP_T_NVGRE;
+  __u32 tun_len = dm->hdr_len;
+  if (tun_len < 8 || tun_len > VTEPD_XDP_MAX_TUN_HDR || (tun_len & 3)) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
+  __u32 hdr = VTEPD_XDP_ETH_IP4 + (udp ? 8 : 0) + tun_len; /* <= 114 */
   __u32 inner_len = (__u32)(end - data);
-  if (inner_len + VTEPD_XDP_VXLAN_HDR - 14 > cfg->mtu) return count(VTEPD_XDP_C_PASS_MTU, XDP_PASS);
+  if (inner_len + hdr - 14 > cfg->mtu) return count(VTEPD_XDP_C_PASS_MTU, XDP_PASS);
   __s64 hash = inner_hash(eth, end);
   if (hash < 0) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
-  __u32 span = (__u32)cfg->sport_max - cfg->sport_min + 1;
-  __u16 sport = (__u16)(cfg->sport_min + (((((__u32)hash) >> 16) * span) >> 16));
-  if (bpf_xdp_adjust_head(ctx, -VTEPD_XDP_VXLAN_HDR)) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
+  __u32 h32 = (__u32)hash;
+  __u16 udp_port = dm->udp_port ? dm->udp_port : cfg->udp_port;
+  if (bpf_xdp_adjust_head(ctx, -(int)hdr)) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
   data = (void*)(long)ctx->data;
   end = (void*)(long)ctx->data_end;
   __u8* o = data;
-  if ((void*)(o + VTEPD_XDP_VXLAN_HDR) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
-  __builtin_memcpy(o, r->hdr, 42);
+  if ((void*)(o + VTEPD_XDP_ETH_IP4 + 8) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
+  __builtin_memcpy(o, r->hdr, VTEPD_XDP_ETH_IP4);
   struct iphdr* ip = (void*)(o + 14);
-  __u16 tot = (__u16)(inner_len + 36);
+  __u16 tot = (__u16)(inner_len + hdr - 14);
   ip->tot_len = bpf_htons(tot);
-  __u32 sum = (__u32)r->ip_sum_base + tot;
+  /* The template is built with protocol 17; NVGRE's 47 adds 30 to the header's sum. */
+  ip->protocol = udp ? IPPROTO_UDP : IPPROTO_GRE;
+  __u32 sum = (__u32)r->ip_sum_base + tot + (udp ? 0 : IPPROTO_GRE - IPPROTO_UDP);
   sum = (sum & 0xffff) + (sum >> 16);
   sum = (sum & 0xffff) + (sum >> 16);
   ip->check = bpf_htons((__u16)~sum);
-  struct udphdr* udp = (void*)(ip + 1);
-  udp->source = bpf_htons(sport);
-  udp->len = bpf_htons((__u16)(inner_len + 16));
-  udp->check = 0;
-  __u8* vx = (void*)(udp + 1);
-  vx[0] = 0x08;
-  vx[1] = 0;
-  vx[2] = 0;
-  vx[3] = 0;
-  vx[4] = (__u8)(*vni >> 16);
-  vx[5] = (__u8)(*vni >> 8);
-  vx[6] = (__u8)*vni;
-  vx[7] = 0;
+  __u32 t = VTEPD_XDP_ETH_IP4;
+  if (udp) {
+    struct udphdr* u = (void*)(ip + 1);
+    __u32 span = (__u32)cfg->sport_max - cfg->sport_min + 1;
+    u->source = bpf_htons((__u16)(cfg->sport_min + (((h32 >> 16) * span) >> 16)));
+    u->dest = bpf_htons(udp_port);
+    u->len = bpf_htons((__u16)(tot - 20));
+    u->check = 0;
+    t += 8;
+  }
+  /* The domain's tunnel header, word by word (at most 18 words). */
+  __u32* src = (__u32*)dm->hdr;
+  for (int i = 0; i < VTEPD_XDP_MAX_TUN_HDR / 4; i++) {
+    if ((__u32)i * 4 >= tun_len) break;
+    __u32 at = (t + (__u32)i * 4) & 0x7f;
+    if ((void*)(o + at + 4) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
+    *(__u32*)(o + at) = src[i];
+  }
+  if (!udp) {
+    if ((void*)(o + VTEPD_XDP_ETH_IP4 + 8) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
+    o[VTEPD_XDP_ETH_IP4 + 7] = (__u8)h32; /* NVGRE FlowID: the inner-flow hash's low byte */
+  }
   count(VTEPD_XDP_C_ENCAP_REDIRECT, 0);
   return bpf_redirect_map(&tx_ports, cfg->underlay_slot, XDP_PASS);
 }

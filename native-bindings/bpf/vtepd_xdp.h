@@ -9,6 +9,15 @@
 #define VTEPD_XDP_MAX_VNIS 4096
 /* Outer Ethernet + IPv4 + UDP + VXLAN. */
 #define VTEPD_XDP_VXLAN_HDR 50
+/* Outer Ethernet + IPv4. */
+#define VTEPD_XDP_ETH_IP4 34
+/* The longest tunnel header a domain may have: GENEVE with 64 bytes of options. */
+#define VTEPD_XDP_MAX_TUN_HDR 72
+
+/* A domain's tunnel type (network type). */
+#define VTEPD_XDP_T_VXLAN 1
+#define VTEPD_XDP_T_GENEVE 2
+#define VTEPD_XDP_T_NVGRE 3
 
 /* Where a MAC lives. */
 #define VTEPD_XDP_AT_PORT 1
@@ -34,6 +43,11 @@ enum vtepd_xdp_counter {
   VTEPD_XDP_C_IP4_BAD_CHECKSUM,
   VTEPD_XDP_C_ZERO_PAYLOAD,
   VTEPD_XDP_C_INNER_TOO_SHORT,
+  VTEPD_XDP_C_NVGRE_BAD_FLAGS,
+  VTEPD_XDP_C_GENEVE_BAD_VERSION,
+  VTEPD_XDP_C_GENEVE_BAD_OPT_LENGTH,
+  VTEPD_XDP_C_GENEVE_CONTROL,
+  VTEPD_XDP_C_GENEVE_NON_ETHERNET,
   VTEPD_XDP_C_COUNT,
 };
 
@@ -66,10 +80,23 @@ struct vtepd_xdp_remote {
 struct vtepd_xdp_config {
   __u32 local_ip;      /* network order */
   __u32 underlay_slot; /* devmap slot of the underlay */
-  __u16 udp_port;      /* host order, 4789 */
+  __u16 udp_port;      /* host order: VXLAN's, 4789 */
   __u16 mtu;           /* underlay MTU (outer IP packet) */
   __u16 sport_min;
   __u16 sport_max;
+  __u16 geneve_port;   /* host order: GENEVE's, 6081 */
+  __u16 pad;
+};
+
+/* A bridge domain's tunnel: type, the UDP destination port (0 for NVGRE), and the
+ * tunnel header exactly as vtepd's encap stage writes it (VNI included; an NVGRE
+ * FlowID byte is filled per frame from the inner-flow hash). */
+struct vtepd_xdp_domain {
+  __u32 vni;
+  __u16 type;     /* VTEPD_XDP_T_* (0: not set up) */
+  __u16 udp_port; /* host order */
+  __u32 hdr_len;  /* 8..VTEPD_XDP_MAX_TUN_HDR, a multiple of 4 */
+  __u8 hdr[VTEPD_XDP_MAX_TUN_HDR];
 };
 
 #endif

@@ -6,7 +6,7 @@
 //
 //   const p = new XdpPlan({ object });
 //   p.setConfig({ localIp, underlaySlot, udpPort, mtu, sportMin, sportMax });
-//   p.setVni(vni, domain); p.setPort(ifindex, domain, slot); p.setSlot(slot, ifindex);
+//   p.setVni(vni, domain) (VXLAN) or p.setDomain(domain, vni, type, udpPort, tunnelHeader); p.setPort(ifindex, domain, slot); p.setSlot(slot, ifindex);
 //   p.setRemote(index, ip, header42); p.setFdb(domain, mac, at, target); p.delFdb(domain, mac)
 //   p.fdb() -> [{domain, mac, at, target, lastSeenNs}]; p.counters() -> number[]
 //   p.testRun('underlay' | 'port', frame, ingressIfindex) -> { action, frame }
@@ -36,6 +36,7 @@ class XdpPlan : public Napi::ObjectWrap<XdpPlan> {
     exports.Set("XdpPlan", DefineClass(env, "XdpPlan", {
       InstanceMethod("setConfig", &XdpPlan::SetConfig),
       InstanceMethod("setVni", &XdpPlan::SetVni),
+      InstanceMethod("setDomain", &XdpPlan::SetDomain),
       InstanceMethod("setPort", &XdpPlan::SetPort),
       InstanceMethod("setSlot", &XdpPlan::SetSlot),
       InstanceMethod("setRemote", &XdpPlan::SetRemote),
@@ -120,16 +121,42 @@ class XdpPlan : public Napi::ObjectWrap<XdpPlan> {
     c.mtu = (uint16_t)U32(o, "mtu");
     c.sport_min = (uint16_t)U32(o, "sportMin");
     c.sport_max = (uint16_t)U32(o, "sportMax");
+    c.geneve_port = o.Has("genevePort") ? (uint16_t)U32(o, "genevePort") : 6081;
     uint32_t zero = 0;
     Update(info.Env(), MapFd(info.Env(), "xdp_config"), &zero, &c, "xdp config");
     return info.Env().Undefined();
   }
+  // setVni(vni, domain): a VXLAN domain on the config's UDP port (setDomain for the other types).
   Napi::Value SetVni(const Napi::CallbackInfo& info) {
     uint32_t vni = info[0].As<Napi::Number>().Uint32Value(), dom = info[1].As<Napi::Number>().Uint32Value();
-    if (vni > 0xffffff || dom >= VTEPD_XDP_MAX_VNIS) throw Napi::RangeError::New(info.Env(), "VNI 0..16777215, domain below 4096");
-    Update(info.Env(), MapFd(info.Env(), "vni_domain"), &vni, &dom, "vni_domain");
-    Update(info.Env(), MapFd(info.Env(), "domain_vni"), &dom, &vni, "domain_vni");
+    uint8_t hdr[8] = {0x08, 0, 0, 0, (uint8_t)(vni >> 16), (uint8_t)(vni >> 8), (uint8_t)vni, 0};
+    PutDomain(info.Env(), vni, dom, VTEPD_XDP_T_VXLAN, 0, hdr, 8);
     return info.Env().Undefined();
+  }
+  // setDomain(domain, vni, type 'vxlan'|'geneve'|'nvgre', udpPort, header): the tunnel header as the encap stage writes it.
+  Napi::Value SetDomain(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t dom = info[0].As<Napi::Number>().Uint32Value(), vni = info[1].As<Napi::Number>().Uint32Value();
+    std::string type = info[2].As<Napi::String>().Utf8Value();
+    uint16_t t = type == "vxlan" ? VTEPD_XDP_T_VXLAN : type == "geneve" ? VTEPD_XDP_T_GENEVE : type == "nvgre" ? VTEPD_XDP_T_NVGRE : 0;
+    if (t == 0) throw Napi::RangeError::New(env, "type must be vxlan, geneve or nvgre");
+    if (!info[4].IsBuffer()) throw Napi::TypeError::New(env, "header: a Buffer");
+    auto h = info[4].As<Napi::Buffer<uint8_t>>();
+    if (h.Length() < 8 || h.Length() > VTEPD_XDP_MAX_TUN_HDR || (h.Length() & 3)) throw Napi::RangeError::New(env, "header: 8..72 bytes, a multiple of 4 (GENEVE options up to 64 bytes)");
+    PutDomain(env, vni, dom, t, (uint16_t)info[3].As<Napi::Number>().Uint32Value(), h.Data(), (uint32_t)h.Length());
+    return env.Undefined();
+  }
+  void PutDomain(Napi::Env env, uint32_t vni, uint32_t dom, uint16_t type, uint16_t udpPort, const uint8_t* hdr, uint32_t len) {
+    if (vni > 0xffffff || dom >= VTEPD_XDP_MAX_VNIS) throw Napi::RangeError::New(env, "VNI 0..16777215, domain below 4096");
+    struct vtepd_xdp_domain d;
+    memset(&d, 0, sizeof d);
+    d.vni = vni;
+    d.type = type;
+    d.udp_port = udpPort;
+    d.hdr_len = len;
+    memcpy(d.hdr, hdr, len);
+    Update(env, MapFd(env, "vni_domain"), &vni, &dom, "vni_domain");
+    Update(env, MapFd(env, "domains"), &dom, &d, "domains");
   }
   Napi::Value SetPort(const Napi::CallbackInfo& info) {
     uint32_t ifindex = info[0].As<Napi::Number>().Uint32Value();

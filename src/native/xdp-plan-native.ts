@@ -14,19 +14,26 @@ export const XDP_PLAN_COUNTERS = [
   'decap-redirect', 'encap-redirect', 'bridge-redirect',
   'pass-not-ours', 'pass-learn', 'pass-flood', 'pass-unknown-vni', 'pass-mtu', 'pass-other',
   'ip4-bad-checksum', 'zero-payload', 'inner-too-short',
+  'nvgre-bad-flags', 'geneve-bad-version', 'geneve-bad-opt-length', 'geneve-control', 'geneve-non-ethernet',
 ] as const;
 export type XdpPlanCounter = (typeof XDP_PLAN_COUNTERS)[number];
 
-export interface XdpPlanConfig { localIp: string; underlaySlot: number; udpPort: number; mtu: number; sportMin: number; sportMax: number }
+export interface XdpPlanConfig { localIp: string; underlaySlot: number; udpPort: number; mtu: number; sportMin: number; sportMax: number; genevePort?: number }
 export interface XdpFdbRow { domain: number; mac: string; at: 'port' | 'remote'; target: number; lastSeenNs: number }
 export type XdpProgram = 'underlay' | 'port';
 
 export interface XdpPlanHandle {
   setConfig(c: XdpPlanConfig): void;
+  /** A VXLAN domain on the config's UDP port. */
   setVni(vni: number, domain: number): void;
+  /** A domain of any type: `header` is its tunnel header as the encap stage writes it (8..72 bytes; udpPort 0 = the config's). */
+  setDomain(domain: number, vni: number, type: 'vxlan' | 'geneve' | 'nvgre', udpPort: number, header: Buffer): void;
   setPort(ifindex: number, domain: number, slot: number): void;
   setSlot(slot: number, ifindex: number): void;
-  /** header: outer Ethernet + IPv4 + UDP (42 bytes); total length, checksum, source port and UDP length are filled per frame. */
+  /**
+   * header: outer Ethernet + IPv4 + UDP (42 bytes, IP protocol 17); the program uses the first 34 and fills
+   * the protocol, total length and checksum, and the UDP header, per frame and per the domain's type.
+   */
   setRemote(index: number, ip: string, header: Buffer): void;
   setFdb(domain: number, mac: string, at: 'port' | 'remote', target: number): void;
   delFdb(domain: number, mac: string): boolean;

@@ -42,7 +42,7 @@ function nicFlow(caps: HostCapabilities, what: string): Avail {
 
 /** Availability of `placement` for `fn` (tunnel `tunnel` where it matters). */
 /** Tunnel types the xdp programs encapsulate and decapsulate today. */
-export const XDP_TUNNELS: readonly PlanTunnelType[] = ['vxlan'];
+export const XDP_TUNNELS: readonly PlanTunnelType[] = ['vxlan', 'geneve', 'nvgre'];
 
 function xdp(caps: HostCapabilities, fn: OffloadFunction, tunnel: PlanTunnelType): Avail {
   if (fn === 'checksum' || fn === 'segmentation') {

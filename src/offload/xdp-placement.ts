@@ -25,7 +25,8 @@ import { formatMac, parseMacWords } from '../l2/mac-text.js';
 import { openXdpPlan, xdpPlanCounters, type XdpPlanCounter, type XdpPlanHandle } from '../native/xdp-plan-native.js';
 
 export const UNDERLAY_SLOT = XDP_LIMITS.ports;
-const VXLAN_OUTER = 42; // outer Ethernet + IPv4 + UDP: the part of the template that is per remote
+const ETH_IP4 = 34; // outer Ethernet + IPv4: the part of a template that is per remote
+const REMOTE_TEMPLATE = 42; // what setRemote takes: Ethernet + IPv4 + a UDP header the program fills
 
 export interface XdpAttachment { interface: string; program: 'underlay' | 'port'; mode: 'native' | 'generic' }
 
@@ -52,15 +53,12 @@ export class XdpPlacement {
     const cfg = dp.cfg;
     if (!isIPv4(cfg.underlay.address)) throw new Error(`xdp: underlay.address ${cfg.underlay.address} is not IPv4`);
     const first = dp.encap.find((e) => e !== null) ?? null;
+    const portOf = (type: string, dflt: number) => cfg.networks.find((n) => n.type === type)?.udpPort ?? dflt;
     this.plan.setConfig({
-      localIp: cfg.underlay.address, underlaySlot: UNDERLAY_SLOT, udpPort: cfg.networks[0]?.udpPort ?? 4789, mtu: cfg.underlay.mtu,
-      sportMin: first?.config.sportMin ?? 49152, sportMax: first?.config.sportMax ?? 65535,
+      localIp: cfg.underlay.address, underlaySlot: UNDERLAY_SLOT, udpPort: portOf('vxlan', 4789), genevePort: portOf('geneve', 6081),
+      mtu: cfg.underlay.mtu, sportMin: first?.config.sportMin ?? 49152, sportMax: first?.config.sportMax ?? 65535,
     });
     this.plan.setSlot(UNDERLAY_SLOT, ifindexOf(cfg.underlay.interface));
-    for (let dom = 0; dom < dp.domains.count; dom++) {
-      const vni = dp.domains.vni[dom];
-      if (vni >= 0) this.plan.setVni(vni, dom);
-    }
     for (const d of dp.devices) {
       const slot = d.port.index;
       if (slot >= UNDERLAY_SLOT) throw new Error(`xdp: port ${d.iface} has bridge index ${slot}; the devmap holds ${UNDERLAY_SLOT} ports`);
@@ -75,20 +73,32 @@ export class XdpPlacement {
   }
 
   /**
-   * Per remote: the first 42 bytes of the encap stage's template (the same bytes
-   * the slow path sends). Again after a control plane changed the remotes.
+   * Per domain: its type and tunnel header; per remote: its Ethernet + IPv4
+   * header. Both are the encap stage's own template bytes (what the slow path
+   * sends). Again after a control plane changed the remotes.
    */
   programRemotes(): void {
     const dp = this.dp;
     for (let dom = 0; dom < dp.domains.count; dom++) {
+      const vni = dp.domains.vni[dom];
+      if (vni < 0) continue;
+      const net = dp.spec.networks.find((n) => n.vni === vni);
       const enc = dp.encap[dom];
+      const type = net?.type ?? 'vxlan';
+      // Without remotes there is no encap stage: decap only needs the type.
+      const hdr = enc ? Buffer.from(enc.template.bytes[0].subarray(enc.template.tunOff, enc.template.hdrLen)) : Buffer.alloc(8);
+      this.plan.setDomain(dom, vni, type, net?.txUdpPort ?? 0, hdr);
       const rs = dp.domains.remotes[dom];
       if (!enc || !rs) continue;
       for (const r of rs) {
         if (r >= XDP_LIMITS.remotes) throw new Error(`xdp: remote ${dp.domains.remoteIp(r)} has index ${r}; the maps hold ${XDP_LIMITS.remotes}`);
-        const pos = dp.domains.remotePosition(dom, r);
-        const tpl = enc.template.bytes[pos];
-        this.plan.setRemote(r, dp.domains.remoteIp(r), Buffer.from(tpl.buffer, tpl.byteOffset, VXLAN_OUTER));
+        const bytes = enc.template.bytes[dp.domains.remotePosition(dom, r)];
+        // Ethernet + IPv4 as the stage builds them, protocol 17 (the program sets GRE's 47 and adjusts the checksum), UDP left to the program.
+        const tpl = Buffer.alloc(REMOTE_TEMPLATE);
+        tpl.set(bytes.subarray(0, ETH_IP4));
+        tpl[23] = 17;
+        tpl.writeUInt16BE(0, 24);
+        this.plan.setRemote(r, dp.domains.remoteIp(r), tpl);
         this.programmed.add(r);
       }
     }

@@ -28,7 +28,7 @@ export function xdpDataPath(p: OffloadPlan): boolean {
 }
 
 /** Limits of the xdp programs' maps (native-bindings/bpf/vtepd_xdp.h). */
-export const XDP_LIMITS = { remotes: 256, vnis: 4096, ports: 63 } as const;
+export const XDP_LIMITS = { remotes: 256, vnis: 4096, ports: 63, geneveOptionBytes: 64 } as const;
 
 /** Config-time problems of cfg.offload for `vtepd run` (no host probing). */
 export function runPlanProblems(cfg: VtepdConfig): string[] {
@@ -59,9 +59,9 @@ export function runPlanProblems(cfg: VtepdConfig): string[] {
 
 /**
  * Config-time problems of the xdp data path: its programs attach to the
- * underlay interface and to each port's interface, take VXLAN over IPv4 with
- * one UDP port, and leave the UDP checksum 0; everything else would be done
- * by the slow path only, so it is refused here instead of quietly.
+ * underlay interface and to each port's interface, take VXLAN, GENEVE (one
+ * UDP port each) and NVGRE over IPv4, and leave the UDP checksum 0; everything
+ * else would be done by the slow path only, so it is refused here instead of quietly.
  */
 function xdpRunProblems(cfg: VtepdConfig): string[] {
   const out: string[] = [];
@@ -69,11 +69,17 @@ function xdpRunProblems(cfg: VtepdConfig): string[] {
   if (u.transport === 'afxdp') out.push('underlay.transport: afxdp: the AF_XDP socket needs its own XDP program where the xdp plan attaches vtepd_xdp_underlay; use afpacket or udp');
   if (u.transport === 'raw') out.push('underlay.transport: raw: the xdp plan redirects encapsulated frames to underlay.interface at layer 2; use afpacket or udp');
   if (isIPv6(u.address)) out.push(`underlay.address: ${u.address}: the xdp programs build and take IPv4 outer headers only (IPv6 is not in them yet); use host or native for an IPv6 underlay`);
-  if (u.udpChecksum) out.push('underlay.udpChecksum: the xdp programs send VXLAN over IPv4 with UDP checksum 0 (RFC 7348); set it false or use host/native');
-  const udpPorts = new Set(cfg.networks.map((n) => n.udpPort));
-  if (udpPorts.size > 1) out.push(`networks: the xdp programs listen on one UDP port; these networks use ${[...udpPorts].join(', ')}`);
+  if (u.udpChecksum) out.push('underlay.udpChecksum: the xdp programs send VXLAN and GENEVE over IPv4 with UDP checksum 0 (RFC 7348, RFC 8926); set it false or use host/native');
+  for (const type of ['vxlan', 'geneve'] as const) {
+    const udpPorts = new Set(cfg.networks.filter((n) => n.type === type).map((n) => n.udpPort));
+    if (udpPorts.size > 1) out.push(`networks: the xdp programs take ${type} on one UDP port; these ${type} networks use ${[...udpPorts].join(', ')}`);
+  }
   cfg.networks.forEach((n, i) => {
     if (!XDP_TUNNELS.includes(n.type)) out.push(`networks[${i}] (vni ${n.vni}): type ${n.type}: the xdp programs handle ${XDP_TUNNELS.join(', ')} only; run ${n.type} networks with host or native`);
+    const opts = n.geneveOptions.reduce((a, o) => a + 4 + o.data.length / 2, 0);
+    if (n.type === 'geneve' && opts > XDP_LIMITS.geneveOptionBytes) {
+      out.push(`networks[${i}] (vni ${n.vni}).geneveOptions: ${opts} bytes of options, the xdp programs carry at most ${XDP_LIMITS.geneveOptionBytes}`);
+    }
   });
   if (cfg.networks.length > XDP_LIMITS.vnis) out.push(`networks: ${cfg.networks.length} networks, the xdp maps hold ${XDP_LIMITS.vnis}`);
   const remotes = new Set(cfg.networks.flatMap((n) => n.remotes));

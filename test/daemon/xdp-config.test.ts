@@ -34,12 +34,15 @@ t.test('config: the xdp data path', async (t) => {
   t.equal(problems((c) => { c.underlay.transport = 'udp'; }), '', 'a UDP socket underlay as the slow path: accepted');
   t.match(problems((c) => { c.offload['forwarding-learning'] = 'native'; }), /encap-decap: xdp with forwarding-learning: native: .*put both on xdp/);
   t.match(problems((c) => { c.offload.checksum = 'xdp'; }), /checksum and segmentation cannot be xdp/);
-  t.match(problems((c) => { c.networks[0].type = 'geneve'; }), /networks\[0\] \(vni 100\): type geneve: the xdp programs handle vxlan only/);
+  t.equal(problems((c) => { c.networks[0].type = 'geneve'; }), '', 'GENEVE: accepted');
+  t.equal(problems((c) => { c.networks[0].type = 'nvgre'; }), '', 'NVGRE: accepted');
+  t.match(problems((c) => { c.networks[0].type = 'geneve'; c.networks[0].geneveOptions = [{ class: 1, type: 1, data: '00'.repeat(124) }]; }),
+    /networks\[0\] \(vni 100\).geneveOptions: 128 bytes of options, the xdp programs carry at most 64/);
   t.match(problems((c) => { c.underlay.transport = 'afxdp'; }), /underlay.transport: afxdp: the AF_XDP socket needs its own XDP program/);
-  t.match(problems((c) => { c.underlay.udpChecksum = true; }), /underlay.udpChecksum: the xdp programs send VXLAN over IPv4 with UDP checksum 0/);
+  t.match(problems((c) => { c.underlay.udpChecksum = true; }), /underlay.udpChecksum: the xdp programs send VXLAN and GENEVE over IPv4 with UDP checksum 0/);
   t.match(problems((c) => { c.underlay.address = '2001:db8::1'; c.networks[0].remotes = ['2001:db8::2']; }), /IPv4 outer headers only/);
   t.match(problems((c) => { c.ports[0].backend = 'pcap'; c.ports[0].readFile = '/tmp/x.pcap'; }), /ports\[0\] \(vm11\): backend pcap: .*use backend afpacket or tap/);
   t.match(problems((c) => { c.ports[1].vlan = 10; }), /ports\[1\] \(vm12\).vlan: the xdp programs take untagged frames only/);
-  t.match(problems((c) => { c.networks.push({ vni: 200, type: 'vxlan', udpPort: 8472, ports: [], remotes: ['192.0.2.3'] }); }), /listen on one UDP port; these networks use 4789, 8472/);
+  t.match(problems((c) => { c.networks.push({ vni: 200, type: 'vxlan', udpPort: 8472, ports: [], remotes: ['192.0.2.3'] }); }), /take vxlan on one UDP port; these vxlan networks use 4789, 8472/);
   t.match(problems((c) => { c.networks[0].remotes = Array.from({ length: 300 }, (_, i) => `10.${i >> 8}.${i & 255}.1`); }), /300 remote VTEPs, the xdp maps hold 256/);
 });

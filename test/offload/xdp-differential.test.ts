@@ -14,6 +14,7 @@
  *   same reason (the program's counter names are the stage's reasons);
  * - passed up (XDP_PASS)        => the slow path, which is the TypeScript
  *   stage itself, decides: nothing to compare.
+ * VXLAN, GENEVE and NVGRE frames, each with its network's type in the maps.
  * The port program likewise against the TypeScript encap stage, on inner
  * frames (the fixtures' and their mutants): what it encapsulates is the
  * stage's bytes exactly, its UDP source port included.
@@ -36,21 +37,30 @@ const HOSTILE = new Set<string>(XDP_PLAN_COUNTERS.filter((c) => !c.startsWith('p
 const mac = (b: Uint8Array, o: number) => Array.from(b.subarray(o, o + 6), (x) => x.toString(16).padStart(2, '0')).join(':');
 const ip4 = (b: Uint8Array, o: number) => Array.from(b.subarray(o, o + 4)).join('.');
 
-/** VXLAN over untagged IPv4 on UDP 4789, long enough to name its addresses: the frames the program's fast path is for. */
-function isVxlan4(f: Uint8Array): boolean {
-  return f.length >= 14 + 20 + 8 + 8 + 14 && f[12] === 0x08 && f[13] === 0x00 && (f[14] >> 4) === 4 && f[23] === 17 &&
-    ((f[14 + (f[14] & 15) * 4 + 2] << 8) | f[14 + (f[14] & 15) * 4 + 3]) === 4789;
+type Kind = 'vxlan' | 'geneve' | 'nvgre';
+
+/** The tunnel of an untagged IPv4 frame with a 20-byte header, by UDP port or GRE protocol: the frames the fast path is for. */
+function kindOf(f: Uint8Array): Kind | null {
+  if (f.length < 14 + 20 + 8 || f[12] !== 0x08 || f[13] !== 0x00 || f[14] !== 0x45) return null;
+  if (f[23] === 47) return ((f[36] << 8) | f[37]) === 0x6558 ? 'nvgre' : null;
+  if (f[23] !== 17) return null;
+  const dport = (f[36] << 8) | f[37];
+  return dport === 4789 ? 'vxlan' : dport === 6081 ? 'geneve' : null;
 }
 
-function vxlanFrames(): { name: string; frames: Buffer[] }[] {
-  const files: string[] = [join(import.meta.dirname, '..', '..', 'fixtures', 'vxlan-ipv4.pcap'), join(import.meta.dirname, '..', '..', 'fixtures', 'vxlan-nanos.pcap'), join(import.meta.dirname, '..', '..', 'fixtures', 'nested.pcap')];
+/** The VNI / VSID where each type carries it. */
+const vniOf = (f: Uint8Array, k: Kind): number => (k === 'nvgre' ? (f[38] << 16) | (f[39] << 8) | f[40] : (f[46] << 16) | (f[47] << 8) | f[48]);
+
+function tunnelFrames(): { name: string; frames: Buffer[] }[] {
+  const own = ['vxlan-ipv4.pcap', 'vxlan-nanos.pcap', 'nested.pcap', 'geneve.pcap', 'nvgre.pcap'].map((f) => join(import.meta.dirname, '..', '..', 'fixtures', f));
+  const files = [...own];
   if (existsSync(EXTERNAL)) {
     for (const d of readdirSync(EXTERNAL, { withFileTypes: true })) {
       if (!d.isDirectory()) continue;
-      for (const f of readdirSync(join(EXTERNAL, d.name))) if (/vxlan.*\.pcap$/.test(f)) files.push(join(EXTERNAL, d.name, f));
+      for (const f of readdirSync(join(EXTERNAL, d.name))) if (/(vxlan|geneve|nvgre).*\.pcap$/.test(f)) files.push(join(EXTERNAL, d.name, f));
     }
   }
-  return files.filter((f) => existsSync(f)).map((f) => ({ name: f.split('/').slice(-2).join('/'), frames: captureFrames(f).map((h) => Buffer.from(h, 'hex')).filter(isVxlan4) }));
+  return files.filter((f) => existsSync(f)).map((f) => ({ name: f.split('/').slice(-2).join('/'), frames: captureFrames(f).map((h) => Buffer.from(h, 'hex')).filter((x) => kindOf(x) !== null) }));
 }
 
 /** A tiny seeded PRNG (xorshift32): the same mutants every run. */
@@ -84,63 +94,75 @@ function tsDecap(stage: DecapStage, f: Buffer): TsResult {
   return { drop: null, frame: Buffer.from(b.frame(0)) };
 }
 
-t.test('the port program against the TypeScript encap stage', { skip }, async (t) => {
-  const p: XdpPlanHandle = openXdpPlan();
-  t.teardown(() => p.close());
-  const rand = rng(0xe1ca);
-  const LOCAL = '192.0.2.1', REMOTE = '192.0.2.2';
-  const enc = () => new EncapStage({ type: 'vxlan', vni: 100, local: LOCAL, remotes: [{ ip: REMOTE, mac: '02:00:00:00:ff:02' }], localMac: '02:00:00:00:ff:01', mtu: 1500 });
-  // The IPv4 identification: the stage counts it per frame from 1 (RFC 6864: any value goes with DF set), the program
-  // sends its template's. The template here carries 1, so a fresh stage's first frame must equal the program's output.
-  const tpl = Buffer.from(enc().template.bytes[0].subarray(0, 42));
-  tpl.writeUInt16BE(1, 18);
-  p.setConfig({ localIp: LOCAL, underlaySlot: 3, udpPort: 4789, mtu: 1500, sportMin: 49152, sportMax: 65535 });
-  p.setVni(100, 1);
-  p.setSlot(3, LO);
-  p.setPort(LO, 1, 2);
-  p.setRemote(5, REMOTE, tpl);
-  let redirected = 0, passed = 0, dropped = 0;
-  const check = (name: string, f: Buffer): void => {
-    if (f.length < 14) return; // no driver hands XDP less than an Ethernet header (BPF_PROG_RUN refuses it too)
-    {
+/** Options as a network config carries them (the live tests' GENEVE network has the first). */
+const GENEVE_OPTIONS = [{ class: 0x0102, type: 0x01, data: '0000cafe' }, { class: 0xffff, type: 0x05, data: '' }];
+
+for (const type of ['vxlan', 'geneve', 'nvgre'] as const) {
+  t.test(`the port program against the TypeScript encap stage: ${type}`, { skip }, async (t) => {
+    const p: XdpPlanHandle = openXdpPlan();
+    t.teardown(() => p.close());
+    const rand = rng(0xe1ca);
+    const LOCAL = '192.0.2.1', REMOTE = '192.0.2.2';
+    const enc = () => new EncapStage({
+      type, vni: 100, local: LOCAL, remotes: [{ ip: REMOTE, mac: '02:00:00:00:ff:02' }], localMac: '02:00:00:00:ff:01', mtu: 1500,
+      ...(type === 'geneve' ? { geneveOptions: GENEVE_OPTIONS.map((o) => ({ optClass: o.class, type: o.type, data: Uint8Array.from(Buffer.from(o.data, 'hex')) })) } : {}),
+    });
+    const st0 = enc();
+    const t0 = st0.template;
+    const full = Buffer.from(t0.bytes[0]);
+    // The remote's part: Ethernet + IPv4 (+ a UDP header the program rewrites), built with protocol 17 as the placement does.
+    // The IPv4 identification: the stage counts it per frame from 1 (RFC 6864: any value goes with DF set), the program
+    // sends its template's. The template here carries 1, so a fresh stage's first frame must equal the program's output.
+    const tpl = Buffer.alloc(42);
+    full.copy(tpl, 0, 0, 34);
+    tpl[23] = 17;
+    tpl.writeUInt16BE(1, 18);
+    tpl.writeUInt16BE(0, 24);
+    p.setConfig({ localIp: LOCAL, underlaySlot: 3, udpPort: 4789, genevePort: 6081, mtu: 1500, sportMin: 49152, sportMax: 65535 });
+    // The domain's tunnel header: the stage's own bytes after the outer IPv4 (and UDP) header.
+    p.setDomain(1, 100, type, type === 'geneve' ? 6081 : 0, full.subarray(t0.tunOff, t0.hdrLen));
+    p.setSlot(3, LO);
+    p.setPort(LO, 1, 2);
+    p.setRemote(5, REMOTE, tpl);
+    let redirected = 0, passed = 0, dropped = 0;
+    const check = (name: string, f: Buffer): void => {
+      if (f.length < 14) return; // no driver hands XDP less than an Ethernet header (BPF_PROG_RUN refuses it too)
       p.setFdb(1, mac(f, 6), 'port', 2);
       p.setFdb(1, mac(f, 0), 'remote', 5);
+      const x = p.testRun('port', f, LO);
+      const b = new PacketBatch({ capacity: 1 });
+      b.append(f, 0, f.length, f.length, 0, 0);
+      enc().process(b); // a fresh stage: its first IPv4 identification, as the template has it
+      const ts = b.drop[0] !== 0 ? { drop: dropReason(b.drop[0]) ?? '?', frame: null } : { drop: null, frame: Buffer.from(b.frame(0)) };
+      if (x.action === 'redirect') {
+        redirected++;
+        if (ts.frame === null) t.fail(`${name}: XDP encapsulated it, TypeScript dropped it (${ts.drop})`);
+        else if (!ts.frame.equals(x.frame)) t.fail(`${name}: different bytes\n  xdp ${x.frame.toString('hex')}\n  ts  ${ts.frame.toString('hex')}`);
+      } else if (x.action === 'drop') {
+        dropped++;
+        if (ts.drop !== 'inner-too-short') t.fail(`${name}: XDP dropped it, TypeScript: ${ts.drop ?? 'encapsulated'}`);
+      } else passed++;
+      p.delFdb(1, mac(f, 6));
+      p.delFdb(1, mac(f, 0));
+    };
+    // Inner frames: what the VXLAN fixtures carry, and the project's plain Ethernet fixtures.
+    const inner: Buffer[] = tunnelFrames().flatMap((s) => s.frames).filter((f) => kindOf(f) === 'vxlan').map((f) => f.subarray(50));
+    for (const f of ['vlan.pcap', 'gre.pcap', 'mpls.pcap', 'vxlan-ipv6.pcap']) {
+      const path = join(import.meta.dirname, '..', '..', 'fixtures', f);
+      if (existsSync(path)) inner.push(...captureFrames(path).map((h) => Buffer.from(h, 'hex')));
     }
-    const x = p.testRun('port', f, LO);
-    // A fresh stage per frame: its IPv4 identification counter starts at 0, as the program's template has it.
-    const st = enc();
-    const b = new PacketBatch({ capacity: 1 });
-    b.append(f, 0, f.length, f.length, 0, 0);
-    st.process(b);
-    const ts = b.drop[0] !== 0 ? { drop: dropReason(b.drop[0]) ?? '?', frame: null } : { drop: null, frame: Buffer.from(b.frame(0)) };
-    if (x.action === 'redirect') {
-      redirected++;
-      if (ts.frame === null) t.fail(`${name}: XDP encapsulated it, TypeScript dropped it (${ts.drop})`);
-      else if (!ts.frame.equals(x.frame)) t.fail(`${name}: different bytes\n  xdp ${x.frame.toString('hex')}\n  ts  ${ts.frame.toString('hex')}`);
-    } else if (x.action === 'drop') {
-      dropped++;
-      if (ts.drop !== 'inner-too-short') t.fail(`${name}: XDP dropped it, TypeScript: ${ts.drop ?? 'encapsulated'}`);
-    } else passed++;
-    p.delFdb(1, mac(f, 6));
-    p.delFdb(1, mac(f, 0));
-  };
-  // Inner frames: what the VXLAN fixtures carry, and the project's plain Ethernet fixtures.
-  const inner: Buffer[] = vxlanFrames().flatMap((s) => s.frames).map((f) => f.subarray(50));
-  for (const f of ['vlan.pcap', 'gre.pcap', 'mpls.pcap', 'vxlan-ipv6.pcap']) {
-    const path = join(import.meta.dirname, '..', '..', 'fixtures', f);
-    if (existsSync(path)) inner.push(...captureFrames(path).map((h) => Buffer.from(h, 'hex')));
-  }
-  inner.forEach((f, i) => {
-    check(`inner#${i}`, f);
-    for (let k = 0; k < 20; k++) {
-      const m = Buffer.from(f);
-      const at = 12 + Math.floor(rand() * Math.min(40, Math.max(1, m.length - 12)));
-      if (at < m.length) m[at] ^= 1 + Math.floor(rand() * 255);
-      check(`inner#${i} mutant ${k}`, k % 5 === 4 ? m.subarray(0, Math.floor(rand() * m.length)) : m);
-    }
+    inner.forEach((f, i) => {
+      check(`inner#${i}`, f);
+      for (let k = 0; k < 20; k++) {
+        const m = Buffer.from(f);
+        const at = 12 + Math.floor(rand() * Math.min(40, Math.max(1, m.length - 12)));
+        if (at < m.length) m[at] ^= 1 + Math.floor(rand() * 255);
+        check(`inner#${i} mutant ${k}`, k % 5 === 4 ? m.subarray(0, Math.floor(rand() * m.length)) : m);
+      }
+    });
+    t.ok(redirected > 100, `${type}: encapsulated in XDP and compared byte for byte: ${redirected} (passed up ${passed}, dropped ${dropped})`);
   });
-  t.ok(redirected > 100, `encapsulated in XDP and compared byte for byte: ${redirected} (passed up ${passed}, dropped ${dropped})`);
-});
+}
 
 t.test('the underlay program against the TypeScript decap stage', { skip }, async (t) => {
   const p: XdpPlanHandle = openXdpPlan();
@@ -150,21 +172,23 @@ t.test('the underlay program against the TypeScript decap stage', { skip }, asyn
 
   /** Point the maps at this frame (as the placement would after learning), run both, compare. */
   const check = (name: string, f: Buffer): void => {
-    const vni = f.length >= 50 ? (f[46] << 16) | (f[47] << 8) | f[48] : 1;
-    const ok = f.length >= 64;
-    p.setConfig({ localIp: ok ? ip4(f, 30) : '192.0.2.1', underlaySlot: 0, udpPort: 4789, mtu: 1500, sportMin: 49152, sportMax: 65535 });
-    p.setVni(vni, 1);
+    const kind = kindOf(f) ?? 'vxlan';
+    const vni = f.length >= 50 ? vniOf(f, kind) : 1;
+    // What the stage makes of it tells where the inner MACs are (for a frame it decapsulates).
+    const ts = tsDecap(new DecapStage({ networks: [{ vni, type: kind }] }), f);
+    p.setConfig({ localIp: f.length >= 34 ? ip4(f, 30) : '192.0.2.1', underlaySlot: 0, udpPort: 4789, genevePort: 6081, mtu: 1500, sportMin: 49152, sportMax: 65535 });
+    p.setDomain(1, vni, kind, 0, Buffer.alloc(8));
     p.setSlot(2, LO);
-    if (ok) {
-      p.setRemote(0, ip4(f, 26), Buffer.alloc(42));
-      p.setFdb(1, mac(f, 56), 'remote', 0);
-      p.setFdb(1, mac(f, 50), 'port', 2);
+    const macs = ts.frame !== null ? [mac(ts.frame, 6), mac(ts.frame, 0)] : null;
+    if (f.length >= 34) p.setRemote(0, ip4(f, 26), Buffer.alloc(42));
+    if (macs !== null) {
+      p.setFdb(1, macs[0], 'remote', 0);
+      p.setFdb(1, macs[1], 'port', 2);
     }
     const before = xdpPlanCounters(p);
     const x = p.testRun('underlay', f, LO);
     const after = xdpPlanCounters(p);
     const moved = XDP_PLAN_COUNTERS.filter((c) => after[c] !== before[c]);
-    const ts = tsDecap(new DecapStage({ networks: [{ vni, type: 'vxlan' }] }), f);
     if (x.action === 'redirect') {
       redirected++;
       if (ts.drop !== null) t.fail(`${name}: XDP decapsulated it, TypeScript dropped it (${ts.drop})`);
@@ -179,12 +203,13 @@ t.test('the underlay program against the TypeScript decap stage', { skip }, asyn
       passed++;
       if (x.action !== 'pass') t.fail(`${name}: unexpected verdict ${x.action}`);
     }
-    p.delFdb(1, ok ? mac(f, 56) : '00:00:00:00:00:00');
-    p.delFdb(1, ok ? mac(f, 50) : '00:00:00:00:00:00');
+    if (macs !== null) { p.delFdb(1, macs[0]); p.delFdb(1, macs[1]); }
   };
 
-  const sets = vxlanFrames();
-  t.ok(sets.some((s) => s.frames.length > 0), `VXLAN frames found in ${sets.map((s) => `${s.name} (${s.frames.length})`).join(', ')}`);
+  const sets = tunnelFrames();
+  t.ok(sets.some((s) => s.frames.length > 0), `tunnel frames found in ${sets.map((s) => `${s.name} (${s.frames.length})`).join(', ')}`);
+  const kinds = new Set(sets.flatMap((s) => s.frames.map((f) => kindOf(f))));
+  t.same([...kinds].sort(), ['geneve', 'nvgre', 'vxlan'], 'all three tunnel types among them');
   for (const s of sets) {
     s.frames.forEach((f, i) => {
       check(`${s.name}#${i}`, f);
