@@ -19,22 +19,37 @@ export class ByteOut {
   /** Room past `size` for the line being written (and the writers' over-stores) without checks. */
   private readonly slack: number;
 
+  /** Buffers handed back by the writer (recycle), reused so fresh pages are not faulted in per MiB. */
+  private readonly spare: ArrayBuffer[] = [];
+
   constructor(readonly size = 1 << 20, slack = 64 * 1024) {
     this.slack = slack;
-    this.buf = Buffer.allocUnsafe(size + slack);
-    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+    const ab = new ArrayBuffer(size + slack);
+    this.buf = Buffer.from(ab);
+    this.view = new DataView(ab);
   }
 
   /** True when the caller should hand the buffer over (after the current line). */
   get full(): boolean { return this.pos >= this.size; }
 
-  /** The bytes written so far; a new buffer takes over. */
+  /** The bytes written so far; another buffer takes over (a recycled one when there is one). */
   take(): Buffer {
     const out = this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafe(this.size + this.slack);
-    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+    const ab = this.spare.pop() ?? new ArrayBuffer(this.size + this.slack);
+    this.buf = Buffer.from(ab);
+    this.view = new DataView(ab);
     this.pos = 0;
     return out;
+  }
+
+  /**
+   * Give back a buffer from take() once its reader is done with it (written
+   * out). A fresh 1 MiB buffer per chunk cost more in page faults than the
+   * emitters spent writing it.
+   */
+  recycle(chunk: Buffer): void {
+    const ab = chunk.buffer;
+    if (ab instanceof ArrayBuffer && ab.byteLength === this.size + this.slack && this.spare.length < 8) this.spare.push(ab);
   }
 
   lit(k: Lit): void { this.pos = wLit(this.view, this.pos, k); }

@@ -64,7 +64,7 @@ export function w3z(d: DataView, p: number, n: number): number {
   return p + 3;
 }
 
-/** An integer (|n| < 2^53) in decimal: groups of 3 digits below 10^9, a digit loop beyond. */
+/** An integer (|n| < 2^53) in decimal: groups of 3 digits below 10^12, a digit loop beyond. */
 export function wDec(d: DataView, p: number, n: number): number {
   if (n < 1000 && n >= 0) return w3(d, p, n);
   if (n < 1e6 && n >= 0) { const h = Math.floor(n / 1000); return w3z(d, w3(d, p, h), n - h * 1000); }
@@ -72,9 +72,16 @@ export function wDec(d: DataView, p: number, n: number): number {
 }
 
 function wDecLong(d: DataView, p: number, n: number): number {
-  if (n < 1e9 && n >= 0) {
-    const h = Math.floor(n / 1e6), l = n - h * 1e6, m = Math.floor(l / 1000);
-    return w3z(d, w3z(d, w3(d, p, h), m), l - m * 1000);
+  if (n < 1e12 && n >= 0) {
+    // Seconds since 1970 (10 digits) land here once per frame.
+    const g = Math.floor(n / 1e9);
+    let r = n - g * 1e9;
+    if (g !== 0) p = w3(d, p, g);
+    const h = Math.floor(r / 1e6);
+    r -= h * 1e6;
+    const m = Math.floor(r / 1000);
+    p = g !== 0 ? w3z(d, p, h) : w3(d, p, h);
+    return w3z(d, w3z(d, p, m), r - m * 1000);
   }
   if (n < 0) { d.setUint8(p++, 45); n = -n; }
   let digits = 1;
