@@ -67,7 +67,11 @@ export function w3z(d: DataView, p: number, n: number): number {
 /** An integer (|n| < 2^53) in decimal: groups of 3 digits below 10^12, a digit loop beyond. */
 export function wDec(d: DataView, p: number, n: number): number {
   if (n < 1000 && n >= 0) return w3(d, p, n);
-  if (n < 1e6 && n >= 0) { const h = Math.floor(n / 1000); return w3z(d, w3(d, p, h), n - h * 1000); }
+  if (n < 1e6 && n >= 0) {
+    // n / 1000 in integer arithmetic (exact below 171992: ports, lengths, most frame numbers).
+    const h = n < 131072 ? ((n >>> 3) * 8389) >>> 20 : Math.floor(n / 1000);
+    return w3z(d, w3(d, p, h), n - h * 1000);
+  }
   return wDecLong(d, p, n);
 }
 
@@ -91,6 +95,24 @@ function wDecLong(d: DataView, p: number, n: number): number {
   while (n >= 10) { const t = Math.floor(n / 10); d.setUint8(--q, 48 + (n - t * 10)); n = t; }
   d.setUint8(--q, 48 + n);
   return p;
+}
+
+/** The last seconds value written by wSec, its text as words, and its length. */
+let secN = -1, secLen = 0;
+const secW = new Uint32Array(5);
+const scratch = new DataView(new ArrayBuffer(32));
+
+/** Seconds of a timestamp: frames in time order mostly share it, so its text is kept (not recomputed per frame). */
+export function wSec(d: DataView, p: number, n: number): number {
+  if (n !== secN) {
+    if (!(n >= 0 && n < 1e15)) return wDec(d, p, n);
+    secLen = wDec(scratch, 0, n);
+    for (let i = 0; i < 5; i++) secW[i] = scratch.getUint32(4 * i, true);
+    secN = n;
+  }
+  d.setUint32(p, secW[0], true); d.setUint32(p + 4, secW[1], true); d.setUint32(p + 8, secW[2], true);
+  if (secLen > 12) { d.setUint32(p + 12, secW[3], true); d.setUint32(p + 16, secW[4], true); }
+  return p + secLen;
 }
 
 /** Exactly 9 digits (nanoseconds, 0 <= n < 10^9). */

@@ -7,7 +7,7 @@
  */
 import { ipv4ChecksumOk } from '../packet/ipv4.js';
 import type { ByteOut } from './byte-out.js';
-import { lit, w3, wDec, wDec9, wHex16, wIpv4, wIpv6, wLit, wMac } from './byte-write.js';
+import { lit, w3, wDec, wDec9, wHex16, wIpv4, wIpv6, wLit, wMac, wSec } from './byte-write.js';
 import { L_ETH, L_VLAN, L_IPV4, L_IPV6, L_UDP, L_TCP, L_ICMP, L_ICMPV6, L_VXLAN, L_GENEVE, L_NVGRE } from './layers.js';
 import { IPV6_EXT, type WalkState } from './walk-state.js';
 import { layerJson } from './format-json.js';
@@ -117,7 +117,7 @@ export function emitFrameJson(
   out: ByteOut, b: Uint8Array, st: WalkState, frame: number, tsSec: number, tsNsec: number, caplen: number, len: number,
 ): void {
   let o = out.view;
-  let w = wLit(o, out.pos, K_FRAME); w = wDec(o, w, frame); w = wLit(o, w, K_TS); w = wDec(o, w, tsSec); o.setUint8(w++, 46);
+  let w = wLit(o, out.pos, K_FRAME); w = wDec(o, w, frame); w = wLit(o, w, K_TS); w = wSec(o, w, tsSec); o.setUint8(w++, 46);
   w = wDec9(o, w, tsNsec); w = wLit(o, w, K_CAPLEN); w = wDec(o, w, caplen); w = wLit(o, w, K_LEN); w = wDec(o, w, len);
   w = wLit(o, w, K_LAYERS);
   for (let i = 0; i < st.count; i++) {

@@ -4,7 +4,7 @@
  * written from the frame's bytes; the rest through the string formatter.
  */
 import type { ByteOut } from './byte-out.js';
-import { lit, w3, wDec, wDec9, wHex, wHex16, wIpv4, wIpv6, wLit, wMac } from './byte-write.js';
+import { lit, w3, wDec, wDec9, wHex, wHex16, wIpv4, wIpv6, wLit, wMac, wSec } from './byte-write.js';
 import {
   L_ETH, L_VLAN, L_IPV4, L_IPV6, L_UDP, L_TCP, L_ICMP, L_ICMPV6, L_VXLAN, L_GENEVE, L_NVGRE, S_END, S_UNKNOWN, S_FRAGMENT,
 } from './layers.js';
@@ -118,7 +118,7 @@ export function emitFrameText(
   out: ByteOut, b: Uint8Array, st: WalkState, frame: number, tsSec: number, tsNsec: number, caplen: number, len: number,
 ): void {
   let o = out.view;
-  let w = wDec(o, out.pos, frame); o.setUint8(w++, 32); w = wDec(o, w, tsSec); o.setUint8(w++, 46); w = wDec9(o, w, tsNsec);
+  let w = wDec(o, out.pos, frame); o.setUint8(w++, 32); w = wSec(o, w, tsSec); o.setUint8(w++, 46); w = wDec9(o, w, tsNsec);
   for (let i = 0; i < st.count; i++) {
     if (i) { o.setUint16(w, 0x202c, true); w += 2; } else o.setUint8(w++, 32);
     const e = layer(o, w, b, st, i);
