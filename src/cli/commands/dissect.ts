@@ -27,7 +27,7 @@ interface DissectOptions {
 }
 
 /** Writes whole buffers to stdout, waits for 'drain', and turns EPIPE into a quiet stop. */
-class Out {
+export class Out {
   closed = false;
   constructor(private readonly stream: NodeJS.WriteStream) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
