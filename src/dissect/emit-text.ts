@@ -19,7 +19,8 @@ const K_UDP = lit('UDP '), K_TCP = lit('TCP '), K_ICMP = lit('ICMP type '), K_IC
 const K_VXLAN = lit('VXLAN vni '), K_FLAGS = lit(' flags 0x'), K_GENEVE = lit('GENEVE vni '), K_O = lit(' O'), K_C = lit(' C');
 const K_DATA = lit(', data '), K_BYTES = lit(' bytes'), K_FRAG = lit(', fragment data');
 const K_ERR = lit(' [error: '), K_CAP = lit(' (caplen '), K_OF = lit(' of ');
-const TCP_FLAGS = new TextEncoder().encode('FSRPAUEC');
+/** ` [PA]` for each value of the TCP flags byte, as one literal each (a table, not a loop over 8 bits per frame). */
+const TCP_FLAGS = Array.from({ length: 256 }, (_, f) => lit(` [${f === 0 ? '.' : [...'FSRPAUEC'].filter((_c, j) => f & (1 << j)).join('')}]`));
 const K_OPTS = lit(' options ['), K_CLASS = lit('class '), K_TYPE = lit(' type 0x'), K_LEN2 = lit(' len '), K_SEMI = lit('; ');
 const K_NVGRE = lit('NVGRE vsid '), K_FLOWID = lit(' flowid ');
 
@@ -62,12 +63,7 @@ function udp(o: DataView, w: number, b: Uint8Array, p: number): number {
 
 function tcp(o: DataView, w: number, b: Uint8Array, p: number): number {
   w = wLit(o, w, K_TCP); w = wDec(o, w, (b[p] << 8) | b[p + 1]); w = wLit(o, w, K_GT); w = wDec(o, w, (b[p + 2] << 8) | b[p + 3]);
-  o.setUint8(w++, 32); o.setUint8(w++, 91);
-  const f = b[p + 13];
-  if (f === 0) o.setUint8(w++, 46);
-  else for (let j = 0; j < 8; j++) if (f & (1 << j)) o.setUint8(w++, TCP_FLAGS[j]);
-  o.setUint8(w, 93);
-  return w + 1;
+  return wLit(o, w, TCP_FLAGS[b[p + 13]]);
 }
 
 function geneve(o: DataView, w: number, b: Uint8Array, p: number): number {
