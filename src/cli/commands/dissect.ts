@@ -7,7 +7,7 @@
  * Truncated frames inside a good file are reported per frame, never fatal; a
  * long run of identical record errors is folded into one line (dissect/run.ts).
  * Output is written as bytes into 1 MiB buffers (src/dissect/byte-out.ts), each
- * handed to stdout whole, honouring back-pressure; a closed pipe
+ * handed to stdout whole, honouring back-pressure, and reused once written; a closed pipe
  * (`| head`) ends the run quietly.
  */
 import { summary } from './catalog.js';
