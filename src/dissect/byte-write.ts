@@ -15,6 +15,7 @@ export type Lit = Uint32Array;
 
 /** Encode a literal once at module load (ASCII only). */
 export function lit(s: string): Lit {
+  if (s.length === 0) throw new Error('empty literal');
   const k = new Uint32Array(1 + ((s.length + 3) >>> 2));
   k[0] = s.length;
   for (let i = 0; i < s.length; i++) k[1 + (i >>> 2)] |= (s.charCodeAt(i) & 0x7f) << (8 * (i & 3));
@@ -22,8 +23,16 @@ export function lit(s: string): Lit {
 }
 
 export function wLit(d: DataView, p: number, k: Lit): number {
+  // Unrolled for the usual 1-3 words: inlined per call site, the length tests always go one way.
   const n = k.length;
-  for (let i = 1, q = p; i < n; i++, q += 4) d.setUint32(q, k[i], true);
+  d.setUint32(p, k[1], true);
+  if (n > 2) {
+    d.setUint32(p + 4, k[2], true);
+    if (n > 3) {
+      d.setUint32(p + 8, k[3], true);
+      for (let i = 4, q = p + 12; i < n; i++, q += 4) d.setUint32(q, k[i], true);
+    }
+  }
   return p + k[0];
 }
 
