@@ -73,13 +73,20 @@ export function w3z(d: DataView, p: number, n: number): number {
   return p + 3;
 }
 
-/** An integer (|n| < 2^53) in decimal: groups of 3 digits below 10^12, a digit loop beyond. */
+/**
+ * An integer (|n| < 2^53) in decimal. Below 10^6 one path for every length (the
+ * 3 low digits are stored even when not used), so numbers growing past 999 (frame
+ * numbers) meet no branch V8 compiled without feedback and deoptimised on.
+ */
 export function wDec(d: DataView, p: number, n: number): number {
-  if (n < 1000 && n >= 0) return w3(d, p, n);
   if (n < 1e6 && n >= 0) {
-    // n / 1000 in integer arithmetic (exact below 171992: ports, lengths, most frame numbers).
-    const h = n < 131072 ? ((n >>> 3) * 8389) >>> 20 : Math.floor(n / 1000);
-    return w3z(d, w3(d, p, h), n - h * 1000);
+    const h = (n / 1000) | 0; // an integer multiply-shift once optimised
+    const lo = n - h * 1000;
+    const first = h === 0 ? lo : h;
+    d.setUint32(p, D_W[first], true);
+    p += D_L[first];
+    d.setUint32(p, DZ_W[lo], true);
+    return h === 0 ? p : p + 3;
   }
   return wDecLong(d, p, n);
 }
