@@ -113,22 +113,19 @@ function wDecLong(d: DataView, p: number, n: number): number {
   return p;
 }
 
-/** The last seconds value written by wSec, its text as words, and its length. */
-let secN = -1, secLen = 0;
-const secW = new Uint32Array(5);
-const scratch = new DataView(new ArrayBuffer(32));
-
-/** Seconds of a timestamp: frames in time order mostly share it, so its text is kept (not recomputed per frame). */
+/**
+ * Seconds of a timestamp (10 digits today) on one path for every frame: a branch
+ * taken only when the second changes was compiled without feedback and cost a
+ * deoptimisation of the emitter, more than computing the digits each time.
+ */
 export function wSec(d: DataView, p: number, n: number): number {
-  if (n !== secN) {
-    if (!(n >= 0 && n < 1e15)) return wDec(d, p, n);
-    secLen = wDec(scratch, 0, n);
-    for (let i = 0; i < 5; i++) secW[i] = scratch.getUint32(4 * i, true);
-    secN = n;
+  if (n >= 1e6 && n < 1e12) {
+    const h = Math.floor(n / 1e6);
+    const l = n - h * 1e6;
+    const m = (l / 1000) | 0;
+    return w3z(d, w3z(d, wDec(d, p, h), m), l - m * 1000);
   }
-  d.setUint32(p, secW[0], true); d.setUint32(p + 4, secW[1], true); d.setUint32(p + 8, secW[2], true);
-  if (secLen > 12) { d.setUint32(p + 12, secW[3], true); d.setUint32(p + 16, secW[4], true); }
-  return p + secLen;
+  return wDec(d, p, n);
 }
 
 /** Exactly 9 digits (nanoseconds, 0 <= n < 10^9). */

@@ -113,7 +113,7 @@ t.test('byte writers agree with String() / toString(16) across their table bound
   t.equal(bad, 0, 'all numbers, MACs and addresses');
 });
 
-t.test('timestamps: the kept seconds text follows every change of second', async (t) => {
+t.test('timestamps: seconds below, within and above the 10-digit path', async (t) => {
   const st = new WalkState();
   const o = new ByteOut(1 << 12);
   const b = sampleFrames()[0].bytes;
