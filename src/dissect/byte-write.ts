@@ -120,8 +120,10 @@ function wDecLong(d: DataView, p: number, n: number): number {
  */
 export function wSec(d: DataView, p: number, n: number): number {
   if (n >= 1e6 && n < 1e12) {
-    const h = Math.floor(n / 1e6);
-    const l = n - h * 1e6;
+    // Exact division only: V8 compiles n / 1e6 as integer division after seeing
+    // 1700000000 / 1e6 = 1700, and deoptimises at the first second that does not divide.
+    const l = n % 1e6;
+    const h = (n - l) / 1e6;
     const m = (l / 1000) | 0;
     return w3z(d, w3z(d, wDec(d, p, h), m), l - m * 1000);
   }
