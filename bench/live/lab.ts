@@ -21,20 +21,18 @@
  * (threaded NAPI) pinned with the daemon to the other core, so everything the
  * device under test does, kernel or vtepd, happens on that core. A has GRO on,
  * which puts a veth in NAPI mode (XDP frames from the generator need it). The
- * sink drops every frame at snk0's XDP hook (native-bindings/bpf/vtepd_sink.bpf.c;
- * the veth counts it first), for every setup alike: the sink's receive work is
- * tens of ns per frame instead of a socket buffer's, and snk0 is in NAPI mode,
- * which the xdp plan's redirects into B need.
+ * sink's receive work is no setup's: snk0 has GRO on (NAPI mode, which the xdp
+ * plan's redirects into B need) and its NAPI runs in a thread on the
+ * generator's core at real-time priority, for every setup alike.
  * Namespace names carry the pid; close()/closeSync() are idempotent.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { controlRequest } from '../../src/control/control-client.js';
 import { KernelVtep } from '../../src/offload/kernel-vtep.js';
-import { xdpPlanObjectPath } from '../../src/native/xdp-plan-native.js';
 
 export const VNI = 100;
 export const SRC_MAC = '02:00:00:00:00:01';
@@ -44,7 +42,6 @@ export const REMOTE = '192.0.2.2';
 export const UL0_MAC = '02:00:00:00:aa:01';
 export const REMOTE_MAC = '02:00:00:00:ff:02';
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const SINK_OBJECT = join(dirname(xdpPlanObjectPath()), 'vtepd_sink.bpf.o');
 
 export type Direction = 'encap' | 'decap' | 'l2';
 export type Setup = 'kernel' | 'host' | 'native' | 'afxdp' | 'xdp';
@@ -69,7 +66,7 @@ export class LiveLab {
   private kernel: KernelVtep | null = null;
   private closed = false;
 
-  constructor(readonly direction: Direction, readonly dutCpu: number, tag = `vtl${process.pid}`) {
+  constructor(readonly direction: Direction, readonly dutCpu: number, readonly sinkCpu: number, tag = `vtl${process.pid}`) {
     this.gen = `${tag}g`;
     this.hv = `${tag}h`;
     this.sink = `${tag}s`;
@@ -93,10 +90,11 @@ export class LiveLab {
       ip(['-n', this.hv, 'addr', 'add', `${LOCAL}/24`, 'dev', 'ul0']);
       if (direction === 'encap') ip(['-n', this.hv, 'neigh', 'replace', REMOTE, 'lladdr', REMOTE_MAC, 'dev', 'ul0', 'nud', 'permanent']);
       ip(['netns', 'exec', this.hv, 'ethtool', '-K', this.a, 'gro', 'on']);
-      // The sink drops every frame in XDP (vtepd_sink.bpf.o; the veth still counts it): its receive work costs
-      // the core it lands on (the device under test's) tens of ns per frame, no socket buffer, for every setup alike.
-      // The XDP program also puts snk0 in NAPI mode, which XDP redirects into B need.
-      ip(['-n', this.sink, 'link', 'set', 'dev', 'snk0', 'xdp', 'obj', SINK_OBJECT, 'sec', 'xdp']);
+      // The sink's receive work is no setup's: snk0 in NAPI mode (GRO on; XDP redirects into B need it), its NAPI
+      // in a thread on the generator's core at real-time priority, so the DUT core never runs it. The sink and the
+      // generator then share that core: run.ts flags points where the generator could not overload the DUT.
+      ip(['netns', 'exec', this.sink, 'ethtool', '-K', 'snk0', 'gro', 'on']);
+      for (const pid of this.pinNapiOf(this.sink, 'snk0', sinkCpu)) quiet('chrt', ['-f', '-p', '50', String(pid)]);
     } catch (e) {
       this.closeSync();
       throw new Error(`building the namespaces failed: ${(e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message}`, { cause: e });
@@ -182,20 +180,21 @@ export class LiveLab {
     this.pinNapiOf(this.hv, this.a, this.dutCpu);
   }
 
-  /** Threaded NAPI for `dev` in `ns`, its thread(s) pinned to `cpu`. */
-  private pinNapiOf(ns: string, dev: string, cpu: number): void {
+  /** Threaded NAPI for `dev` in `ns`, its thread(s) pinned to `cpu`; returns their pids. */
+  private pinNapiOf(ns: string, dev: string, cpu: number): number[] {
     ip(['netns', 'exec', ns, 'sh', '-c', `echo 1 > /sys/class/net/${dev}/threaded`]);
     const prefix = `napi/${dev}-`;
-    let pinned = 0;
+    const pinned: number[] = [];
     for (const pid of readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
       let comm = '';
       try { comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { continue; }
       if (!comm.startsWith(prefix)) continue;
       quiet('taskset', ['-pc', String(cpu), pid]);
-      pinned++;
+      pinned.push(Number(pid));
     }
-    if (pinned === 0) throw new Error(`no NAPI thread ${prefix}* found for ${dev} in ${ns}: threaded NAPI did not start`);
+    if (pinned.length === 0) throw new Error(`no NAPI thread ${prefix}* found for ${dev} in ${ns}: threaded NAPI did not start`);
+    return pinned;
   }
 
   /** rx packets and bytes of an interface (ip -s -j link). */
