@@ -15,11 +15,15 @@
  * Rows are plan/backend/pollN: N = afpacket.busyPollUs, how long a daemon keeps
  * polling its rings after the last frame before it sleeps (0: sleeps at once).
  *
- * Flags: --plans host,native  --backends afpacket[,afxdp]  --busy-poll 0,20000  --count 300
+ * `xdp` (--plans ...,xdp): the daemons with the xdp plan; the VMs' eth0 get GRO
+ * on for that row only (redirects into a VM port need its peer in NAPI mode).
+ *
+ * Flags: --plans host,native[,xdp]  --backends afpacket[,afxdp]  --busy-poll 0,20000  --count 300
  *        --load-pps 20000  --tcp-seconds 5  --rounds 1  --out DIR (default docs/benchmarks)
  * A backend other than afpacket sets ports[].backend and underlay.transport to it;
  * a daemon that refuses the config gives a "skipped" row with its reason.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -50,7 +54,13 @@ function parseArgs(argv: string[]): Args {
 const PLAN: Record<string, Record<string, string> | undefined> = {
   host: undefined,
   native: { 'encap-decap': 'native', 'forwarding-learning': 'native' },
+  xdp: { 'encap-decap': 'xdp', 'forwarding-learning': 'xdp' },
 };
+
+/** The xdp plan redirects into the VM ports: their peers (the VMs' eth0) need NAPI mode, GRO on; off again for the other rows. */
+function vmGro(lab: OverlayLab, on: boolean): void {
+  for (const vm of lab.topo.vms) execFileSync('ip', ['netns', 'exec', vm.ns, 'ethtool', '-K', 'eth0', 'gro', on ? 'on' : 'off'], { stdio: 'ignore' });
+}
 
 interface Row { setup: string; idle?: Percentiles; loaded?: Percentiles; load?: LoadResult; tcpBps?: number; skipped?: string }
 
@@ -97,16 +107,18 @@ async function runSetup(lab: OverlayLab, a: Args, setup: string): Promise<Row> {
   if (b !== 'afpacket' && b !== 'afxdp') throw new Error(`--backends: ${b} is not afpacket or afxdp`);
   const backend: 'afpacket' | 'afxdp' = b;
   const busyPollUs = Number(poll.replace(/^poll/, ''));
+  if (plan === 'xdp') vmGro(lab, true);
   try {
     // The backend moves both the VM ports and the underlay (backend: X, underlay.transport: X).
     const extra = backend === 'afpacket' ? { afpacket: { busyPollUs } } : undefined;
     await lab.startDaemons({ type: 'vxlan', offload: PLAN[plan], backend, transport: backend, logLevel: 'warn', extra }, 15000, [0, 1]);
   } catch (e) {
     await lab.stopDaemons(2000).catch(() => undefined);
+    if (plan === 'xdp') vmGro(lab, false);
     row.skipped = (e as Error).message.split('\n')[0].slice(0, 200);
     return row;
   }
-  try { await cases(lab, a, row); } finally { await lab.stopDaemons(); }
+  try { await cases(lab, a, row); } finally { await lab.stopDaemons(); if (plan === 'xdp') vmGro(lab, false); }
   return row;
 }
 

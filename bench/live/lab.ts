@@ -10,7 +10,8 @@
  *
  * H runs one setup at a time: the Linux kernel (bridge + vxlan device,
  * KernelVtep) or `vtepd run` with the host plan, the native plan, or the native
- * plan on AF_XDP ports and underlay. Each setup holds one static FDB entry for
+ * plan on AF_XDP ports and underlay, or the xdp plan (vtepd's eBPF programs on
+ * A and B's sides, AF_PACKET ports behind them as the slow path). Each setup holds one static FDB entry for
  * DST_MAC (behind the remote, or on the sink-side port), so nothing floods. S has
  * no IP address and H a permanent neighbour entry for the remote: no ARP, ICMP or
  * IP processing happens at the far end, and S's rx counter is the count of
@@ -19,7 +20,10 @@
  * Fairness: the generator (G) runs on one core; A's NAPI runs in a kernel thread
  * (threaded NAPI) pinned with the daemon to the other core, so everything the
  * device under test does, kernel or vtepd, happens on that core. A has GRO on,
- * which puts a veth in NAPI mode (XDP frames from the generator need it).
+ * which puts a veth in NAPI mode (XDP frames from the generator need it). The
+ * sink's receive work is no setup's: snk0 has GRO on (NAPI mode, which the xdp
+ * plan's redirects into B need) and its NAPI runs in a thread on the
+ * generator's core at real-time priority, for every setup alike.
  * Namespace names carry the pid; close()/closeSync() are idempotent.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -40,7 +44,7 @@ export const REMOTE_MAC = '02:00:00:00:ff:02';
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 export type Direction = 'encap' | 'decap' | 'l2';
-export type Setup = 'kernel' | 'host' | 'native' | 'afxdp';
+export type Setup = 'kernel' | 'host' | 'native' | 'afxdp' | 'xdp';
 
 function ip(args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -62,7 +66,7 @@ export class LiveLab {
   private kernel: KernelVtep | null = null;
   private closed = false;
 
-  constructor(readonly direction: Direction, readonly dutCpu: number, tag = `vtl${process.pid}`) {
+  constructor(readonly direction: Direction, readonly dutCpu: number, readonly sinkCpu: number, tag = `vtl${process.pid}`) {
     this.gen = `${tag}g`;
     this.hv = `${tag}h`;
     this.sink = `${tag}s`;
@@ -86,6 +90,11 @@ export class LiveLab {
       ip(['-n', this.hv, 'addr', 'add', `${LOCAL}/24`, 'dev', 'ul0']);
       if (direction === 'encap') ip(['-n', this.hv, 'neigh', 'replace', REMOTE, 'lladdr', REMOTE_MAC, 'dev', 'ul0', 'nud', 'permanent']);
       ip(['netns', 'exec', this.hv, 'ethtool', '-K', this.a, 'gro', 'on']);
+      // The sink's receive work is no setup's: snk0 in NAPI mode (GRO on; XDP redirects into B need it), its NAPI
+      // in a thread on the generator's core at real-time priority, so the DUT core never runs it. The sink and the
+      // generator then share that core: run.ts flags points where the generator could not overload the DUT.
+      ip(['netns', 'exec', this.sink, 'ethtool', '-K', 'snk0', 'gro', 'on']);
+      for (const pid of this.pinNapiOf(this.sink, 'snk0', sinkCpu)) quiet('chrt', ['-f', '-p', '50', String(pid)]);
     } catch (e) {
       this.closeSync();
       throw new Error(`building the namespaces failed: ${(e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message}`, { cause: e });
@@ -107,7 +116,7 @@ export class LiveLab {
       metrics: { enabled: false, listen: '127.0.0.1:9580' },
       log: { level: 'warn' },
       batch: { size: batchSize },
-      offload: setup === 'host' ? {} : { 'encap-decap': 'native', 'forwarding-learning': 'native' },
+      offload: setup === 'host' ? {} : setup === 'xdp' ? { 'encap-decap': 'xdp', 'forwarding-learning': 'xdp' } : { 'encap-decap': 'native', 'forwarding-learning': 'native' },
     };
   }
 
@@ -168,18 +177,24 @@ export class LiveLab {
    * setup starts: attaching an XDP program (AF_XDP) rebuilds the NAPI context.
    */
   pinNapi(): void {
-    ip(['netns', 'exec', this.hv, 'sh', '-c', `echo 1 > /sys/class/net/${this.a}/threaded`]);
-    const prefix = `napi/${this.a}-`;
-    let pinned = 0;
+    this.pinNapiOf(this.hv, this.a, this.dutCpu);
+  }
+
+  /** Threaded NAPI for `dev` in `ns`, its thread(s) pinned to `cpu`; returns their pids. */
+  private pinNapiOf(ns: string, dev: string, cpu: number): number[] {
+    ip(['netns', 'exec', ns, 'sh', '-c', `echo 1 > /sys/class/net/${dev}/threaded`]);
+    const prefix = `napi/${dev}-`;
+    const pinned: number[] = [];
     for (const pid of readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
       let comm = '';
       try { comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { continue; }
       if (!comm.startsWith(prefix)) continue;
-      quiet('taskset', ['-pc', String(this.dutCpu), pid]);
-      pinned++;
+      quiet('taskset', ['-pc', String(cpu), pid]);
+      pinned.push(Number(pid));
     }
-    if (pinned === 0) throw new Error(`no NAPI thread ${prefix}* found for ${this.a} in ${this.hv}: threaded NAPI did not start`);
+    if (pinned.length === 0) throw new Error(`no NAPI thread ${prefix}* found for ${dev} in ${ns}: threaded NAPI did not start`);
+    return pinned;
   }
 
   /** rx packets and bytes of an interface (ip -s -j link). */

@@ -2,8 +2,9 @@
  * `npm run bench:live` (root, 2+ CPUs): frames/s delivered through ONE VTEP, for
  * VXLAN encap, VXLAN decap and L2 bridging, at 60 and 1400 bytes, with four
  * setups of the device under test in the same run: the Linux kernel (bridge +
- * vxlan device), vtepd's host plan, its native plan, and the native plan on
- * AF_XDP ports and underlay (lab.ts draws the namespaces).
+ * vxlan device), vtepd's host plan, its native plan, the native plan on
+ * AF_XDP ports and underlay, and the xdp plan (vtepd's eBPF programs, the
+ * userspace path behind them) (lab.ts draws the namespaces).
  *
  * Method. The generator is in-kernel (xdp-generator.ts: BPF_PROG_RUN with
  * BPF_F_TEST_XDP_LIVE_FRAMES) on CPU 0 and sends as fast as it can; it runs
@@ -25,7 +26,7 @@
  * generator cannot pace smoothly below a few hundred thousand frames/s, and
  * on this VM a vCPU stall of a millisecond overflows a 256-frame veth queue.
  *
- * Flags: --directions encap,decap,l2  --setups kernel,host,native,afxdp
+ * Flags: --directions encap,decap,l2  --setups kernel,host,native,afxdp,xdp
  *        --sizes 60,1400  --seconds 3  --batch 64  --out DIR (raw output file)
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -44,7 +45,7 @@ const DUT_CPU = 1;
 
 interface Args { directions: Direction[]; setups: Setup[]; sizes: number[]; seconds: number; batch: number; out: string | null }
 function parseArgs(argv: string[]): Args {
-  const a: Args = { directions: ['encap', 'decap', 'l2'], setups: ['kernel', 'host', 'native', 'afxdp'], sizes: [60, 1400], seconds: 3, batch: 64, out: null };
+  const a: Args = { directions: ['encap', 'decap', 'l2'], setups: ['kernel', 'host', 'native', 'afxdp', 'xdp'], sizes: [60, 1400], seconds: 3, batch: 64, out: null };
   const list = <T extends string>(v: string, allowed: readonly T[], flag: string): T[] => v.split(',').map((x) => {
     if (!(allowed as readonly string[]).includes(x)) throw new Error(`${flag}: "${x}" is not one of ${allowed.join(', ')}`);
     return x as T;
@@ -53,7 +54,7 @@ function parseArgs(argv: string[]): Args {
     const v = argv[i + 1] ?? '';
     switch (argv[i]) {
       case '--directions': a.directions = list(v, ['encap', 'decap', 'l2'] as const, '--directions'); i++; break;
-      case '--setups': a.setups = list(v, ['kernel', 'host', 'native', 'afxdp'] as const, '--setups'); i++; break;
+      case '--setups': a.setups = list(v, ['kernel', 'host', 'native', 'afxdp', 'xdp'] as const, '--setups'); i++; break;
       case '--sizes': a.sizes = v.split(',').map(Number); i++; break;
       case '--seconds': a.seconds = Number(v); i++; break;
       case '--batch': a.batch = Number(v); i++; break;
@@ -139,9 +140,11 @@ async function point(lab: LiveLab, setup: Setup, size: number, seconds: number, 
 }
 
 const mpps = (x: number) => (x / 1e6).toFixed(3);
+/** The generator did not overload the device under test at this point (its core also runs the sink). */
+const limited = (p: Point): boolean => p.offered < 2 * p.delivered;
 function printPoint(p: Point, kernel: Point | undefined): void {
   const vs = (x: number, k: number) => (kernel && p.setup !== 'kernel' ? `${(x / k).toFixed(2)}x` : '');
-  out(`  ${p.direction.padEnd(6)} ${String(p.size).padStart(4)}  ${p.setup.padEnd(7)} ${mpps(p.offered).padStart(8)}  ${mpps(p.delivered).padStart(9)}  ${vs(p.delivered, kernel?.delivered ?? 1).padStart(6)}  ${p.dutBusy.toFixed(0).padStart(4)}%  ${p.genBusy.toFixed(0).padStart(4)}%  ${p.vtepdCores === null ? '    -' : p.vtepdCores.toFixed(2).padStart(5)}`);
+  out(`  ${p.direction.padEnd(6)} ${String(p.size).padStart(4)}  ${p.setup.padEnd(7)} ${mpps(p.offered).padStart(8)}  ${mpps(p.delivered).padStart(9)}${limited(p) ? '!' : ' '} ${vs(p.delivered, kernel?.delivered ?? 1).padStart(6)}  ${p.dutBusy.toFixed(0).padStart(4)}%  ${p.genBusy.toFixed(0).padStart(4)}%  ${p.vtepdCores === null ? '    -' : p.vtepdCores.toFixed(2).padStart(5)}`);
 }
 
 async function startSetup(lab: LiveLab, setup: Setup, batch: number): Promise<number | null> {
@@ -155,6 +158,10 @@ async function stopSetup(lab: LiveLab, setup: Setup): Promise<void> {
   const net = st.networks[0];
   const ring = a ? `${lab.a} rx ${a.rxPackets}, kernel ring drops ${a.kernelDrops}, port drops ${a.drops}` : `${lab.a}: no port stats`;
   out(`         vtepd ${setup} counters: ${ring}; unicast ${net?.unicast}, flooded ${net?.flooded}, dropped ${net?.dropped}`);
+  if (st.xdp) {
+    const x = Object.entries(st.xdp).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
+    out(`         xdp programs: ${x}`);
+  }
   await lab.stopVtepd();
 }
 
@@ -176,12 +183,16 @@ async function main(): Promise<number> {
   out(`  device under test on CPU ${DUT_CPU}: vtepd (taskset) and A's NAPI thread (threaded NAPI, pinned); GRO on A`);
   out('  setups: kernel = bridge + vxlan device; host / native = vtepd run, AF_PACKET ports + underlay, that plan;');
   out(`          afxdp = vtepd run, native plan, AF_XDP ports + underlay (copy mode on veth); vtepd batch ${args.batch}; one static FDB entry, no flooding`);
+  out('          xdp = vtepd run, xdp plan: vtepd_xdp on A and B (native XDP on veth), AF_PACKET ports behind them as the slow path');
+  out(`  sink: snk0 with GRO on (NAPI mode), its NAPI thread on CPU ${GEN_CPU} at real-time priority: the sink's work is no setup's;`);
+  out('        a point whose generator offered less than twice what was delivered is marked "!": the generator (sharing its core');
+  out('        with the sink) did not overload the DUT there, so that figure is a lower bound of the DUT\'s rate');
   out('  delivered: rx packets at snk0 in S (ip -s -j link), their mean size checked; CPU: /proc/stat per CPU');
   out('  dir    size  setup    offered  delivered  vs      DUT   gen   vtepd');
   out('                          Mfps       Mfps  kernel  CPU   CPU   cores');
   try {
     for (const direction of args.directions) {
-      lab = new LiveLab(direction, DUT_CPU, `vtl${process.pid}${direction[0]}`);
+      lab = new LiveLab(direction, DUT_CPU, GEN_CPU, `vtl${process.pid}${direction[0]}`);
       for (const setup of args.setups) {
         const pid = await startSetup(lab, setup, args.batch);
         for (const size of args.sizes) {
@@ -199,14 +210,14 @@ async function main(): Promise<number> {
     await lab?.close();
     return 1;
   }
-  out('\n  summary: M frames/s delivered (vs kernel); targets: native >= 1.0x and host >= 0.6x for encap and decap');
+  out('\n  summary: M frames/s delivered (vs kernel); targets: native >= 1.0x and host >= 0.6x for encap and decap, xdp >= 3x at 60 B');
   for (const direction of args.directions) {
     for (const size of args.sizes) {
       const row = points.filter((p) => p.direction === direction && p.size === size);
       const k = row.find((p) => p.setup === 'kernel');
       const cell = (p: Point) => {
         const r = (x: number, y: number | undefined) => (y !== undefined && p !== k ? ` (${(x / y).toFixed(2)}x)` : '');
-        return `${p.setup} ${mpps(p.delivered)}${r(p.delivered, k?.delivered)}`;
+        return `${p.setup} ${mpps(p.delivered)}${limited(p) ? '!' : ''}${r(p.delivered, k?.delivered)}`;
       };
       out(`  ${direction.padEnd(6)} ${String(size).padStart(4)} B: ${row.map(cell).join(', ')}`);
     }

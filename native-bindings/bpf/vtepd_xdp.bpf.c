@@ -194,11 +194,10 @@ int vtepd_xdp_port(struct xdp_md* ctx) {
   struct vtepd_xdp_domain* dom = bpf_map_lookup_elem(&domains, &domain);
   if (!r || !dom || !dom->type) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
   __u32 nvgre = dom->type == VTEPD_XDP_T_NVGRE;
-  if (r->proto != (nvgre ? IPPROTO_GRE : IPPROTO_UDP)) return count(VTEPD_XDP_C_PASS_REMOTE_TYPE, XDP_PASS);
   __u32 v6 = r->v6;
-  __u32 hl = r->hdr_len, tl = dom->tun_len;
-  if (hl < 34 || hl > VTEPD_XDP_MAX_REMOTE_HDR || tl < 8 || tl > VTEPD_XDP_MAX_TUN_HDR) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
-  __u32 total = hl + tl;
+  __u32 hl = r->hdr_len, tl = dom->tun_len, uh = nvgre ? 0 : 8;
+  if (hl != (v6 ? 54 : 34) || tl < 8 || tl > VTEPD_XDP_MAX_TUN_HDR) return count(VTEPD_XDP_C_PASS_OTHER, XDP_PASS);
+  __u32 total = hl + uh + tl;
   __u32 inner_len = (__u32)(end - data);
   if (inner_len + total - 14 > cfg->mtu) return count(VTEPD_XDP_C_PASS_MTU, XDP_PASS);
   __u32 h = flow_hash(data, end);
@@ -206,15 +205,17 @@ int vtepd_xdp_port(struct xdp_md* ctx) {
   __u32 csum = !nvgre && (v6 ? dom->udp_csum6 : dom->udp_csum);
   if (csum && inner_len > 64 * 256) return count(VTEPD_XDP_C_PASS_MTU, XDP_PASS); /* beyond frame_sum's reach */
   __u32 inner_sum = csum ? frame_sum(ctx, inner_len) : 0;
+  __u32 dport = dom->udp_port ? dom->udp_port : dom->type == VTEPD_XDP_T_GENEVE ? cfg->geneve_port : cfg->udp_port;
   if (bpf_xdp_adjust_head(ctx, -(int)total)) return count(VTEPD_XDP_C_PASS_NO_HEADROOM, XDP_PASS);
   if (bpf_xdp_store_bytes(ctx, 0, r->hdr, hl)) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
-  if (bpf_xdp_store_bytes(ctx, hl, dom->tun, tl)) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
+  if (bpf_xdp_store_bytes(ctx, hl + uh, dom->tun, tl)) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
   data = (void*)(long)ctx->data;
   end = (void*)(long)ctx->data_end;
   __u8* o = data;
   /* Frames are at least 14 + 42 (IPv4 NVGRE) or 14 + 62 (IPv6) bytes: the checks the verifier needs. */
   if ((void*)(o + 42) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
   __u32 ip_len = inner_len + total - 14;
+  __u8 proto = nvgre ? IPPROTO_GRE : IPPROTO_UDP;
   struct udphdr* udp;
   if (v6) {
     if ((void*)(o + 62) > end) return count(VTEPD_XDP_C_TRUNCATED, XDP_DROP);
@@ -224,13 +225,15 @@ int vtepd_xdp_port(struct xdp_md* ctx) {
     o[17] = (__u8)h;
     o[18] = (__u8)((ip_len - 40) >> 8);
     o[19] = (__u8)(ip_len - 40);
+    o[20] = proto;
     udp = (void*)(o + 54);
     if (nvgre && dom->flow_hash) o[54 + 7] = (__u8)h;
   } else {
     struct iphdr* ip = (void*)(o + 14);
     __u16 tot = (__u16)ip_len;
     ip->tot_len = bpf_htons(tot);
-    __u32 sum = r->ip_sum_base + tot;
+    ip->protocol = proto;
+    __u32 sum = r->ip_sum_base + tot + proto; /* the protocol is the low byte of its word */
     sum = (sum & 0xffff) + (sum >> 16);
     sum = (sum & 0xffff) + (sum >> 16);
     ip->check = bpf_htons((__u16)~sum);
@@ -242,12 +245,13 @@ int vtepd_xdp_port(struct xdp_md* ctx) {
     __u32 sport = (cfg->sport_min + (((h >> 16) * span) >> 16)) & 0xffff;
     __u32 ulen = ip_len - (v6 ? 40 : 20);
     udp->source = bpf_htons((__u16)sport);
+    udp->dest = bpf_htons((__u16)dport);
     udp->len = bpf_htons((__u16)ulen);
     udp->check = 0;
     if (csum) {
-      /* Template partial sums (pseudo-header, destination port, tunnel header) + the length
-       * twice (pseudo-header and UDP header) + source port + the inner frame (RFC 768). */
-      __u32 s = r->udp_sum_base + dom->tun_sum + ulen + ulen + sport + inner_sum;
+      /* Partial sums (pseudo-header addresses, tunnel header) + protocol + destination port + the
+       * length twice (pseudo-header and UDP header) + source port + the inner frame (RFC 768). */
+      __u32 s = r->udp_sum_base + dom->tun_sum + IPPROTO_UDP + dport + ulen + ulen + sport + inner_sum;
       s = (s & 0xffff) + (s >> 16);
       s = (s & 0xffff) + (s >> 16);
       __u16 c = (__u16)~s;

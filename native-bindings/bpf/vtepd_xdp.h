@@ -9,6 +9,8 @@
 #define VTEPD_XDP_MAX_VNIS 4096
 /* Outer Ethernet + IPv4 + UDP + VXLAN. */
 #define VTEPD_XDP_VXLAN_HDR 50
+/* Outer Ethernet + IPv4. */
+#define VTEPD_XDP_ETH_IP4 34
 /* A remote's template: outer Ethernet + IP (+ UDP); the tunnel header is the domain's. */
 #define VTEPD_XDP_MAX_REMOTE_HDR 64
 /* The domain's tunnel header: VXLAN 8, NVGRE 8, GENEVE 8 + options (RFC 8926: up to 252). */
@@ -39,22 +41,21 @@ enum vtepd_xdp_counter {
   VTEPD_XDP_C_PASS_UNKNOWN_VNI,
   VTEPD_XDP_C_PASS_MTU,         /* over the underlay MTU: userspace drops with its reason */
   VTEPD_XDP_C_PASS_OTHER,
-  /* Appended with GENEVE and NVGRE (existing indexes keep their meaning). */
+  /* Appended (the slots above keep their numbers): drop reasons named as the TypeScript decap stage's. */
+  VTEPD_XDP_C_IP4_BAD_CHECKSUM,
+  VTEPD_XDP_C_ZERO_PAYLOAD,
+  VTEPD_XDP_C_INNER_TOO_SHORT,
   VTEPD_XDP_C_NVGRE_BAD_FLAGS,
   VTEPD_XDP_C_GENEVE_BAD_VERSION,
   VTEPD_XDP_C_GENEVE_BAD_OPT_LENGTH,
-  VTEPD_XDP_C_GENEVE_CONTROL,     /* O bit: an OAM frame, dropped as the TypeScript stage does */
+  VTEPD_XDP_C_GENEVE_CONTROL,
   VTEPD_XDP_C_GENEVE_NON_ETHERNET,
+  /* Appended with the IPv6 outer (branch xdp-5). */
   VTEPD_XDP_C_TUNNEL_TYPE_MISMATCH, /* a VNI arriving in another tunnel type than its domain's */
   VTEPD_XDP_C_PASS_GENEVE_CRITICAL, /* C bit or a critical option: userspace knows which it understands */
-  VTEPD_XDP_C_PASS_REMOTE_TYPE,   /* the remote's template is not for the domain's tunnel type */
   VTEPD_XDP_C_PASS_NO_HEADROOM,   /* the outer header does not fit the driver's headroom */
-  VTEPD_XDP_C_IP4_BAD_CHECKSUM,   /* outer IPv4 header checksum wrong (checked after the lengths, as the TypeScript decap) */
-  /* Appended with the IPv6 outer. */
   VTEPD_XDP_C_UDP6_ZERO_CHECKSUM, /* IPv6 outer, UDP checksum 0, zero-checksum receive off (RFC 6935/6936) */
   VTEPD_XDP_C_PASS_IP6_EXT,       /* IPv6 outer with extension headers: userspace walks them */
-  VTEPD_XDP_C_ZERO_PAYLOAD,       /* a tunnel header with nothing behind it */
-  VTEPD_XDP_C_INNER_TOO_SHORT,    /* an inner frame shorter than an Ethernet header */
   VTEPD_XDP_C_COUNT,
 };
 
@@ -76,34 +77,32 @@ struct vtepd_xdp_port {
   __u32 slot;
 };
 
-/* A remote VTEP: the outer header up to and including UDP, or up to IP for
- * NVGRE (the tunnel header is the domain's), and the IPv4 header checksum
- * without the total length. hdr_len: 42 IPv4+UDP, 34 IPv4 (GRE follows),
- * 62 IPv6+UDP, 54 IPv6 (GRE follows). */
+/* A remote VTEP: its outer Ethernet + IPv4 (34 bytes) or Ethernet + IPv6 (54) header;
+ * the IP protocol, lengths, checksum and flow label are filled per frame, the UDP
+ * header (for VXLAN, GENEVE) is the program's, the tunnel header the domain's. */
 struct vtepd_xdp_remote {
   __u8 hdr[VTEPD_XDP_MAX_REMOTE_HDR];
-  __u8 hdr_len;
-  __u8 proto;        /* the template's IP protocol: 17 (VXLAN, GENEVE) or 47 (NVGRE) */
+  __u8 hdr_len;      /* 34 or 54 */
   __u8 v6;
-  __u8 pad;
-  __u32 ip_sum_base; /* one's-complement sum of the IPv4 header with total length 0, folded */
+  __u16 pad;
+  __u32 ip_sum_base; /* IPv4 header sum without total length, protocol and checksum, folded */
   __u32 ip;          /* network order: the remote's IPv4 address (decap checks the outer source against it) */
   __u8 ip6[16];      /* the remote's IPv6 address */
-  __u32 udp_sum_base; /* UDP checksum partial: pseudo-header addresses + protocol + destination port, folded */
+  __u32 udp_sum_base; /* the pseudo-header's addresses, folded (UDP checksum) */
 };
 
-/* A bridge domain: its VNI/VSID, tunnel type and tunnel header (built once by
- * the loader: VXLAN's I flag, GENEVE's options and C bit, NVGRE's key). */
+/* A bridge domain: its VNI/VSID, tunnel type, transmit UDP port and tunnel header
+ * exactly as vtepd's encap stage writes it (an NVGRE FlowID hashed per frame). */
 struct vtepd_xdp_domain {
   __u32 vni;
   __u8 type;      /* VTEPD_XDP_T_*; 0 = no entry */
   __u8 flow_hash; /* NVGRE: FlowID from the inner-flow hash (else the header's fixed one) */
   __u16 tun_len;  /* bytes of tun[] */
+  __u16 udp_port; /* host order; 0: the config's port for the type */
+  __u8 udp_csum;  /* compute the outer UDP checksum over IPv4 (udpCsum) */
+  __u8 udp_csum6; /* ... over IPv6 (unless zeroCsum6Tx) */
+  __u32 tun_sum;  /* one's-complement sum of tun[] (UDP checksum), folded */
   __u8 tun[VTEPD_XDP_MAX_TUN_HDR];
-  __u32 tun_sum;    /* one's-complement sum of tun[] (UDP checksum), folded */
-  __u8 udp_csum;    /* compute the outer UDP checksum: IPv4 when asked (udpCsum), IPv6 unless zeroCsum6Tx */
-  __u8 udp_csum6;
-  __u16 pad2;
 };
 
 struct vtepd_xdp_config {

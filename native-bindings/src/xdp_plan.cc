@@ -6,11 +6,12 @@
 //
 //   const p = new XdpPlan({ object });
 //   p.setConfig({ localIp, underlaySlot, udpPort, mtu, sportMin, sportMax });
-//   p.setVni(vni, domain, tunnel?); p.setPort(ifindex, domain, slot); p.setSlot(slot, ifindex);
+//   p.setVni(vni, domain, tunnel?) or p.setDomain(domain, vni, type, udpPort, tunnelHeader, opts?);
+//   p.setPort(ifindex, domain, slot); p.setSlot(slot, ifindex);
 //   p.setRemote(index, ip, header); p.setFdb(domain, mac, at, target); p.delFdb(domain, mac)
 //   tunnel = { type: 'vxlan'|'geneve'|'nvgre', geneveOptions?: [{optClass, type, data}], flowId?: n|'hash' }
-//   header = outer Ethernet + IPv4 + UDP (42 bytes: VXLAN, GENEVE) or + IPv4 (34: NVGRE),
-//            Ethernet + IPv6 + UDP (62) or + IPv6 (54: NVGRE)
+//   header = the remote's outer Ethernet + IPv4 (34 bytes, or 42 with a UDP header) or
+//            Ethernet + IPv6 (54, or 62), for any tunnel type
 //   p.fdb() -> [{domain, mac, at, target, lastSeenNs}]; p.counters() -> number[]
 //   p.testRun('underlay' | 'port', frame, ingressIfindex) -> { action, frame }
 //   p.attach('underlay' | 'port', ifname, mode?) -> link id; p.detach(id); p.close()
@@ -40,6 +41,7 @@ class XdpPlan : public Napi::ObjectWrap<XdpPlan> {
     exports.Set("XdpPlan", DefineClass(env, "XdpPlan", {
       InstanceMethod("setConfig", &XdpPlan::SetConfig),
       InstanceMethod("setVni", &XdpPlan::SetVni),
+      InstanceMethod("setDomain", &XdpPlan::SetDomain),
       InstanceMethod("setPort", &XdpPlan::SetPort),
       InstanceMethod("setSlot", &XdpPlan::SetSlot),
       InstanceMethod("setRemote", &XdpPlan::SetRemote),
@@ -134,6 +136,19 @@ class XdpPlan : public Napi::ObjectWrap<XdpPlan> {
     if (vni > 0xffffff || dom >= VTEPD_XDP_MAX_VNIS) throw Napi::RangeError::New(env, "VNI 0..16777215, domain below 4096");
     struct vtepd_xdp_domain d;
     XdpDomainEntry(env, vni, info.Length() > 2 && info[2].IsObject() ? info[2].As<Napi::Object>() : Napi::Object::New(env), &d);
+    Update(env, MapFd(env, "vni_domain"), &vni, &dom, "vni_domain");
+    Update(env, MapFd(env, "domains"), &dom, &d, "domains");
+    return env.Undefined();
+  }
+  // setDomain(domain, vni, type, udpPort, header, opts?): the tunnel header as the encap stage
+  // writes it; opts = { udpCsum?, zeroCsum6Tx? } (the outer UDP checksum, as EncapConfig).
+  Napi::Value SetDomain(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t dom = info[0].As<Napi::Number>().Uint32Value(), vni = info[1].As<Napi::Number>().Uint32Value();
+    if (vni > 0xffffff || dom >= VTEPD_XDP_MAX_VNIS) throw Napi::RangeError::New(env, "VNI 0..16777215, domain below 4096");
+    std::string type = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
+    struct vtepd_xdp_domain d;
+    XdpDomainRaw(env, vni, type, info[3].As<Napi::Number>().Uint32Value(), info[4], info.Length() > 5 && info[5].IsObject() ? info[5].As<Napi::Object>() : Napi::Object::New(env), &d);
     Update(env, MapFd(env, "vni_domain"), &vni, &dom, "vni_domain");
     Update(env, MapFd(env, "domains"), &dom, &d, "domains");
     return env.Undefined();

@@ -107,40 +107,53 @@ inline void XdpDomainEntry(Napi::Env env, uint32_t vni, Napi::Object t, struct v
   d.tun_sum = XdpSum16(d.tun, d.tun_len, 0);
 }
 
-// header: the outer Ethernet + IP + UDP header (VXLAN or GENEVE: 42 bytes over IPv4, 62
-// over IPv6) or Ethernet + IP (NVGRE, its GRE follows: 34 or 54 bytes); lengths, IPv4
-// checksum, flow label, UDP source port and checksum 0 (filled per frame). A remote
-// serving domains of two kinds takes one index per kind.
+// header: the remote's outer Ethernet + IPv4 header (34 bytes, or 42 with a UDP header
+// the program ignores: today's callers) or Ethernet + IPv6 (54, or 62). Any tunnel type
+// uses it: the IP protocol, lengths, checksum and flow label are filled per frame.
 inline void XdpRemoteEntry(Napi::Env env, const Napi::Value& ip, const Napi::Value& header, struct vtepd_xdp_remote* out) {
   struct vtepd_xdp_remote& r = *out;
   memset(&r, 0, sizeof r);
   size_t n = header.IsBuffer() ? header.As<Napi::Buffer<uint8_t>>().Length() : 0;
   if (n != 42 && n != 34 && n != 62 && n != 54)
-    throw Napi::TypeError::New(env, "header: a Buffer of Ethernet + IPv4 + UDP (42 bytes), Ethernet + IPv4 (34, NVGRE), Ethernet + IPv6 + UDP (62) or Ethernet + IPv6 (54, NVGRE)");
-  memcpy(r.hdr, header.As<Napi::Buffer<uint8_t>>().Data(), n);
-  r.hdr_len = (uint8_t)n;
+    throw Napi::TypeError::New(env, "header: a Buffer of Ethernet + IPv4 (34 bytes, or 42 with a UDP header) or Ethernet + IPv6 (54, or 62)");
   r.v6 = n >= 54;
-  r.proto = n == 42 || n == 62 ? 17 : 47;
-  uint8_t hp = r.v6 ? r.hdr[20] : r.hdr[23];
+  r.hdr_len = r.v6 ? 54 : 34;
+  memcpy(r.hdr, header.As<Napi::Buffer<uint8_t>>().Data(), r.hdr_len);
   uint16_t et = (uint16_t)((r.hdr[12] << 8) | r.hdr[13]);
-  // A template of another protocol or family would send lies (a zero 42-byte header: today's tests).
-  if (hp != r.proto && !(n == 42 && hp == 0)) throw Napi::RangeError::New(env, std::string("header: IP protocol must be ") + (r.proto == 17 ? "17 (UDP)" : "47 (GRE)") + " for a " + std::to_string(n) + "-byte header");
+  // Another family's header would send lies (an all-zero 42-byte header: today's decap-only callers).
   if (r.v6 ? et != 0x86dd : (et != 0x0800 && !(n == 42 && et == 0))) throw Napi::RangeError::New(env, std::string("header: ethertype must be ") + (r.v6 ? "0x86dd" : "0x0800"));
-  uint32_t l4 = r.v6 ? 54 : 34;
   if (r.v6) {
     XdpIp6(env, ip, r.ip6);
-    r.udp_sum_base = XdpSum16(r.hdr + 22, 32, 17);
+    r.udp_sum_base = XdpSum16(r.hdr + 22, 32, 0);
   } else {
     r.ip = XdpIp4(env, ip);
-    uint32_t sum = 0;
-    for (int i = 14; i < 34; i += 2) sum += (uint32_t)((r.hdr[i] << 8) | r.hdr[i + 1]);
-    sum -= (uint32_t)((r.hdr[16] << 8) | r.hdr[17]);  // total length: added per frame
-    sum -= (uint32_t)((r.hdr[24] << 8) | r.hdr[25]);  // the checksum field itself
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    r.ip_sum_base = sum;
-    r.udp_sum_base = XdpSum16(r.hdr + 26, 8, 17);
+    r.hdr[23] = 0;                  // protocol: added per frame
+    r.hdr[16] = r.hdr[17] = 0;      // total length: added per frame
+    r.hdr[24] = r.hdr[25] = 0;      // checksum
+    r.ip_sum_base = XdpSum16(r.hdr + 14, 20, 0);
+    r.udp_sum_base = XdpSum16(r.hdr + 26, 8, 0);
   }
-  if (r.proto == 17) r.udp_sum_base = XdpSum16(r.hdr + l4 + 2, 2, r.udp_sum_base);  // destination port
+}
+
+// setDomain's form: the tunnel header as the encap stage writes it (8..260 bytes, whole
+// words), its type and transmit UDP port (0: the config's for the type).
+inline void XdpDomainRaw(Napi::Env env, uint32_t vni, const std::string& type, uint32_t udpPort, const Napi::Value& header, Napi::Object opts, struct vtepd_xdp_domain* out) {
+  struct vtepd_xdp_domain& d = *out;
+  memset(&d, 0, sizeof d);
+  d.vni = vni;
+  d.type = type == "vxlan" ? VTEPD_XDP_T_VXLAN : type == "geneve" ? VTEPD_XDP_T_GENEVE : type == "nvgre" ? VTEPD_XDP_T_NVGRE : 0;
+  if (d.type == 0) throw Napi::RangeError::New(env, "type must be vxlan, geneve or nvgre");
+  if (!header.IsBuffer()) throw Napi::TypeError::New(env, "header: a Buffer");
+  auto h = header.As<Napi::Buffer<uint8_t>>();
+  if (h.Length() < 8 || h.Length() > VTEPD_XDP_MAX_TUN_HDR || (h.Length() & 3)) throw Napi::RangeError::New(env, "header: 8..260 bytes, a multiple of 4 (GENEVE options up to 252 bytes)");
+  if (udpPort > 0xffff) throw Napi::RangeError::New(env, "udpPort 0..65535");
+  memcpy(d.tun, h.Data(), h.Length());
+  d.tun_len = (uint16_t)h.Length();
+  d.udp_port = (uint16_t)udpPort;
+  d.flow_hash = d.type == VTEPD_XDP_T_NVGRE;
+  d.udp_csum = opts.Has("udpCsum") && opts.Get("udpCsum").ToBoolean() ? 1 : 0;
+  d.udp_csum6 = opts.Has("zeroCsum6Tx") && opts.Get("zeroCsum6Tx").ToBoolean() ? 0 : 1;
+  d.tun_sum = XdpSum16(d.tun, d.tun_len, 0);
 }
 
 }  // namespace vtepd

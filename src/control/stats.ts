@@ -63,4 +63,9 @@ export interface StatsSnapshot {
   offload: Record<string, string>;
   /** The FDB's maximum entries, shared by all networks (fdb.maxEntries); absent where not known. */
   fdbCapacity?: number;
+  /**
+   * offload xdp: the programs' counters (frames redirected by the fast path, passed up
+   * to the slow path by reason, hostile frames dropped by reason) and the FDB mirror's.
+   */
+  xdp?: Record<string, number>;
 }

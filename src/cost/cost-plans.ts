@@ -9,7 +9,10 @@
  * forwarding/learning placed in the addon's C (`offload:` in their config).
  * `kernel`: per hypervisor a KernelVtep (kernel vxlan device + bridge, learning
  * on, the other hypervisor as flood remote) and no daemon: vtepd only programs
- * it. `nic` is refused with the host probe's reason, never simulated.
+ * it. `xdp`: the daemons with the xdp plan (vtepd's eBPF programs on ul0 and
+ * the VM ports, the userspace path behind them); the VMs' eth0 get GRO on, the
+ * NAPI mode that redirects into the VM ports need. `nic` is refused with the
+ * host probe's reason, never simulated.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -22,12 +25,13 @@ import type { Placement } from '../offload/plan-schema.js';
 import { controlRequest } from '../control/control-client.js';
 import type { StatsSnapshot } from '../control/stats.js';
 
-export const COST_PLANS = ['host', 'native', 'kernel', 'nic'] as const;
+export const COST_PLANS = ['host', 'native', 'kernel', 'xdp', 'nic'] as const;
 export type CostPlan = (typeof COST_PLANS)[number];
 export const VNI = 100;
 
 /** The daemons' offload config in the native plan (checksums: the native encap computes what VXLAN over IPv4 needs). */
 export const NATIVE_PLAN = { 'encap-decap': 'native', 'forwarding-learning': 'native' } as const;
+export const XDP_PLAN = { 'encap-decap': 'xdp', 'forwarding-learning': 'xdp' } as const;
 
 /** The functions every plan must place: VXLAN encap/decap and L2 forwarding/learning. */
 const NEEDED = [['encap-decap', 'vxlan'], ['forwarding-learning', 'vxlan']] as const;
@@ -45,7 +49,7 @@ export async function checkPlans(list: string[], probe: () => Promise<HostCapabi
   const unknown = list.filter((p) => !(COST_PLANS as readonly string[]).includes(p));
   if (unknown.length > 0) throw new RangeError(`unknown plan${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (plans: ${COST_PLANS.join(', ')})`);
   const plans = [...new Set(list)] as CostPlan[];
-  if (plans.length === 0) throw new RangeError('no plan given (plans: host, native, kernel, nic)');
+  if (plans.length === 0) throw new RangeError(`no plan given (plans: ${COST_PLANS.join(', ')})`);
   if (plans.every((p) => p === 'host')) return plans;
   const caps = await probe();
   const refused = plans.map((p) => planRefusal(caps, p)).filter((r): r is string => r !== null);
@@ -67,6 +71,17 @@ export interface PlanEnv {
   stop(): Promise<void>;
 }
 
+/** What the programs did (the XDP work runs in softirq: in the generator's system time or ksoftirqd, as the kernel plan's). */
+async function xdpNote(lab: OverlayLab): Promise<string> {
+  const parts: string[] = [];
+  for (const d of lab.daemons) {
+    const r = await controlRequest(d.socket, 'stats', {}, 5000);
+    const x = r.ok ? (r.result as StatsSnapshot).xdp ?? {} : {};
+    parts.push(`hv${d.hv} encap-redirect ${x['encap-redirect'] ?? 0}, decap-redirect ${x['decap-redirect'] ?? 0}, passed up ${['pass-learn', 'pass-flood', 'pass-other', 'pass-mtu', 'pass-unknown-vni'].reduce((a, k) => a + (x[k] ?? 0), 0)}`);
+  }
+  return `xdp programs since the plan started: ${parts.join('; ')}`;
+}
+
 function sysctlOffIpv6(ns: string): void {
   // The bridge/vxlan devices would otherwise send router solicitations and MLD reports to the sink.
   execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'], { stdio: 'ignore' });
@@ -78,16 +93,23 @@ export async function startPlan(plan: CostPlan, tag: string, register: (lab: Ove
   register(lab);
   try {
     for (const ns of lab.topo.hvNs) sysctlOffIpv6(ns);
-    if (plan === 'host' || plan === 'native') {
-      await lab.startDaemons({ type: 'vxlan', vni: VNI, logLevel: 'warn', offload: plan === 'native' ? NATIVE_PLAN : undefined });
-      const where = plan === 'native' ? 'C in the addon (offload encap-decap and forwarding-learning: native)' : 'TypeScript';
+    if (plan === 'host' || plan === 'native' || plan === 'xdp') {
+      if (plan === 'xdp') for (const vm of lab.topo.vms) execFileSync('ip', ['netns', 'exec', vm.ns, 'ethtool', '-K', 'eth0', 'gro', 'on'], { stdio: 'ignore' });
+      await lab.startDaemons({ type: 'vxlan', vni: VNI, logLevel: 'warn', offload: plan === 'native' ? NATIVE_PLAN : plan === 'xdp' ? XDP_PLAN : undefined });
+      const where = plan === 'native' ? 'C in the addon (offload encap-decap and forwarding-learning: native)'
+        : plan === 'xdp' ? 'the xdp plan (vtepd_xdp on ul0 and the VM ports, the C stages behind them as the slow path; the VMs\' eth0 with GRO on)' : 'TypeScript';
       return {
         lab,
-        notes: async () => [`2 vtepd run daemons (hv1 encap + learning, hv2 decap + learning) in ${where}, AF_PACKET ports and underlay`],
+        notes: async () => [
+          `2 vtepd run daemons (hv1 encap + learning, hv2 decap + learning) in ${where}, AF_PACKET ports and underlay`,
+          ...(plan === 'xdp' ? [await xdpNote(lab)] : []),
+        ],
         processCpu: () => lab.daemons.map((d) => parseTaskStat(readFileSync(`/proc/${d.child.pid}/stat`, 'utf8')))
           .reduce((a, b) => ({ user: a.user + b.user, system: a.system + b.system }), { user: 0, system: 0 }),
         pids: () => lab.daemons.map((d) => d.child.pid!),
+        // xdp: the fast path runs in the programs, not in the stages (their timers would show the slow path's few frames as zero).
         stageTotals: async () => {
+          if (plan === 'xdp') return null;
           const sum = new Map<string, { seconds: number; frames: number; batches: number }>();
           for (const d of lab.daemons) {
             const r = await controlRequest(d.socket, 'stats', {}, 5000);

@@ -11,6 +11,8 @@ import { Lifecycle } from './lifecycle.js';
 import { createLogger } from './logger.js';
 import { evpnPlaneFor } from './evpn-plane.js';
 import { UserspaceBackend } from './userspace-backend.js';
+import { XdpBackend } from './xdp-backend.js';
+import { xdpDataPath } from '../pipeline/run-plan.js';
 
 export interface BackendEntry {
   name: string;
@@ -21,6 +23,8 @@ export interface BackendEntry {
 export const BACKENDS: BackendEntry[] = [
   // encap-decap kernel (forwarding-learning kernel too, the config loader saw to that): vtepd only programs the kernel's datapath.
   { name: 'kernel', handles: (cfg) => cfg.offload['encap-decap'] === 'kernel', create: (ctx) => new KernelBackend(ctx) },
+  // encap-decap and forwarding-learning xdp: vtepd's eBPF programs in front, the userspace path behind them.
+  { name: 'xdp', handles: (cfg) => xdpDataPath(cfg.offload), create: (ctx) => new XdpBackend(ctx) },
   { name: 'userspace', handles: () => true, create: (ctx) => new UserspaceBackend(ctx) },
 ];
 

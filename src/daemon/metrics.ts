@@ -96,6 +96,8 @@ export function createRegistry(snap: SnapshotFn, opts: RegistryOptions = {}): Re
       c.inc({ stage: k.slice(0, slash), reason: k.slice(slash + 1) }, v);
     }
   });
+  counter('vtepd_xdp_frames_total', 'offload xdp: frames by the programs\' verdict (decap/encap/bridge-redirect = the fast path, pass-* = up to the slow path, the rest dropped as hostile) and the FDB mirror\'s writes',
+    ['verdict'], (c, s) => { for (const [k, v] of Object.entries(s.xdp ?? {})) c.inc({ verdict: k }, v); });
   reg.registerMetric(new Gauge({
     name: 'vtepd_fdb_entries', help: 'FDB entries per network', labelNames: netLabels, registers: [],
     collect(this: Gauge<string>) { this.reset(); for (const n of get().networks) this.set(netValues(n), n.fdbEntries); },

@@ -21,7 +21,7 @@ import { ControlError } from '../control/control-server.js';
 import type { StatsSnapshot } from '../control/stats.js';
 import { parseAddrWords } from '../l2/bridge-domain.js';
 import { handOver } from '../l2/handover.js';
-import { MacJournal } from '../l2/mac-journal.js';
+import { MacJournal, type MacEventKind } from '../l2/mac-journal.js';
 import { MacFlag, OUT_MASK } from '../l2/mac-table.js';
 import { formatMac, parseMacWords } from '../l2/mac-text.js';
 import { Dataplane, displayName } from '../pipeline/dataplane.js';
@@ -42,18 +42,20 @@ function user<T>(fn: () => T): T {
 }
 
 export class UserspaceBackend implements Backend {
-  readonly mode = 'userspace';
+  readonly mode: string = 'userspace';
   readonly periodic: Periodic[];
-  private readonly log: BackendContext['log'];
+  protected readonly log: BackendContext['log'];
   private readonly startedAt = Date.now();
-  private cfg!: VtepdConfig;
-  private dp!: Dataplane;
+  protected cfg!: VtepdConfig;
+  protected dp!: Dataplane;
   private remoteMacs = new Map<string, string>();
   private readonly guards = new HostGuards();
   /** Network/stage/drop counters of the data planes replaced by reloads. */
   private carried: CarriedStats | null = null;
   private readonly journal = new MacJournal();
   private readonly events: MacEventHub;
+  /** A second reader of every journal record (the xdp plan's FDB mirror); `lost` when the ring overflowed. */
+  protected journalTap: { record: (kind: MacEventKind, domain: number, hi: number, lo: number, place: number) => void; lost: () => void } | null = null;
 
   constructor(ctx: BackendContext) {
     this.log = ctx.log;
@@ -164,7 +166,7 @@ export class UserspaceBackend implements Backend {
   private attachJournal(dp: Dataplane): void {
     dp.table.journal = this.journal;
     dp.onJournal = () => {
-      if (this.drainSoon || !this.events.active) return;
+      if (this.drainSoon || (!this.events.active && this.journalTap === null)) return;
       this.drainSoon = true;
       setImmediate(() => {
         this.drainSoon = false;
@@ -177,13 +179,16 @@ export class UserspaceBackend implements Backend {
   private drainJournal(dp = this.dp): void {
     const lost = this.journal.lost;
     this.journal.lost = 0;
+    const tap = this.journalTap;
+    if (tap !== null && lost > 0) tap.lost();
     if (!this.events.active) {
-      this.journal.drain(() => undefined);
+      this.journal.drain(tap === null ? () => undefined : tap.record);
       return;
     }
     const names = new Map(dp.devices.map((d) => [d.port.index, displayName(d)]));
     const out: MacEvent[] = [];
     this.journal.drain((kind, domain, hi, lo, place) => {
+      tap?.record(kind, domain, hi, lo, place);
       const remote = (place & MacFlag.REMOTE) !== 0;
       out.push({
         kind, vni: dp.domains.vni[domain], mac: formatMac(hi, lo),

@@ -6,7 +6,8 @@
  * wording lives in one place.
  */
 import { ipv4ChecksumOk } from '../packet/ipv4.js';
-import { ByteOut, lit } from './byte-out.js';
+import type { ByteOut } from './byte-out.js';
+import { lit, w3, wDec, wDec9, wHex16, wIpv4, wIpv6, wLit, wMac, wSec } from './byte-write.js';
 import { L_ETH, L_VLAN, L_IPV4, L_IPV6, L_UDP, L_TCP, L_ICMP, L_ICMPV6, L_VXLAN, L_GENEVE, L_NVGRE } from './layers.js';
 import { IPV6_EXT, type WalkState } from './walk-state.js';
 import { layerJson } from './format-json.js';
@@ -28,80 +29,105 @@ const K_CRIT = lit(',"critical":'), K_NOOPTS = lit(',"options":[]}'), K_TRUE = l
 const K_OPTS = lit(',"options":['), K_OCLASS = lit('{"class":"'), K_OTYPE = lit('","type":'), K_OLEN = lit(',"length":'), K_OEND = lit(']}');
 const K_NVGRE = lit('{"proto":"nvgre","vsid":'), K_FLOW = lit(',"flowId":');
 
-/** Layer `i` of the walk as JSON. */
-function layer(o: ByteOut, b: Uint8Array, st: WalkState, i: number): void {
+// One function per common layer shape, each returning the new position or -1
+// (shape not covered: the caller writes the string formatter's JSON instead).
+// Kept apart so each gets its own inlining budget for the byte-write helpers.
+
+function eth(o: DataView, w: number, b: Uint8Array, p: number): number {
+  const t = (b[p + 12] << 8) | b[p + 13];
+  if (t < 0x0600) return -1;
+  w = wLit(o, w, K_ETH); w = wMac(o, w, b, p + 6); w = wLit(o, w, K_DST); w = wMac(o, w, b, p); w = wLit(o, w, K_TYPE);
+  w = wHex16(o, w, t); return wLit(o, w, K_QB);
+}
+
+function vlan(o: DataView, w: number, b: Uint8Array, p: number): number {
+  w = wLit(o, w, K_VLAN); w = wHex16(o, w, (b[p - 2] << 8) | b[p - 1]);
+  w = wLit(o, w, K_VID); w = wDec(o, w, ((b[p] & 15) << 8) | b[p + 1]); w = wLit(o, w, K_PCP); w = w3(o, w, b[p] >>> 5);
+  w = wLit(o, w, K_DEI); w = w3(o, w, (b[p] >>> 4) & 1); o.setUint8(w, 125);
+  return w + 1;
+}
+
+function ipv4(o: DataView, w: number, b: Uint8Array, p: number): number {
+  if ((b[p + 6] & 0x3f) !== 0 || b[p + 7] !== 0) return -1; // MF or an offset: the fragment fields
+  w = wLit(o, w, K_IP4); w = wIpv4(o, w, b, p + 12); w = wLit(o, w, K_DST); w = wIpv4(o, w, b, p + 16);
+  w = wLit(o, w, K_TTL); w = w3(o, w, b[p + 8]); w = wLit(o, w, K_PROTOCOL); w = w3(o, w, b[p + 9]);
+  return wLit(o, w, ipv4ChecksumOk(b, p, (b[p] & 15) << 2) ? K_CSOK : K_CSBAD);
+}
+
+function ipv6(o: DataView, w: number, b: Uint8Array, p: number): number {
+  if (IPV6_EXT[b[p + 6]] !== 0) return -1;
+  w = wLit(o, w, K_IP6); w = wIpv6(o, w, b, p + 8); w = wLit(o, w, K_DST); w = wIpv6(o, w, b, p + 24);
+  w = wLit(o, w, K_HLIM); w = w3(o, w, b[p + 7]); w = wLit(o, w, K_NEXT); w = w3(o, w, b[p + 6]); o.setUint8(w, 125);
+  return w + 1;
+}
+
+function udp(o: DataView, w: number, b: Uint8Array, p: number): number {
+  w = wLit(o, w, K_UDP); w = wDec(o, w, (b[p] << 8) | b[p + 1]); w = wLit(o, w, K_DPORT); w = wDec(o, w, (b[p + 2] << 8) | b[p + 3]);
+  w = wLit(o, w, K_CSUM); w = wDec(o, w, (b[p + 6] << 8) | b[p + 7]); o.setUint8(w, 125);
+  return w + 1;
+}
+
+function geneve(o: DataView, w: number, b: Uint8Array, p: number): number {
+  w = wLit(o, w, K_GENEVE); w = wDec(o, w, (b[p + 4] << 16) | (b[p + 5] << 8) | b[p + 6]);
+  w = wLit(o, w, K_GPROTO); w = wHex16(o, w, (b[p + 2] << 8) | b[p + 3]);
+  w = wLit(o, w, K_OAM); w = wLit(o, w, b[p + 1] & 0x80 ? K_TRUE : K_FALSE);
+  w = wLit(o, w, K_CRIT); w = wLit(o, w, b[p + 1] & 0x40 ? K_TRUE : K_FALSE);
+  const stop = p + 8 + ((b[p] & 0x3f) << 2);
+  if (stop === p + 8) return wLit(o, w, K_NOOPTS);
+  // The walker recorded this layer, so its options parsed: walk them again from the bytes
+  // (the codec state holds the last GENEVE header of the frame, not necessarily this one).
+  w = wLit(o, w, K_OPTS);
+  for (let q = p + 8; q < stop; q += 4 + ((b[q + 3] & 0x1f) << 2)) {
+    if (q !== p + 8) o.setUint8(w++, 44);
+    w = wLit(o, w, K_OCLASS); w = wHex16(o, w, (b[q] << 8) | b[q + 1]); w = wLit(o, w, K_OTYPE); w = w3(o, w, b[q + 2]);
+    w = wLit(o, w, K_OLEN); w = w3(o, w, (b[q + 3] & 0x1f) << 2); o.setUint8(w++, 125);
+  }
+  return wLit(o, w, K_OEND);
+}
+
+/** Layer `i` at `w`; -1 when the string formatter must write it. */
+function layer(o: DataView, w: number, b: Uint8Array, st: WalkState, i: number): number {
   const p = st.offset[i];
   switch (st.kind[i]) {
-    case L_ETH: {
-      const t = (b[p + 12] << 8) | b[p + 13];
-      if (t < 0x0600) break;
-      o.lit(K_ETH); o.mac(b, p + 6); o.lit(K_DST); o.mac(b, p); o.lit(K_TYPE); o.hex16(t); o.lit(K_QB);
-      return;
-    }
-    case L_VLAN:
-      o.lit(K_VLAN); o.hex16((b[p - 2] << 8) | b[p - 1]);
-      o.lit(K_VID); o.dec(((b[p] & 15) << 8) | b[p + 1]); o.lit(K_PCP); o.dec(b[p] >>> 5); o.lit(K_DEI); o.dec((b[p] >>> 4) & 1); o.byte(125);
-      return;
-    case L_IPV4: {
-      if ((b[p + 6] & 0x3f) !== 0 || b[p + 7] !== 0) break; // MF or an offset: the fragment fields
-      o.lit(K_IP4); o.ipv4(b, p + 12); o.lit(K_DST); o.ipv4(b, p + 16);
-      o.lit(K_TTL); o.dec(b[p + 8]); o.lit(K_PROTOCOL); o.dec(b[p + 9]);
-      o.lit(ipv4ChecksumOk(b, p, (b[p] & 15) << 2) ? K_CSOK : K_CSBAD);
-      return;
-    }
-    case L_IPV6:
-      if (IPV6_EXT[b[p + 6]] !== 0) break;
-      o.lit(K_IP6); o.ipv6(b, p + 8); o.lit(K_DST); o.ipv6(b, p + 24);
-      o.lit(K_HLIM); o.dec(b[p + 7]); o.lit(K_NEXT); o.dec(b[p + 6]); o.byte(125);
-      return;
-    case L_UDP:
-      o.lit(K_UDP); o.dec((b[p] << 8) | b[p + 1]); o.lit(K_DPORT); o.dec((b[p + 2] << 8) | b[p + 3]);
-      o.lit(K_CSUM); o.dec((b[p + 6] << 8) | b[p + 7]); o.byte(125);
-      return;
+    case L_ETH: return eth(o, w, b, p);
+    case L_VLAN: return vlan(o, w, b, p);
+    case L_IPV4: return ipv4(o, w, b, p);
+    case L_IPV6: return ipv6(o, w, b, p);
+    case L_UDP: return udp(o, w, b, p);
     case L_TCP:
-      o.lit(K_TCP); o.dec((b[p] << 8) | b[p + 1]); o.lit(K_DPORT); o.dec((b[p + 2] << 8) | b[p + 3]); o.byte(125);
-      return;
+      w = wLit(o, w, K_TCP); w = wDec(o, w, (b[p] << 8) | b[p + 1]); w = wLit(o, w, K_DPORT); w = wDec(o, w, (b[p + 2] << 8) | b[p + 3]);
+      o.setUint8(w, 125); return w + 1;
     case L_ICMP:
     case L_ICMPV6:
-      o.lit(st.kind[i] === L_ICMP ? K_ICMP : K_ICMP6); o.dec(b[p]); o.lit(K_CODE); o.dec(b[p + 1]); o.byte(125);
-      return;
+      w = wLit(o, w, st.kind[i] === L_ICMP ? K_ICMP : K_ICMP6); w = w3(o, w, b[p]); w = wLit(o, w, K_CODE); w = w3(o, w, b[p + 1]);
+      o.setUint8(w, 125); return w + 1;
     case L_VXLAN:
-      o.lit(K_VXLAN); o.dec((b[p + 4] << 16) | (b[p + 5] << 8) | b[p + 6]); o.lit(K_FLAGS); o.dec(b[p]); o.byte(125);
-      return;
-    case L_GENEVE: {
-      o.lit(K_GENEVE); o.dec((b[p + 4] << 16) | (b[p + 5] << 8) | b[p + 6]);
-      o.lit(K_GPROTO); o.hex16((b[p + 2] << 8) | b[p + 3]);
-      o.lit(K_OAM); o.lit(b[p + 1] & 0x80 ? K_TRUE : K_FALSE); o.lit(K_CRIT); o.lit(b[p + 1] & 0x40 ? K_TRUE : K_FALSE);
-      const stop = p + 8 + ((b[p] & 0x3f) << 2);
-      if (stop === p + 8) { o.lit(K_NOOPTS); return; }
-      // The walker recorded this layer, so its options parsed: walk them again from the bytes
-      // (the codec state holds the last GENEVE header of the frame, not necessarily this one).
-      o.lit(K_OPTS);
-      for (let q = p + 8; q < stop; q += 4 + ((b[q + 3] & 0x1f) << 2)) {
-        if (q !== p + 8) o.byte(44);
-        o.lit(K_OCLASS); o.hex16((b[q] << 8) | b[q + 1]); o.lit(K_OTYPE); o.dec(b[q + 2]); o.lit(K_OLEN); o.dec((b[q + 3] & 0x1f) << 2); o.byte(125);
-      }
-      o.lit(K_OEND);
-      return;
-    }
+      w = wLit(o, w, K_VXLAN); w = wDec(o, w, (b[p + 4] << 16) | (b[p + 5] << 8) | b[p + 6]); w = wLit(o, w, K_FLAGS); w = w3(o, w, b[p]);
+      o.setUint8(w, 125); return w + 1;
+    case L_GENEVE: return geneve(o, w, b, p);
     case L_NVGRE:
-      o.lit(K_NVGRE); o.dec((b[p + 4] << 16) | (b[p + 5] << 8) | b[p + 6]); o.lit(K_FLOW); o.dec(b[p + 7]); o.byte(125);
-      return;
+      w = wLit(o, w, K_NVGRE); w = wDec(o, w, (b[p + 4] << 16) | (b[p + 5] << 8) | b[p + 6]); w = wLit(o, w, K_FLOW); w = w3(o, w, b[p + 7]);
+      o.setUint8(w, 125); return w + 1;
   }
-  o.str(layerJson(b, st, i));
+  return -1;
 }
 
 /** One frame as a JSON line (with its newline). */
 export function emitFrameJson(
-  o: ByteOut, b: Uint8Array, st: WalkState, frame: number, tsSec: number, tsNsec: number, caplen: number, len: number,
+  out: ByteOut, b: Uint8Array, st: WalkState, frame: number, tsSec: number, tsNsec: number, caplen: number, len: number,
 ): void {
-  o.lit(K_FRAME); o.dec(frame); o.lit(K_TS); o.dec(tsSec); o.byte(46); o.dec9(tsNsec);
-  o.lit(K_CAPLEN); o.dec(caplen); o.lit(K_LEN); o.dec(len); o.lit(K_LAYERS);
+  let o = out.view;
+  let w = wLit(o, out.pos, K_FRAME); w = wDec(o, w, frame); w = wLit(o, w, K_TS); w = wSec(o, w, tsSec); o.setUint8(w++, 46);
+  w = wDec9(o, w, tsNsec); w = wLit(o, w, K_CAPLEN); w = wDec(o, w, caplen); w = wLit(o, w, K_LEN); w = wDec(o, w, len);
+  w = wLit(o, w, K_LAYERS);
   for (let i = 0; i < st.count; i++) {
-    if (i) o.byte(44);
-    layer(o, b, st, i);
+    if (i) o.setUint8(w++, 44);
+    const e = layer(o, w, b, st, i);
+    if (e >= 0) { w = e; continue; }
+    out.pos = w; out.str(layerJson(b, st, i)); o = out.view; w = out.pos;
   }
+  out.pos = w;
   const err = st.stop === 0 ? null : walkErrorMessage(st);
-  if (err === null) { o.lit(K_END); return; }
-  o.lit(K_ERR); o.str(JSON.stringify(err)); o.byte(125); o.byte(10);
+  if (err === null) { out.lit(K_END); return; }
+  out.lit(K_ERR); out.str(JSON.stringify(err)); out.byte(125); out.byte(10);
 }

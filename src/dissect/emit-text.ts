@@ -3,7 +3,8 @@
  * text byte for byte (test/dissect/emit.test.ts). Common header shapes are
  * written from the frame's bytes; the rest through the string formatter.
  */
-import { ByteOut, lit } from './byte-out.js';
+import type { ByteOut } from './byte-out.js';
+import { lit, w3, wDec, wDec9, wHex, wHex16, wIpv4, wIpv6, wLit, wMac, wSec } from './byte-write.js';
 import {
   L_ETH, L_VLAN, L_IPV4, L_IPV6, L_UDP, L_TCP, L_ICMP, L_ICMPV6, L_VXLAN, L_GENEVE, L_NVGRE, S_END, S_UNKNOWN, S_FRAGMENT,
 } from './layers.js';
@@ -16,92 +17,117 @@ const K_IP = lit('IP '), K_TTL = lit(' ttl '), K_PROTO = lit(' proto '), K_LEN =
 const K_IP6 = lit('IP6 '), K_HLIM = lit(' hlim '), K_NEXT = lit(' next '), K_PLEN = lit(' plen ');
 const K_UDP = lit('UDP '), K_TCP = lit('TCP '), K_ICMP = lit('ICMP type '), K_ICMP6 = lit('ICMP6 type '), K_CODE = lit(' code ');
 const K_VXLAN = lit('VXLAN vni '), K_FLAGS = lit(' flags 0x'), K_GENEVE = lit('GENEVE vni '), K_O = lit(' O'), K_C = lit(' C');
-const K_SEP = lit(', '), K_DATA = lit(', data '), K_BYTES = lit(' bytes'), K_FRAG = lit(', fragment data');
+const K_DATA = lit(', data '), K_BYTES = lit(' bytes'), K_FRAG = lit(', fragment data');
 const K_ERR = lit(' [error: '), K_CAP = lit(' (caplen '), K_OF = lit(' of ');
-const TCP_FLAGS = lit('FSRPAUEC');
+/** ` [PA]` for each value of the TCP flags byte, as one literal each (a table, not a loop over 8 bits per frame). */
+const TCP_FLAGS = Array.from({ length: 256 }, (_, f) => lit(` [${f === 0 ? '.' : [...'FSRPAUEC'].filter((_c, j) => f & (1 << j)).join('')}]`));
 const K_OPTS = lit(' options ['), K_CLASS = lit('class '), K_TYPE = lit(' type 0x'), K_LEN2 = lit(' len '), K_SEMI = lit('; ');
 const K_NVGRE = lit('NVGRE vsid '), K_FLOWID = lit(' flowid ');
 
-function layer(o: ByteOut, b: Uint8Array, st: WalkState, i: number): void {
+// One function per common layer shape, each returning the new position or -1
+// (shape not covered: the caller writes the string formatter's text instead).
+// Kept apart so each gets its own inlining budget for the byte-write helpers.
+
+function eth(o: DataView, w: number, b: Uint8Array, p: number): number {
+  const t = (b[p + 12] << 8) | b[p + 13];
+  if (t < 0x0600) return -1;
+  w = wMac(o, w, b, p + 6); w = wLit(o, w, K_GT); w = wMac(o, w, b, p); w = wLit(o, w, K_ETYPE);
+  return wHex16(o, w, t);
+}
+
+function vlan(o: DataView, w: number, b: Uint8Array, p: number): number {
+  w = wLit(o, w, K_VLAN); w = wDec(o, w, ((b[p] & 15) << 8) | b[p + 1]); w = wLit(o, w, K_P); w = w3(o, w, b[p] >>> 5);
+  if (b[p] & 0x10) w = wLit(o, w, K_DEI);
+  o.setUint8(w, 32); o.setUint8(w + 1, 40); w = wHex16(o, w + 2, (b[p - 2] << 8) | b[p - 1]); o.setUint8(w, 41);
+  return w + 1;
+}
+
+function ipv4(o: DataView, w: number, b: Uint8Array, p: number): number {
+  if ((b[p + 6] & 0x3f) !== 0 || b[p + 7] !== 0) return -1;
+  w = wLit(o, w, K_IP); w = wIpv4(o, w, b, p + 12); w = wLit(o, w, K_GT); w = wIpv4(o, w, b, p + 16);
+  w = wLit(o, w, K_TTL); w = w3(o, w, b[p + 8]); w = wLit(o, w, K_PROTO); w = w3(o, w, b[p + 9]);
+  w = wLit(o, w, K_LEN); return wDec(o, w, (b[p + 2] << 8) | b[p + 3]);
+}
+
+function ipv6(o: DataView, w: number, b: Uint8Array, p: number): number {
+  if (IPV6_EXT[b[p + 6]] !== 0) return -1;
+  w = wLit(o, w, K_IP6); w = wIpv6(o, w, b, p + 8); w = wLit(o, w, K_GT); w = wIpv6(o, w, b, p + 24);
+  w = wLit(o, w, K_HLIM); w = w3(o, w, b[p + 7]); w = wLit(o, w, K_NEXT); w = w3(o, w, b[p + 6]);
+  w = wLit(o, w, K_PLEN); return wDec(o, w, (b[p + 4] << 8) | b[p + 5]);
+}
+
+function udp(o: DataView, w: number, b: Uint8Array, p: number): number {
+  w = wLit(o, w, K_UDP); w = wDec(o, w, (b[p] << 8) | b[p + 1]); w = wLit(o, w, K_GT); w = wDec(o, w, (b[p + 2] << 8) | b[p + 3]);
+  w = wLit(o, w, K_LEN); return wDec(o, w, ((b[p + 4] << 8) | b[p + 5]) - 8);
+}
+
+function tcp(o: DataView, w: number, b: Uint8Array, p: number): number {
+  w = wLit(o, w, K_TCP); w = wDec(o, w, (b[p] << 8) | b[p + 1]); w = wLit(o, w, K_GT); w = wDec(o, w, (b[p + 2] << 8) | b[p + 3]);
+  return wLit(o, w, TCP_FLAGS[b[p + 13]]);
+}
+
+function geneve(o: DataView, w: number, b: Uint8Array, p: number): number {
+  w = wLit(o, w, K_GENEVE); w = wDec(o, w, (b[p + 4] << 16) | (b[p + 5] << 8) | b[p + 6]);
+  w = wLit(o, w, K_PROTO); w = wHex16(o, w, (b[p + 2] << 8) | b[p + 3]);
+  if (b[p + 1] & 0x80) w = wLit(o, w, K_O);
+  if (b[p + 1] & 0x40) w = wLit(o, w, K_C);
+  const stop = p + 8 + ((b[p] & 0x3f) << 2);
+  if (stop === p + 8) return w;
+  // Options parsed when the walker recorded the layer; walked again from the bytes.
+  w = wLit(o, w, K_OPTS);
+  for (let q = p + 8; q < stop; q += 4 + ((b[q + 3] & 0x1f) << 2)) {
+    if (q !== p + 8) w = wLit(o, w, K_SEMI);
+    w = wLit(o, w, K_CLASS); w = wHex16(o, w, (b[q] << 8) | b[q + 1]); w = wLit(o, w, K_TYPE); w = wHex(o, w, b[q + 2]);
+    w = wLit(o, w, K_LEN2); w = w3(o, w, (b[q + 3] & 0x1f) << 2);
+  }
+  o.setUint8(w, 93);
+  return w + 1;
+}
+
+/** Layer `i` at `w`; -1 when the string formatter must write it. */
+function layer(o: DataView, w: number, b: Uint8Array, st: WalkState, i: number): number {
   const p = st.offset[i];
   switch (st.kind[i]) {
-    case L_ETH: {
-      const t = (b[p + 12] << 8) | b[p + 13];
-      if (t < 0x0600) break;
-      o.mac(b, p + 6); o.lit(K_GT); o.mac(b, p); o.lit(K_ETYPE); o.hex16(t);
-      return;
-    }
-    case L_VLAN:
-      o.lit(K_VLAN); o.dec(((b[p] & 15) << 8) | b[p + 1]); o.lit(K_P); o.dec(b[p] >>> 5);
-      if (b[p] & 0x10) o.lit(K_DEI);
-      o.byte(32); o.byte(40); o.hex16((b[p - 2] << 8) | b[p - 1]); o.byte(41);
-      return;
-    case L_IPV4:
-      if ((b[p + 6] & 0x3f) !== 0 || b[p + 7] !== 0) break;
-      o.lit(K_IP); o.ipv4(b, p + 12); o.lit(K_GT); o.ipv4(b, p + 16); o.lit(K_TTL); o.dec(b[p + 8]);
-      o.lit(K_PROTO); o.dec(b[p + 9]); o.lit(K_LEN); o.dec((b[p + 2] << 8) | b[p + 3]);
-      return;
-    case L_IPV6:
-      if (IPV6_EXT[b[p + 6]] !== 0) break;
-      o.lit(K_IP6); o.ipv6(b, p + 8); o.lit(K_GT); o.ipv6(b, p + 24);
-      o.lit(K_HLIM); o.dec(b[p + 7]); o.lit(K_NEXT); o.dec(b[p + 6]); o.lit(K_PLEN); o.dec((b[p + 4] << 8) | b[p + 5]);
-      return;
-    case L_UDP:
-      o.lit(K_UDP); o.dec((b[p] << 8) | b[p + 1]); o.lit(K_GT); o.dec((b[p + 2] << 8) | b[p + 3]);
-      o.lit(K_LEN); o.dec(((b[p + 4] << 8) | b[p + 5]) - 8);
-      return;
-    case L_TCP: {
-      o.lit(K_TCP); o.dec((b[p] << 8) | b[p + 1]); o.lit(K_GT); o.dec((b[p + 2] << 8) | b[p + 3]); o.byte(32); o.byte(91);
-      const f = b[p + 13];
-      if (f === 0) o.byte(46);
-      else for (let j = 0; j < 8; j++) if (f & (1 << j)) o.byte(TCP_FLAGS[j]);
-      o.byte(93);
-      return;
-    }
+    case L_ETH: return eth(o, w, b, p);
+    case L_VLAN: return vlan(o, w, b, p);
+    case L_IPV4: return ipv4(o, w, b, p);
+    case L_IPV6: return ipv6(o, w, b, p);
+    case L_UDP: return udp(o, w, b, p);
+    case L_TCP: return tcp(o, w, b, p);
     case L_ICMP:
     case L_ICMPV6:
-      o.lit(st.kind[i] === L_ICMP ? K_ICMP : K_ICMP6); o.dec(b[p]); o.lit(K_CODE); o.dec(b[p + 1]);
-      return;
+      w = wLit(o, w, st.kind[i] === L_ICMP ? K_ICMP : K_ICMP6); w = w3(o, w, b[p]); w = wLit(o, w, K_CODE);
+      return w3(o, w, b[p + 1]);
     case L_VXLAN:
-      o.lit(K_VXLAN); o.dec((b[p + 4] << 16) | (b[p + 5] << 8) | b[p + 6]); o.lit(K_FLAGS); o.hex(b[p]);
-      return;
-    case L_GENEVE: {
-      o.lit(K_GENEVE); o.dec((b[p + 4] << 16) | (b[p + 5] << 8) | b[p + 6]); o.lit(K_PROTO); o.hex16((b[p + 2] << 8) | b[p + 3]);
-      if (b[p + 1] & 0x80) o.lit(K_O);
-      if (b[p + 1] & 0x40) o.lit(K_C);
-      const stop = p + 8 + ((b[p] & 0x3f) << 2);
-      if (stop === p + 8) return;
-      // Options parsed when the walker recorded the layer; walked again from the bytes.
-      o.lit(K_OPTS);
-      for (let q = p + 8; q < stop; q += 4 + ((b[q + 3] & 0x1f) << 2)) {
-        if (q !== p + 8) o.lit(K_SEMI);
-        o.lit(K_CLASS); o.hex16((b[q] << 8) | b[q + 1]); o.lit(K_TYPE); o.hex(b[q + 2]); o.lit(K_LEN2); o.dec((b[q + 3] & 0x1f) << 2);
-      }
-      o.byte(93);
-      return;
-    }
+      w = wLit(o, w, K_VXLAN); w = wDec(o, w, (b[p + 4] << 16) | (b[p + 5] << 8) | b[p + 6]); w = wLit(o, w, K_FLAGS);
+      return wHex(o, w, b[p]);
+    case L_GENEVE: return geneve(o, w, b, p);
     case L_NVGRE:
-      o.lit(K_NVGRE); o.dec((b[p + 4] << 16) | (b[p + 5] << 8) | b[p + 6]); o.lit(K_FLOWID); o.dec(b[p + 7]);
-      return;
+      w = wLit(o, w, K_NVGRE); w = wDec(o, w, (b[p + 4] << 16) | (b[p + 5] << 8) | b[p + 6]); w = wLit(o, w, K_FLOWID);
+      return w3(o, w, b[p + 7]);
   }
-  o.str(layerText(b, st, i));
+  return -1;
 }
 
 /** One frame as a text line (with its newline). */
 export function emitFrameText(
-  o: ByteOut, b: Uint8Array, st: WalkState, frame: number, tsSec: number, tsNsec: number, caplen: number, len: number,
+  out: ByteOut, b: Uint8Array, st: WalkState, frame: number, tsSec: number, tsNsec: number, caplen: number, len: number,
 ): void {
-  o.dec(frame); o.byte(32); o.dec(tsSec); o.byte(46); o.dec9(tsNsec);
+  let o = out.view;
+  let w = wDec(o, out.pos, frame); o.setUint8(w++, 32); w = wSec(o, w, tsSec); o.setUint8(w++, 46); w = wDec9(o, w, tsNsec);
   for (let i = 0; i < st.count; i++) {
-    if (i) o.lit(K_SEP); else o.byte(32);
-    layer(o, b, st, i);
+    if (i) { o.setUint16(w, 0x202c, true); w += 2; } else o.setUint8(w++, 32);
+    const e = layer(o, w, b, st, i);
+    if (e >= 0) { w = e; continue; }
+    out.pos = w; out.str(layerText(b, st, i)); o = out.view; w = out.pos;
   }
-  if (st.stop === S_UNKNOWN) { const n = st.end[st.count - 1] - st.stopOffset; o.lit(K_DATA); o.dec(n > 0 ? n : 0); o.lit(K_BYTES); }
-  if (st.stop === S_FRAGMENT) o.lit(K_FRAG);
+  out.pos = w;
+  if (st.stop === S_UNKNOWN) { const n = st.end[st.count - 1] - st.stopOffset; out.lit(K_DATA); out.dec(n > 0 ? n : 0); out.lit(K_BYTES); }
+  if (st.stop === S_FRAGMENT) out.lit(K_FRAG);
   if (st.stop !== S_END) {
     const err = walkErrorMessage(st);
-    if (err !== null) { o.lit(K_ERR); o.str(err); o.byte(93); }
+    if (err !== null) { out.lit(K_ERR); out.str(err); out.byte(93); }
   }
-  if (caplen !== len) { o.lit(K_CAP); o.dec(caplen); o.lit(K_OF); o.dec(len); o.byte(41); }
-  o.byte(10);
+  if (caplen !== len) { out.lit(K_CAP); out.dec(caplen); out.lit(K_OF); out.dec(len); out.byte(41); }
+  out.byte(10);
 }

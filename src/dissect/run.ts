@@ -98,8 +98,12 @@ export async function dissectFile(path: string, opts: DissectRunOptions, sink: L
   return { frames, folded, fault };
 }
 
-/** Receives a full output buffer (about 1 MiB of whole lines); false stops the run. */
-export type ChunkSink = (chunk: Buffer) => boolean | Promise<boolean>;
+/**
+ * Receives a full output buffer (about 1 MiB of whole lines); false stops the
+ * run. A sink that is done with the chunk (written out) may pass it to
+ * `recycle` so its memory is reused for a later chunk.
+ */
+export type ChunkSink = (chunk: Buffer, recycle: (chunk: Buffer) => void) => boolean | Promise<boolean>;
 
 /**
  * The fast form of dissectFile for the CLI: lines are written as bytes into a
@@ -112,6 +116,7 @@ export async function dissectFileChunks(path: string, opts: DissectRunOptions, s
   const json = opts.json === true;
   const emit = json ? emitFrameJson : emitFrameText;
   const out = new ByteOut();
+  const recycle = (c: Buffer): void => out.recycle(c);
   let frames = 0;
   let folded = 0;
   let fault: unknown = null;
@@ -150,7 +155,7 @@ export async function dissectFileChunks(path: string, opts: DissectRunOptions, s
       }
       emit(out, r.data, st, frames, r.tsSec, r.tsNsec, r.caplen, r.len);
       if (out.full) {
-        let g = sink(out.take());
+        let g = sink(out.take(), recycle);
         if (g !== true && g !== false) g = await g;
         if (!g) { go = false; break; }
       }
@@ -161,6 +166,6 @@ export async function dissectFileChunks(path: string, opts: DissectRunOptions, s
   } finally {
     reader.close();
   }
-  if (go && out.pos > 0) await sink(out.take());
+  if (go && out.pos > 0) await sink(out.take(), recycle);
   return { frames, folded, fault };
 }

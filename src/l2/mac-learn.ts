@@ -422,6 +422,22 @@ export class MacLearner extends MacStore {
     return true;
   }
 
+  /**
+   * A frame forwarded outside the table's sight (the xdp plan's programs) was
+   * seen from `place` at `stamp` ticks: the entry's age follows, when it is
+   * still there and still at `place`. No journal record (nothing moved).
+   */
+  refresh(domain: number, macHi: number, macLo: number, place: number, stamp: number): boolean {
+    const kh = (domain << 16) | macHi;
+    const kl = macLo | 0;
+    const b = this.findBase(kh, kl, this.hash(kh, kl));
+    if (b < 0) return false;
+    const w = this.words;
+    if ((w[b + 2] & PLACE_MASK) !== place || ((stamp - w[b + 3]) | 0) <= 0) return false;
+    w[b + 3] = stamp;
+    return true;
+  }
+
   /** Delete one entry (static or not). */
   delete(domain: number, macHi: number, macLo: number): boolean {
     const kh = (domain << 16) | macHi;

@@ -63,6 +63,17 @@ export class OverlayLab {
     for (const d of this.daemons) await this.waitReady(d, deadline, timeoutMs);
   }
 
+  /** Start hypervisor `hv`'s daemon only (the other side may be the kernel's own VTEP); resolves when it answers. */
+  async startDaemon(hv: 1 | 2, o: Omit<DaemonConfigOptions, 'socket'>, timeoutMs = 15000): Promise<DaemonProc> {
+    const socket = join(this.dir, `hv${hv}.sock`);
+    const configFile = join(this.dir, `hv${hv}.json`);
+    writeFileSync(configFile, JSON.stringify(daemonConfig(this.topo, hv, { ...o, socket }), null, 2));
+    const d = this.spawnDaemon(hv, socket, configFile, join(this.dir, `hv${hv}-${o.type}.log`), process.env);
+    this.daemons.push(d);
+    await this.waitReady(d, Date.now() + timeoutMs, timeoutMs);
+    return d;
+  }
+
   /**
    * Start hypervisor `hv`'s daemon again with the config file it had (after it was
    * stopped or killed), with `env` for the child; resolves when it answers, throws

@@ -13,11 +13,10 @@ export const XDP_PLAN_COUNTERS = [
   'truncated', 'ip-bad-header', 'ip-bad-length', 'udp-bad-length', 'vxlan-bad-flags',
   'decap-redirect', 'encap-redirect', 'bridge-redirect',
   'pass-not-ours', 'pass-learn', 'pass-flood', 'pass-unknown-vni', 'pass-mtu', 'pass-other',
-  // Appended with GENEVE and NVGRE (the indexes above keep their meaning).
+  'ip4-bad-checksum', 'zero-payload', 'inner-too-short',
   'nvgre-bad-flags', 'geneve-bad-version', 'geneve-bad-opt-length', 'geneve-control', 'geneve-non-ethernet',
-  'tunnel-type-mismatch', 'pass-geneve-critical', 'pass-remote-type', 'pass-no-headroom', 'ip4-bad-checksum',
-  // Appended with the IPv6 outer.
-  'udp6-zero-checksum', 'pass-ip6-ext-header', 'zero-payload', 'inner-too-short',
+  // Appended with the IPv6 outer (the indexes above keep their meaning).
+  'tunnel-type-mismatch', 'pass-geneve-critical', 'pass-no-headroom', 'udp6-zero-checksum', 'pass-ip6-ext-header',
 ] as const;
 export type XdpPlanCounter = (typeof XDP_PLAN_COUNTERS)[number];
 
@@ -52,17 +51,19 @@ export type XdpProgram = 'underlay' | 'port';
 
 export interface XdpPlanHandle {
   setConfig(c: XdpPlanConfig): void;
-  /** The domain's VNI (VSID) and tunnel; without `tunnel`, VXLAN. One VNI, one domain, one type. */
+  /** The domain's VNI (VSID) and tunnel, its header built by the loader; without `tunnel`, VXLAN. One VNI, one domain, one type. */
   setVni(vni: number, domain: number, tunnel?: XdpDomainTunnel): void;
+  /**
+   * A domain of any type: `header` is its tunnel header as the encap stage writes it (8..260 bytes,
+   * whole words); udpPort 0 = the config's port for the type; opts: the outer UDP checksum, as EncapConfig.
+   */
+  setDomain(domain: number, vni: number, type: XdpTunnelType, udpPort: number, header: Buffer, opts?: { udpCsum?: boolean; zeroCsum6Tx?: boolean }): void;
   setPort(ifindex: number, domain: number, slot: number): void;
   setSlot(slot: number, ifindex: number): void;
   /**
-   * header: outer Ethernet + IPv4 + UDP (42 bytes, for VXLAN and GENEVE domains) or
-   * Ethernet + IPv4 with protocol 47 (34 bytes, for NVGRE domains); over IPv6 62 and
-   * 54 bytes (`ip` then an IPv6 address): the TypeScript
-   * template's bytes before its tunnel header (`xdpRemoteHeader`). Total length,
-   * checksum, source port and UDP length are filled per frame. A remote used by
-   * domains of both kinds takes two indexes (the FDB names the one of its domain).
+   * header: the remote's outer Ethernet + IPv4 (34 bytes, or 42 with a UDP header that is ignored)
+   * or Ethernet + IPv6 (54, or 62; `ip` then an IPv6 address), for any tunnel type: the IP
+   * protocol, lengths, IPv4 checksum, flow label and the UDP header are filled per frame.
    */
   setRemote(index: number, ip: string, header: Buffer): void;
   setFdb(domain: number, mac: string, at: 'port' | 'remote', target: number): void;
@@ -95,8 +96,13 @@ export function xdpPlanCounters(p: XdpPlanHandle): Record<XdpPlanCounter, number
 
 /**
  * The remote header setRemote takes, from a template the TypeScript encap stage
- * built (src/tunnel/template.ts): its bytes before the tunnel header.
+ * built (src/tunnel/template.ts): its outer Ethernet + IP bytes (no outer VLAN tag).
  */
-export function xdpRemoteHeader(template: { bytes: Uint8Array[]; tunOff: number }, remote: number): Buffer {
-  return Buffer.from(template.bytes[remote].subarray(0, template.tunOff));
+export function xdpRemoteHeader(template: { bytes: Uint8Array[]; ipOff: number; l4Off: number }, remote: number): Buffer {
+  return Buffer.from(template.bytes[remote].subarray(0, template.l4Off));
+}
+
+/** The tunnel header setDomain takes, from the same template: its bytes after the outer IP (and UDP) header. */
+export function xdpTunnelHeader(template: { bytes: Uint8Array[]; tunOff: number; hdrLen: number }): Buffer {
+  return Buffer.from(template.bytes[0].subarray(template.tunOff, template.hdrLen));
 }

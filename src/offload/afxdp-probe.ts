@@ -56,6 +56,7 @@ export function judgeInterface(p: XdpProbeNative, sockets: Avail): AfXdpInterfac
   else if (!a) attach = yes('no XDP program attached');
   else if (a.ours && !a.viaLink) attach = yes(`a leftover vtepd_xsk (id ${a.id}) is attached: vtepd replaces it`);
   else if (a.ours) attach = no(`in use by a running vtepd (vtepd_xsk id ${a.id}, held by a bpf_link)`);
+  else if (a.name.startsWith('vtepd_xdp')) attach = no(`in use by a running vtepd in the xdp plan (${a.name}, id ${a.id}; gone when that daemon stops)`);
   else attach = no(`XDP program '${a.name}' (id ${a.id}, ${a.mode}) is attached and is not vtepd's; ${a.remove}`);
   return { ...base, native, generic: yes('generic (skb) XDP works on any device'), zeroCopy, attach };
 }

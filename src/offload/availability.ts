@@ -41,8 +41,22 @@ function nicFlow(caps: HostCapabilities, what: string): Avail {
 }
 
 /** Availability of `placement` for `fn` (tunnel `tunnel` where it matters). */
+/** Tunnel types the xdp programs encapsulate and decapsulate today. */
+export const XDP_TUNNELS: readonly PlanTunnelType[] = ['vxlan', 'geneve', 'nvgre'];
+
+function xdp(caps: HostCapabilities, fn: OffloadFunction, tunnel: PlanTunnelType): Avail {
+  if (fn === 'checksum' || fn === 'segmentation') {
+    return { ok: false, reason: `xdp places encap-decap and forwarding-learning; its program writes the outer IPv4 checksum itself and never segments (${fn}: host)` };
+  }
+  const progs = caps.xdp ?? { ok: false, reason: 'not probed' };
+  if (!progs.ok) return progs;
+  if (fn === 'encap-decap' && !XDP_TUNNELS.includes(tunnel)) return { ok: false, reason: `the xdp programs do not handle ${tunnel} yet (only ${XDP_TUNNELS.join(', ')})` };
+  return progs;
+}
+
 export function availability(caps: HostCapabilities, fn: OffloadFunction, placement: Placement, tunnel: PlanTunnelType = 'vxlan'): Avail {
   if (placement === 'host') return { ok: true, reason: 'TypeScript fast path (always available)' };
+  if (placement === 'xdp') return xdp(caps, fn, tunnel);
   switch (fn) {
     case 'checksum':
       if (placement === 'native') return native(caps, NATIVE_EXPORTS.checksum, 'checksum');

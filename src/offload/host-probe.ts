@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { release } from 'node:os';
 import { iproute, iprouteJson, createNetns, deleteNetns, IprouteError } from './iproute.js';
 import { probeNic, type NicInfo } from './ethtool.js';
+import { probeXdpPlan } from './xdp-probe.js';
 
 export interface Avail {
   ok: boolean;
@@ -48,6 +49,8 @@ export interface HostCapabilities {
   kernel: Record<KernelLinkType | 'vnetHdr' | 'tcFlower', Avail>;
   native: { loaded: boolean; path: string | null; exports: string[]; reason: string };
   nic: NicInfo | null;
+  /** The xdp plan's programs: built, loadable by the addon, kernel BTF present (absent: not probed). */
+  xdp?: Avail;
 }
 
 /** Kernel config as a map (CONFIG_X -> y|m|n), or null when the kernel does not expose it. */
@@ -168,5 +171,6 @@ export async function probeHost(opts: { iface?: string; addonDir?: string } = {}
     kernel: { ...links, vnetHdr: probeTun(cfg), tcFlower: probeFlower(cfg) },
     native: probeNative(opts.addonDir),
     nic,
+    xdp: probeXdpPlan(),
   };
 }

@@ -7,10 +7,12 @@
  *   host   the TypeScript fast path
  *   native the same work in C in native-bindings/ (still host CPU)
  *   kernel the Linux datapath (kernel vxlan netdev + bridge; vnet-header csum/GSO)
+ *   xdp    vtepd's eBPF programs at the driver hook (native-bindings/bpf/vtepd_xdp.bpf.c),
+ *          with vtepd's own stages as the slow path (encap-decap and forwarding-learning)
  *   nic    the network card, only where the interface reports the feature
  */
 export const OFFLOAD_FUNCTIONS = ['checksum', 'segmentation', 'encap-decap', 'forwarding-learning'] as const;
-export const PLACEMENTS = ['host', 'native', 'kernel', 'nic'] as const;
+export const PLACEMENTS = ['host', 'native', 'kernel', 'xdp', 'nic'] as const;
 /** Same list as the daemon config's tunnel types (kept local so this file stands alone). */
 export const PLAN_TUNNEL_TYPES = ['vxlan', 'geneve', 'nvgre'] as const;
 

@@ -35,6 +35,17 @@ export const PLAN_RULES: readonly { test: (p: OffloadPlan) => boolean; message: 
       `; put both on ${OFFLOADED.includes(p['encap-decap']) ? p['encap-decap'] : p['forwarding-learning']}, or both in vtepd (host/native)`,
   },
   {
+    // The xdp programs forward on their own FDB map and encapsulate what they forward: one without the other has no meaning.
+    test: (p) => (p['encap-decap'] === 'xdp') !== (p['forwarding-learning'] === 'xdp'),
+    message: (p) =>
+      `encap-decap: ${p['encap-decap']} with forwarding-learning: ${p['forwarding-learning']}: the xdp programs look up their FDB map and encapsulate ` +
+      'what they forward in one pass, with vtepd\'s stages as their slow path; put both on xdp',
+  },
+  {
+    test: (p) => p.checksum === 'xdp' || p.segmentation === 'xdp',
+    message: () => 'checksum and segmentation cannot be xdp: the xdp programs write the outer IPv4 checksum themselves (UDP checksum 0) and never segment; leave them host',
+  },
+  {
     test: (p) => OFFLOADED.includes(p['encap-decap']) && (inVtepd(p.checksum) || inVtepd(p.segmentation)),
     message: (p) =>
       `encap-decap: ${p['encap-decap']} builds the outer headers after vtepd has handed the frame over, so checksum (${p.checksum}) and segmentation (${p.segmentation}) cannot stay in vtepd; set them to kernel or nic`,

@@ -76,7 +76,7 @@ export class RemoteSet {
     if (ips.length === 0) return;
     const cfg = this.dp.cfg;
     const ec = encapConfig(cfg, this.env, cfg.networks[dom], ips);
-    const enc = cfg.offload['encap-decap'] === 'native' ? new NativeEncapStage(ec) : new EncapStage(ec);
+    const enc = cfg.offload['encap-decap'] === 'native' || cfg.offload['encap-decap'] === 'xdp' ? new NativeEncapStage(ec) : new EncapStage(ec);
     const old = this.dp.encap[dom];
     if (old !== null && old !== undefined) {
       const a = enc.counters;

@@ -94,8 +94,9 @@ export function resolvePipeline(cfg: VtepdConfig, env: ResolveEnv): PipelineSpec
   });
   return {
     batchSize: cfg.batch.size,
-    tunnelImpl: cfg.offload['encap-decap'] === 'native' ? 'native' : 'host',
-    bridgeImpl: cfg.offload['forwarding-learning'] === 'native' ? 'native' : 'host',
+    // xdp: the slow path behind the programs runs the C stages (the addon is there: it loads the programs).
+    tunnelImpl: cfg.offload['encap-decap'] === 'native' || cfg.offload['encap-decap'] === 'xdp' ? 'native' : 'host',
+    bridgeImpl: cfg.offload['forwarding-learning'] === 'native' || cfg.offload['forwarding-learning'] === 'xdp' ? 'native' : 'host',
     table: { capacity: f.maxEntries, full: f.full, perPortLimit: f.perPortLimit, perRemoteLimit: f.perRemoteLimit, ageingSeconds: f.ageing, maxDomains: Math.max(16, cfg.networks.length) },
     decap: {
       // Each VNI in its network's tunnel type only ('tunnel-type-mismatch' otherwise).

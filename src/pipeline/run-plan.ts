@@ -11,7 +11,8 @@
  * instead: nothing is quietly done in software.
  */
 import { PLAN_RULES } from '../offload/plan.js';
-import { availability } from '../offload/availability.js';
+import { availability, XDP_TUNNELS } from '../offload/availability.js';
+import { isIPv6 } from 'node:net';
 import { probeNative, type Avail, type HostCapabilities, type KernelLinkType } from '../offload/host-probe.js';
 import type { OffloadPlan } from '../offload/plan-schema.js';
 import type { VtepdConfig } from '../config/config-schema.js';
@@ -20,6 +21,14 @@ import type { VtepdConfig } from '../config/config-schema.js';
 export function kernelDataPath(p: OffloadPlan): boolean {
   return p['encap-decap'] === 'kernel' && p['forwarding-learning'] === 'kernel';
 }
+
+/** The plan puts the fast path in vtepd's XDP programs, with vtepd's stages as the slow path (xdp backend). */
+export function xdpDataPath(p: OffloadPlan): boolean {
+  return p['encap-decap'] === 'xdp' && p['forwarding-learning'] === 'xdp';
+}
+
+/** Limits of the xdp programs' maps (native-bindings/bpf/vtepd_xdp.h). */
+export const XDP_LIMITS = { remotes: 256, vnis: 4096, ports: 63, geneveOptionBytes: 64 } as const;
 
 /** Config-time problems of cfg.offload for `vtepd run` (no host probing). */
 export function runPlanProblems(cfg: VtepdConfig): string[] {
@@ -33,8 +42,10 @@ export function runPlanProblems(cfg: VtepdConfig): string[] {
     }
   }
   if (kernelDataPath(p)) return [...out, ...kernelRunProblems(cfg)];
+  if (xdpDataPath(p)) return [...out, ...xdpRunProblems(cfg)];
   // A mix of kernel and vtepd placements is explained by PLAN_RULES; the checks below are for vtepd's own pipeline.
-  if (p['encap-decap'] === 'kernel' || p['forwarding-learning'] === 'kernel' || p['encap-decap'] === 'nic' || p['forwarding-learning'] === 'nic') return out;
+  const elsewhere = ['kernel', 'nic', 'xdp'];
+  if (elsewhere.includes(p['encap-decap']) || elsewhere.includes(p['forwarding-learning'])) return out;
   if (p.segmentation !== 'host') {
     out.push(`offload.segmentation: ${p.segmentation}: vtepd's ports never take GSO super-frames (TAP offloads stay off), ` +
       'so there is nothing to segment; frames over the underlay MTU are dropped as mtu-exceeded. Use host');
@@ -43,6 +54,46 @@ export function runPlanProblems(cfg: VtepdConfig): string[] {
   if (p.checksum === 'kernel' && cfg.underlay.transport !== 'afpacket') {
     out.push(`offload.checksum: kernel needs underlay.transport afpacket (the virtio-net header rides on the AF_PACKET socket), not ${cfg.underlay.transport}`);
   }
+  return out;
+}
+
+/**
+ * Config-time problems of the xdp data path: its programs attach to the
+ * underlay interface and to each port's interface, take VXLAN, GENEVE (one
+ * UDP port each) and NVGRE over IPv4, and leave the UDP checksum 0; everything
+ * else would be done by the slow path only, so it is refused here instead of quietly.
+ */
+function xdpRunProblems(cfg: VtepdConfig): string[] {
+  const out: string[] = [];
+  const u = cfg.underlay;
+  if (u.transport === 'afxdp') out.push('underlay.transport: afxdp: the AF_XDP socket needs its own XDP program where the xdp plan attaches vtepd_xdp_underlay; use afpacket or udp');
+  if (u.transport === 'raw') out.push('underlay.transport: raw: the xdp plan redirects encapsulated frames to underlay.interface at layer 2; use afpacket or udp');
+  if (isIPv6(u.address)) out.push(`underlay.address: ${u.address}: the xdp programs build and take IPv4 outer headers only (IPv6 is not in them yet); use host or native for an IPv6 underlay`);
+  if (u.udpChecksum) out.push('underlay.udpChecksum: the xdp programs send VXLAN and GENEVE over IPv4 with UDP checksum 0 (RFC 7348, RFC 8926); set it false or use host/native');
+  for (const type of ['vxlan', 'geneve'] as const) {
+    const udpPorts = new Set(cfg.networks.filter((n) => n.type === type).map((n) => n.udpPort));
+    if (udpPorts.size > 1) out.push(`networks: the xdp programs take ${type} on one UDP port; these ${type} networks use ${[...udpPorts].join(', ')}`);
+  }
+  cfg.networks.forEach((n, i) => {
+    if (!XDP_TUNNELS.includes(n.type)) out.push(`networks[${i}] (vni ${n.vni}): type ${n.type}: the xdp programs handle ${XDP_TUNNELS.join(', ')} only; run ${n.type} networks with host or native`);
+    const opts = n.geneveOptions.reduce((a, o) => a + 4 + o.data.length / 2, 0);
+    if (n.type === 'geneve' && opts > XDP_LIMITS.geneveOptionBytes) {
+      out.push(`networks[${i}] (vni ${n.vni}).geneveOptions: ${opts} bytes of options, the xdp programs carry at most ${XDP_LIMITS.geneveOptionBytes}`);
+    }
+  });
+  if (cfg.networks.length > XDP_LIMITS.vnis) out.push(`networks: ${cfg.networks.length} networks, the xdp maps hold ${XDP_LIMITS.vnis}`);
+  const remotes = new Set(cfg.networks.flatMap((n) => n.remotes));
+  if (remotes.size > XDP_LIMITS.remotes) out.push(`networks: ${remotes.size} remote VTEPs, the xdp maps hold ${XDP_LIMITS.remotes}`);
+  const used = new Set(cfg.networks.flatMap((n) => n.ports));
+  cfg.ports.forEach((port, i) => {
+    if (!used.has(port.name)) return;
+    const at = `ports[${i}] (${port.name})`;
+    if (port.backend !== 'afpacket' && port.backend !== 'tap') {
+      out.push(`${at}: backend ${port.backend}: the xdp plan attaches vtepd_xdp_port to the port's interface and takes the slow path through an AF_PACKET socket; use backend afpacket or tap`);
+    }
+    if (port.vlan !== undefined) out.push(`${at}.vlan: the xdp programs take untagged frames only (a port is one interface in one network); drop vlan or use host/native`);
+  });
+  if (used.size > XDP_LIMITS.ports) out.push(`ports: ${used.size} ports, the xdp devmap holds ${XDP_LIMITS.ports}`);
   return out;
 }
 

@@ -32,7 +32,7 @@ export async function stats(socket: string): Promise<StatsSnapshot> {
 export const port = (s: StatsSnapshot, name: string) => s.ports.find((p) => p.name === name)!;
 
 /** Send `n` frames of ethertype MARK from VM `from` to MAC `dstMac`; count them arriving in VM `to`. */
-async function injectAndCount(t: Test, lab: OverlayLab, from: string, to: string, n: number): Promise<number> {
+export async function injectAndCount(t: Test, lab: OverlayLab, from: string, to: string, n: number): Promise<number> {
   const tx = new AfPacketPort({ interface: 'eth0', netns: lab.vm(from).ns, name: 'inject' });
   const rx = new AfPacketPort({ interface: 'eth0', netns: lab.vm(to).ns, name: 'count' });
   try {

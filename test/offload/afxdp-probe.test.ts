@@ -66,6 +66,9 @@ t.test('verdicts from the addon answers (any host)', async (t) => {
   t.match(j.native.reason, /unknown: Linux < 6.3; vtepd tries native first, then generic/);
   j = judgeInterface({ ...base, attached: { id: 9, name: 'vtepd_xsk', mode: 'native', ours: true, viaLink: true, remove: '' } }, ok);
   t.match(j.attach, { ok: false, reason: /in use by a running vtepd/ });
+  // The xdp plan's programs (kernel names cut at 15 characters) are vtepd's too, not someone else's.
+  j = judgeInterface({ ...base, attached: { id: 12, name: 'vtepd_xdp_under', mode: 'native', ours: false, viaLink: true, remove: 'ip link set dev eth9 xdp off' } }, ok);
+  t.match(j.attach, { ok: false, reason: /in use by a running vtepd in the xdp plan \(vtepd_xdp_under/ });
   j = judgeInterface({ ...base, ifindex: 0 }, ok);
   t.match(j.attach, { ok: false, reason: 'no such interface' });
   j = judgeInterface(base, { ok: false, reason: 'this kernel has no AF_XDP sockets' });

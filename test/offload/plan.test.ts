@@ -33,7 +33,7 @@ t.test('shape: defaults to host, rejects unknown functions and placements with c
   t.same(parsePlan({}, { caps: richHost(), tunnels: ['vxlan'] }), HOST_PLAN);
   t.same(parsePlan(undefined, { caps: richHost(), tunnels: [] }), HOST_PLAN);
   const p = parsePlanShape({ checksum: 'gpu', encap: 'kernel' }).problems;
-  t.match(p.join('\n'), /offload\.checksum: "gpu" is not a placement \(one of host, native, kernel, nic\)/);
+  t.match(p.join('\n'), /offload\.checksum: "gpu" is not a placement \(one of host, native, kernel, xdp, nic\)/);
   t.match(p.join('\n'), /unknown function "encap" \(known: checksum, segmentation, encap-decap, forwarding-learning\)/);
   t.match(parsePlanShape([]).problems[0], /must be an object/);
 });

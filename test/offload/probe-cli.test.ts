@@ -25,8 +25,15 @@ t.test('vtepd offload probe: table and JSON agree with the kernel', { skip: exis
 
   const txt = cli('offload', 'probe', '--iface', 'lo');
   t.equal(txt.status, 0);
-  t.match(txt.stdout, /^function\s+tunnel\s+host\s+native\s+kernel\s+nic$/m);
-  t.match(txt.stdout, new RegExp(`^encap-decap\\s+geneve\\s+yes\\s+(yes|no)\\s+${geneve ? 'yes' : 'no'}\\s+no$`, 'm'));
+  t.match(txt.stdout, /^function\s+tunnel\s+host\s+native\s+kernel\s+xdp\s+nic$/m);
+  // xdp: the verdict is the probe's real load of the programs (root, kernel BTF), the same for every tunnel type.
+  const xdpOk = process.getuid?.() === 0 && existsSync('/sys/kernel/btf/vmlinux');
+  t.match(txt.stdout, new RegExp(`^encap-decap\\s+geneve\\s+yes\\s+(yes|no)\\s+${geneve ? 'yes' : 'no'}\\s+${xdpOk ? 'yes' : 'no'}\\s+no$`, 'm'));
+  for (const tunnel of ['vxlan', 'geneve', 'nvgre']) {
+    const x = row('encap-decap', tunnel).placements.xdp;
+    t.equal(x.ok, xdpOk, `xdp for ${tunnel}: ${x.reason}`);
+  }
+  t.equal(row('checksum', null).placements.xdp.ok, false, 'checksum is never an xdp placement');
   if (!geneve) t.match(txt.stdout, /encap-decap \(geneve\) on kernel: the kernel has no geneve devices/);
 
   const bad = cli('offload', 'probe', '--iface', 'nope0');

@@ -4,8 +4,8 @@
  * - the underlay program decapsulates a VXLAN frame that vtepd's own TypeScript
  *   encap built into exactly the inner frame, redirected to the port the FDB names;
  * - the port program encapsulates an inner frame into the same bytes as the
- *   TypeScript encap stage (the UDP source port too: the program ports the
- *   stage's inner-flow hash), which tshark decodes as VXLAN;
+ *   TypeScript encap stage (the UDP source port too: the program computes the
+ *   same inner-flow hash), which tshark decodes as VXLAN;
  * - truncated and lying frames are dropped under their counted reason; unknown
  *   sources (learning), broadcast, unknown destinations and unknown VNIs go up to
  *   userspace with XDP_PASS; last-seen times are refreshed by the program.
@@ -19,8 +19,7 @@ import { PacketBatch } from '../../src/batch/packet-batch.js';
 import { PcapWriter } from '../../src/capture/index.js';
 import { EncapStage } from '../../src/tunnel/encap.js';
 import { openXdpPlan, xdpPlanCounters, xdpPlanObjectPath, type XdpPlanHandle } from '../../src/native/xdp-plan-native.js';
-import { checksumVerifies } from '../../src/packet/checksum.js';
-import { ip4Checksum } from './fixtures/xdp-frames.js';
+import { checksumVerifies, internetChecksum } from '../../src/packet/checksum.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (BPF_PROG_RUN, map updates)' : !existsSync(xdpPlanObjectPath()) ? 'vtepd_xdp.bpf.o not built (npm run build:native)' : false;
 const VM_A = '02:00:00:00:0a:01'; // behind the remote
@@ -97,13 +96,21 @@ t.test('the xdp plan programs on exact frames', { skip }, async (t) => {
     shortUdp.writeUInt16BE(12, 38);
     const badFlags = Buffer.from(outer);
     badFlags[42] = 0;
+    /** The outer IPv4 header checksum made right again after a length was changed. */
+    const fixIp = (f: Buffer): Buffer => { f.writeUInt16BE(0, 24); f.writeUInt16BE(internetChecksum(f, 14, 20), 24); return f; };
+    const badSum = Buffer.from(outer);
+    badSum[24] ^= 0x40;
+    const udpOf = (len: number): Buffer => { const c = Buffer.from(outer.subarray(0, 42 + Math.max(0, len - 8))); c.writeUInt16BE(20 + len, 16); c.writeUInt16BE(len, 38); return fixIp(c); };
+    // Reasons and their order are the TypeScript decap stage's (xdp-differential.test.ts compares them on mutants).
     const hostile: [string, Buffer, string][] = [
       ['IPv4 total length beyond the frame', lying, 'ip-bad-length'],
-      // UDP length 12: room for no VXLAN header. The TypeScript decap's reason is 'truncated'; so is the program's.
-      ['UDP length too short for VXLAN', shortUdp, 'truncated'],
-      ['UDP length below its own header', (() => { const c = Buffer.from(outer); c.writeUInt16BE(7, 38); return c; })(), 'udp-bad-length'],
+      ['outer IPv4 header checksum wrong', badSum, 'ip4-bad-checksum'],
+      ['UDP length below the UDP header', (() => { const c = Buffer.from(outer); c.writeUInt16BE(6, 38); return c; })(), 'udp-bad-length'],
+      ['UDP length too short for the VXLAN header', shortUdp, 'truncated'],
       ['VXLAN without the I flag', badFlags, 'vxlan-bad-flags'],
-      ['cut inside the VXLAN header', (() => { const c = Buffer.from(outer.subarray(0, 46)); c.writeUInt16BE(32, 16); c.writeUInt16BE(12, 38); ip4Checksum(c); return c; })(), 'truncated'],
+      ['cut inside the VXLAN header', udpOf(12), 'truncated'],
+      ['VXLAN header and nothing behind it', udpOf(16), 'zero-payload'],
+      ['inner frame shorter than an Ethernet header', udpOf(16 + 10), 'inner-too-short'],
     ];
     for (const [what, frame, counter] of hostile) {
       const before = xdpPlanCounters(p)[counter as keyof ReturnType<typeof xdpPlanCounters>];
@@ -130,8 +137,7 @@ t.test('the xdp plan programs on exact frames', { skip }, async (t) => {
     t.equal(r.frame.length, want.length, 'inner + 50 bytes');
     const sport = r.frame.readUInt16BE(34);
     t.ok(sport >= 49152 && sport <= 65535, `UDP source port ${sport} from the inner-flow hash, in range`);
-    // The program ports the stage's inner-flow hash: the source port is the same too.
-    t.same(r.frame, want, 'every byte equals the TypeScript encap stage\'s, the hashed UDP source port included');
+    t.same(r.frame, want, 'byte for byte the TypeScript encap stage\'s, the source port included (the same inner-flow hash)');
     t.ok(checksumVerifies(r.frame, 14, 20), 'IPv4 header checksum verifies');
     t.equal(p.testRun('port', f, LO).frame.readUInt16BE(34), sport, 'one flow, one source port');
     t.not(p.testRun('port', inner(VM_B, VM_A, 200), LO).frame.readUInt16BE(34), -1);

@@ -7,7 +7,7 @@
  * Truncated frames inside a good file are reported per frame, never fatal; a
  * long run of identical record errors is folded into one line (dissect/run.ts).
  * Output is written as bytes into 1 MiB buffers (src/dissect/byte-out.ts), each
- * handed to stdout whole, honouring back-pressure; a closed pipe
+ * handed to stdout whole, honouring back-pressure, and reused once written; a closed pipe
  * (`| head`) ends the run quietly.
  */
 import { summary } from './catalog.js';
@@ -27,7 +27,7 @@ interface DissectOptions {
 }
 
 /** Writes whole buffers to stdout, waits for 'drain', and turns EPIPE into a quiet stop. */
-class Out {
+export class Out {
   closed = false;
   constructor(private readonly stream: NodeJS.WriteStream) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
@@ -35,11 +35,16 @@ class Out {
       else throw e;
     });
   }
-  async write(chunk: Buffer): Promise<boolean> {
+  /** `recycle` gets the chunk back once it is written out: at once when the write completed synchronously. */
+  async write(chunk: Buffer, recycle?: (c: Buffer) => void): Promise<boolean> {
     if (this.closed) return false;
     let ok: boolean;
+    let given = false;
+    const give = (): void => { if (!given && recycle) { given = true; recycle(chunk); } };
     try {
-      ok = this.stream.write(chunk);
+      ok = this.stream.write(chunk, give);
+      // Nothing queued and nothing in flight: the bytes are in the kernel (files, /dev/null, most pipe writes).
+      if (this.stream.writableLength === 0) give();
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EPIPE') { this.closed = true; return false; }
       throw e;
@@ -60,8 +65,8 @@ export async function runDissect(file: string, o: DissectOptions): Promise<void>
   const out = new Out(process.stdout);
   let res;
   try {
-    // Each chunk is a fresh buffer (ByteOut.take), so a write still in flight is never overwritten.
-    res = await dissectFileChunks(inputPath(file), opts, (chunk) => out.write(chunk));
+    // A chunk's buffer is reused only after stdout is done with it (Out.write -> recycle).
+    res = await dissectFileChunks(inputPath(file), opts, (chunk, recycle) => out.write(chunk, recycle));
   } catch (e) {
     throw asUserError(file, e);
   }

@@ -9,7 +9,7 @@ import { UsageError } from '../../config/usage-error.js';
 import { Command, Option } from 'commander';
 import { callDaemon } from '../../control/control-client.js';
 import { intArg, ipArg, macArg } from '../arg-parsers.js';
-import { formatFdbStats, type FdbStats } from '../../control/fdb-stats.js';
+import type { FdbStats } from '../../control/fdb-stats.js';
 import { DEFAULT_SOCKET } from '../../config/defaults.js';
 
 const socketOpt = (): Option => new Option('--socket <path>', 'control socket of the daemon').default(DEFAULT_SOCKET);
@@ -41,7 +41,8 @@ export function register(program: Command): void {
     .option('-p, --pretty', 'indent the JSON')
     .action(async (o: { socket: string; json?: boolean; pretty?: boolean }) => {
       const s = (await callDaemon(o.socket, 'fdb.stats')) as FdbStats;
-      process.stdout.write(o.json ? JSON.stringify(s, null, o.pretty ? 2 : undefined) + '\n' : formatFdbStats(s));
+      // Loaded here: `fdb show` (start-up time counts, issue #13) never needs the table formatter.
+      process.stdout.write(o.json ? JSON.stringify(s, null, o.pretty ? 2 : undefined) + '\n' : (await import('../../control/fdb-stats.js')).formatFdbStats(s));
     });
 
   fdb.command('add')

@@ -22,6 +22,11 @@ export function formatStats(s: StatsSnapshot): string {
   const drops = Object.entries(s.drops);
   lines.push('', drops.length === 0 ? 'drops: none' : 'drops');
   for (const [k, v] of drops) lines.push(`  ${k.padEnd(36)} ${v}`);
+  if (s.xdp) {
+    // The programs' verdicts: redirected = the fast path, pass-* = up to the slow path, the rest hostile frames dropped.
+    lines.push('', 'xdp programs (frames)');
+    for (const [k, v] of Object.entries(s.xdp)) if (v !== 0) lines.push(`  ${k.padEnd(36)} ${v}`);
+  }
   return lines.join('\n');
 }
 
