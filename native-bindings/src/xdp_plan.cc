@@ -115,7 +115,8 @@ class XdpPlan : public Napi::ObjectWrap<XdpPlan> {
     Napi::Object o = info[0].As<Napi::Object>();
     struct vtepd_xdp_config c;
     memset(&c, 0, sizeof c);
-    c.local_ip = XdpIp4(info.Env(), o.Get("localIp"));
+    // An IPv6-only underlay gives localIp6 alone (localIp then 0.0.0.0: no IPv4 frame is ours).
+    c.local_ip = o.Has("localIp6") && o.Get("localIp").IsUndefined() ? 0 : XdpIp4(info.Env(), o.Get("localIp"));
     c.underlay_slot = U32(o, "underlaySlot");
     c.udp_port = (uint16_t)U32(o, "udpPort");
     c.mtu = (uint16_t)U32(o, "mtu");

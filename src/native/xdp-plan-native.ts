@@ -21,7 +21,9 @@ export const XDP_PLAN_COUNTERS = [
 export type XdpPlanCounter = (typeof XDP_PLAN_COUNTERS)[number];
 
 export interface XdpPlanConfig {
-  localIp: string; underlaySlot: number;
+  /** This host's IPv4 underlay address; may be left out when localIp6 is given. */
+  localIp?: string;
+  underlaySlot: number;
   /** VXLAN's UDP port (4789). */
   udpPort: number;
   mtu: number; sportMin: number; sportMax: number;

@@ -156,5 +156,11 @@ t.test('the IPv6 outer and the UDP checksum in the xdp plan programs', { skip },
     t.throws(() => p.setVni(901, 9, { type: 'geneve', geneveOptions: [...big, { optClass: 1, type: 1, data: new Uint8Array(60) }] }), /252/, 'more than 252 bytes of options: refused');
     t.throws(() => p.setVni(902, 9, { type: 'vxlan', flowId: 3 }), /flowId needs type 'nvgre'/);
     t.throws(() => p.setRemote(14, R6, Buffer.alloc(50)), /header: a Buffer/);
+    // An IPv6-only underlay: no IPv4 address at all; IPv6 decap still works.
+    p.setConfig({ localIp6: L6, underlaySlot: 3, udpPort: 4789, mtu: 1500, sportMin: 49152, sportMax: 65535 });
+    const f = inner(VM_A, VM_B);
+    t.same(p.testRun('underlay', tsEncap({ ...NETS[0].enc, local: R6, remote: L6 }, f).out, LO).frame, f, 'IPv6-only config: decapsulated');
+    const v4 = tsEncap({ ...NETS[4].enc, local: '192.0.2.2', remote: '192.0.2.1' }, f).out;
+    t.equal(p.testRun('underlay', v4, LO).action, 'pass', 'IPv6-only config: an IPv4 tunnel frame is not ours');
   });
 });
