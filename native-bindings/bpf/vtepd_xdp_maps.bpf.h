@@ -85,13 +85,19 @@ static __always_inline int is_multicast(const __u8* mac) {
   return mac[0] & 1;
 }
 
+/* Last seen now. The tick-granular clock costs no clock read; writing only when it moved keeps the entry's cache line clean. */
+static __always_inline void touch(struct vtepd_xdp_fdb_val* v) {
+  __u64 now = bpf_ktime_get_coarse_ns();
+  if (v->last_seen_ns != now) v->last_seen_ns = now;
+}
+
 /* The source MAC must already live where this frame came from; then its last-seen time is refreshed. */
 static __always_inline int source_known(__u32 domain, const __u8* mac, __u32 at, __u32 target) {
   struct vtepd_xdp_fdb_key k = {.domain = domain};
   __builtin_memcpy(k.mac, mac, 6);
   struct vtepd_xdp_fdb_val* v = bpf_map_lookup_elem(&fdb, &k);
   if (!v || v->at != at || v->target != target) return 0;
-  v->last_seen_ns = bpf_ktime_get_ns();
+  touch(v);
   return 1;
 }
 
@@ -111,7 +117,7 @@ static __always_inline int source_behind(__u32 domain, const __u8* mac, int v6, 
   } else if (r->ip != saddr) {
     return 0;
   }
-  v->last_seen_ns = bpf_ktime_get_ns();
+  touch(v);
   return 1;
 }
 
