@@ -50,7 +50,12 @@ export interface NetworkStats {
   fdbEntries: number;
 }
 
-export interface StageStats { stage: string; batches: number; packets: number; seconds: number }
+/**
+ * `seconds` estimates the time over all frames from the timed batches (1 in 16): a ratio that
+ * can move down between two snapshots. A window's estimate takes the deltas of the timed
+ * part (`sampledSeconds` over `sampledPackets`) times the window's frames, which cannot.
+ */
+export interface StageStats { stage: string; batches: number; packets: number; seconds: number; sampledSeconds?: number; sampledPackets?: number }
 
 export interface StatsSnapshot {
   uptimeSeconds: number;

@@ -57,6 +57,9 @@ export async function checkPlans(list: string[], probe: () => Promise<HostCapabi
   return plans;
 }
 
+/** One daemon's stage counters: the scaled estimate, frames, batches, and the timed part behind the estimate (null from a daemon without it). */
+export interface StageTotal { seconds: number; frames: number; batches: number; sampledSeconds: number | null; sampledFrames: number | null }
+
 export interface PlanEnv {
   lab: OverlayLab;
   /** Notes for the report (what ran, what was watched). */
@@ -66,7 +69,8 @@ export interface PlanEnv {
   /** PIDs of the data path's processes (the daemons; none for kernel). */
   pids(): number[];
   /** Per pipeline stage: seconds and frames so far, summed over the daemons (null when no daemon runs). */
-  stageTotals(): Promise<Map<string, { seconds: number; frames: number; batches: number }> | null>;
+  /** Keyed `hv<N>:<stage>`: each daemon's own counters (a window's estimate is per daemon, then summed). */
+  stageTotals(): Promise<Map<string, StageTotal> | null>;
   /** Stop the plan's data path (the namespaces are removed by lab.close()). */
   stop(): Promise<void>;
 }
@@ -110,19 +114,17 @@ export async function startPlan(plan: CostPlan, tag: string, register: (lab: Ove
         // xdp: the fast path runs in the programs, not in the stages (their timers would show the slow path's few frames as zero).
         stageTotals: async () => {
           if (plan === 'xdp') return null;
-          const sum = new Map<string, { seconds: number; frames: number; batches: number }>();
+          const all = new Map<string, StageTotal>();
           for (const d of lab.daemons) {
             const r = await controlRequest(d.socket, 'stats', {}, 5000);
             if (!r.ok) throw new Error(`daemon hv${d.hv} stats: ${r.error}`);
             for (const st of (r.result as StatsSnapshot).stages) {
-              const a = sum.get(st.stage) ?? { seconds: 0, frames: 0, batches: 0 };
-              a.seconds += st.seconds;
-              a.frames += st.packets;
-              a.batches += st.batches;
-              sum.set(st.stage, a);
+              all.set(`hv${d.hv}:${st.stage}`, {
+                seconds: st.seconds, frames: st.packets, batches: st.batches, sampledSeconds: st.sampledSeconds ?? null, sampledFrames: st.sampledPackets ?? null,
+              });
             }
           }
-          return sum;
+          return all;
         },
         stop: async () => { await lab.stopDaemons(); },
       };

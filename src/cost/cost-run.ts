@@ -22,7 +22,7 @@ import type { OverlayLab } from '../lab/harness.js';
 import { beginPlanRun, type PlanRun } from './plan-run.js';
 import { readHostCpu, readSelfCpu, type HostCpuTimes, type TaskCpuTimes } from './proc-stat.js';
 import { generatedFrames, pcapFrames, PacedSender, type TrafficFrames } from './cost-traffic.js';
-import { startPlan, type CostPlan } from './cost-plans.js';
+import { startPlan, type CostPlan, type StageTotal } from './cost-plans.js';
 import { attribCpu, attribSample, ksoftirqdPids, tasksCpu } from './cost-attrib.js';
 
 const DRAIN_MS = 300;
@@ -98,20 +98,31 @@ function daemonNote(a: TaskCpuTimes, b: TaskCpuTimes, delivered: number): string
  * ns per delivered frame summed over both daemons: where in vtepd the user
  * CPU goes (rx and tx include their syscalls), and what `native` changes.
  */
-type StageTotal = { seconds: number; frames: number; batches: number };
-
-function stageNsPerFrame(a: Map<string, StageTotal> | null, b: Map<string, StageTotal> | null, delivered: number): PlanRun['stages'] {
+export function stageNsPerFrame(a: Map<string, StageTotal> | null, b: Map<string, StageTotal> | null, delivered: number): PlanRun['stages'] {
   if (a === null || b === null) return undefined;
-  return [...b.entries()].map(([name, v]) => {
-    const was = a.get(name) ?? { seconds: 0, frames: 0, batches: 0 };
-    const batches = v.batches - was.batches;
-    return {
-      name,
-      nsPerFrame: delivered > 0 ? ((v.seconds - was.seconds) * 1e9) / delivered : null,
-      // Batch fill explains per-frame costs: per-batch work (syscalls, wake-ups) is shared by fewer frames in small batches.
-      framesPerBatch: batches > 0 ? (v.frames - was.frames) / batches : null,
-    };
-  });
+  // Per daemon: the window's timed batches, scaled to the window's frames (the difference of two
+  // whole-run estimates can go below 0: each is a ratio of its own samples). Then summed by stage.
+  const byStage = new Map<string, { seconds: number; frames: number; batches: number }>();
+  for (const [key, v] of b) {
+    const was = a.get(key) ?? { seconds: 0, frames: 0, batches: 0, sampledSeconds: 0, sampledFrames: 0 };
+    const frames = v.frames - was.frames;
+    const timedFrames = (v.sampledFrames ?? 0) - (was.sampledFrames ?? 0);
+    const seconds = v.sampledSeconds !== null && was.sampledSeconds !== null
+      ? (timedFrames > 0 ? ((v.sampledSeconds - was.sampledSeconds) * frames) / timedFrames : 0)
+      : Math.max(0, v.seconds - was.seconds);
+    const name = key.slice(key.indexOf(':') + 1);
+    const s = byStage.get(name) ?? { seconds: 0, frames: 0, batches: 0 };
+    s.seconds += seconds;
+    s.frames += frames;
+    s.batches += v.batches - was.batches;
+    byStage.set(name, s);
+  }
+  return [...byStage.entries()].map(([name, s]) => ({
+    name,
+    nsPerFrame: delivered > 0 ? (s.seconds * 1e9) / delivered : null,
+    // Batch fill explains per-frame costs: per-batch work (syscalls, wake-ups) is shared by fewer frames in small batches.
+    framesPerBatch: s.batches > 0 ? s.frames / s.batches : null,
+  }));
 }
 
 /** Run every (plan, frame size) and return the PlanRuns in that order. */

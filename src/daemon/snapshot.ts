@@ -76,7 +76,9 @@ export function statsSnapshot(dp: Dataplane, startedAt: number, base: CarriedSta
     ...[...dp.devices.map((d) => d.port), ...dp.underlay.ports].map((p) => ({ name: 'port', drops: p.counters.drops })),
   ];
   for (const src of sources) for (let c = 1; c < DROP_CODES; c++) add(`${src.name}/${DROP_REASONS[c - 1]}`, src.drops[c]);
-  const stages = meter.stages.map((s) => ({ stage: s.name, batches: s.batches, packets: s.frames, seconds: s.ns / 1e9 }));
+  const stages = meter.stages.map((s) => ({
+    stage: s.name, batches: s.batches, packets: s.frames, seconds: s.ns / 1e9, sampledSeconds: s.sampledNs / 1e9, sampledPackets: s.sampledFrames,
+  }));
   if (base !== null) {
     for (const n of networks) {
       const b = base.networks.find((x) => x.vni === n.vni);
@@ -85,7 +87,10 @@ export function statsSnapshot(dp: Dataplane, startedAt: number, base: CarriedSta
     }
     for (const st of stages) {
       const b = base.stages.find((x) => x.stage === st.stage);
-      if (b) { st.batches += b.batches; st.packets += b.packets; st.seconds += b.seconds; }
+      if (b) {
+        st.batches += b.batches; st.packets += b.packets; st.seconds += b.seconds;
+        st.sampledSeconds += b.sampledSeconds ?? 0; st.sampledPackets += b.sampledPackets ?? 0;
+      }
     }
     for (const [k, v] of Object.entries(base.drops)) add(k, v);
   }
