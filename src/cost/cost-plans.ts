@@ -81,7 +81,7 @@ async function xdpNote(lab: OverlayLab): Promise<string> {
   for (const d of lab.daemons) {
     const r = await controlRequest(d.socket, 'stats', {}, 5000);
     const x = r.ok ? (r.result as StatsSnapshot).xdp ?? {} : {};
-    parts.push(`hv${d.hv} encap-redirect ${x['encap-redirect'] ?? 0}, decap-redirect ${x['decap-redirect'] ?? 0}, passed up ${['pass-learn', 'pass-flood', 'pass-other', 'pass-mtu', 'pass-unknown-vni'].reduce((a, k) => a + (x[k] ?? 0), 0)}`);
+    parts.push(`hv${d.hv} encap-redirect ${x['encap-redirect'] ?? 0}, decap-redirect ${x['decap-redirect'] ?? 0}, passed up ${Object.entries(x).filter(([k]) => k.startsWith('pass-')).reduce((a, [, v]) => a + v, 0)}`);
   }
   return `xdp programs since the plan started: ${parts.join('; ')}`;
 }
