@@ -34,7 +34,7 @@ export class XdpBackend extends UserspaceBackend {
 
   constructor(ctx: BackendContext) {
     super(ctx);
-    (this.periodic as typeof this.periodic).push(
+    this.periodic.push(
       { name: 'xdp-ages', everyMs: 250, serial: false, run: () => this.refreshAges() },
       { name: 'xdp-reconcile', everyMs: RECONCILE_MS, serial: true, run: () => { this.xdp?.reconcile(); } },
     );

@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import type { Dataplane } from '../pipeline/dataplane.js';
 import { XDP_LIMITS } from '../pipeline/run-plan.js';
-import { MacFlag, OUT_MASK, PLACE_MASK, TICKS_PER_SECOND, ticksOf } from '../l2/mac-table.js';
+import { MacFlag, OUT_MASK, PLACE_MASK, TICKS_PER_SECOND, localPlace, remotePlace, ticksOf } from '../l2/mac-table.js';
 import type { MacEventKind } from '../l2/mac-journal.js';
 import { formatMac, parseMacWords } from '../l2/mac-text.js';
 import { openXdpPlan, xdpPlanCounters, type XdpPlanCounter, type XdpPlanHandle } from '../native/xdp-plan-native.js';
@@ -171,14 +171,14 @@ export class XdpPlacement {
     this.programRemotes();
     const want = new Map<string, number>();
     for (const e of dp.table.dump()) {
-      want.set(`${e.domain}/${formatMac(e.macHi, e.macLo)}`, e.remote ? (e.out | MacFlag.REMOTE) : (e.out | MacFlag.LOCAL));
+      want.set(`${e.domain}/${formatMac(e.macHi, e.macLo)}`, e.remote ? remotePlace(e.out) : localPlace(e.out));
     }
     let set = 0, deleted = 0;
     const have = new Set<string>();
     for (const row of this.plan.fdb()) {
       const k = `${row.domain}/${row.mac}`;
       const place = want.get(k);
-      const now = row.at === 'remote' ? (row.target | MacFlag.REMOTE) : (row.target | MacFlag.LOCAL);
+      const now = placeOf(row.at, row.target);
       if (place === undefined) {
         if (this.plan.delFdb(row.domain, row.mac)) { deleted++; this.removed++; }
         continue;
@@ -205,7 +205,7 @@ export class XdpPlacement {
       if (row.lastSeenNs === 0) continue;
       const ageTicks = Number((monoNs - BigInt(row.lastSeenNs)) / BigInt(1e9 / TICKS_PER_SECOND));
       const [hi, lo] = parseMacWords(row.mac);
-      const place = row.at === 'remote' ? (row.target | MacFlag.REMOTE) : (row.target | MacFlag.LOCAL);
+      const place = placeOf(row.at, row.target);
       if (dp.table.refresh(row.domain, hi, lo, place, (nowTicks - Math.max(0, ageTicks)) | 0)) n++;
     }
     return n;
@@ -235,25 +235,23 @@ export class XdpPlacement {
   }
 }
 
-function ifindexOf(iface: string): number {
-  // sysfs of this namespace: the devmap and the ports map are keyed by ifindex.
-  const v = readIfindex(iface);
-  if (v === null) throw new Error(`xdp: interface ${iface} does not exist`);
-  return v;
-}
-
-function rxDropped(iface: string): number {
+/** A number from this namespace's sysfs entry of `iface` (e.g. `ifindex`, `statistics/rx_dropped`), null when it has none. */
+function sysfsNumber(iface: string, file: string): number | null {
   try {
-    return Number(readFileSync(`/sys/class/net/${iface}/statistics/rx_dropped`, 'utf8').trim());
-  } catch {
-    return 0;
-  }
-}
-
-function readIfindex(iface: string): number | null {
-  try {
-    return Number(readFileSync(`/sys/class/net/${iface}/ifindex`, 'utf8').trim());
+    return Number(readFileSync(`/sys/class/net/${iface}/${file}`, 'utf8').trim());
   } catch {
     return null;
   }
 }
+
+/** The devmap and the ports map are keyed by ifindex. */
+function ifindexOf(iface: string): number {
+  const v = sysfsNumber(iface, 'ifindex');
+  if (v === null) throw new Error(`xdp: interface ${iface} does not exist`);
+  return v;
+}
+
+const rxDropped = (iface: string): number => sysfsNumber(iface, 'statistics/rx_dropped') ?? 0;
+
+/** The table's place word of a map row (a port slot is the bridge port index). */
+const placeOf = (at: 'port' | 'remote', target: number): number => (at === 'remote' ? remotePlace(target) : localPlace(target));
