@@ -21,18 +21,21 @@
  * (threaded NAPI) pinned with the daemon to the other core, so everything the
  * device under test does, kernel or vtepd, happens on that core. A has GRO on,
  * which puts a veth in NAPI mode (XDP frames from the generator need it). The
- * sink's receive work is no setup's: snk0 has GRO on (NAPI mode, which the xdp
- * plan's redirects into B need) and its NAPI runs in a thread on the
- * generator's core at real-time priority, for every setup alike.
+ * sink's receive work is no setup's: snk0 runs vtepd_benchsink.bpf.o, which
+ * drops every frame at the XDP hook after the veth counted it (and puts snk0
+ * in NAPI mode, which the xdp plan's redirects into B need), and its NAPI runs
+ * in a thread on the generator's core at real-time priority, for every setup
+ * alike.
  * Namespace names carry the pid; close()/closeSync() are idempotent.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { controlRequest } from '../../src/control/control-client.js';
 import { KernelVtep } from '../../src/offload/kernel-vtep.js';
+import { xskObjectPath } from '../../src/native/af-xdp-native.js';
 
 export const VNI = 100;
 export const SRC_MAC = '02:00:00:00:00:01';
@@ -41,6 +44,10 @@ export const LOCAL = '192.0.2.1';
 export const REMOTE = '192.0.2.2';
 export const UL0_MAC = '02:00:00:00:aa:01';
 export const REMOTE_MAC = '02:00:00:00:ff:02';
+/** vtepd_benchsink.bpf.o, next to the AF_XDP port's program. */
+export function benchSinkObjectPath(): string {
+  return join(dirname(xskObjectPath()), 'vtepd_benchsink.bpf.o');
+}
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 export type Direction = 'encap' | 'decap' | 'l2';
@@ -90,10 +97,11 @@ export class LiveLab {
       ip(['-n', this.hv, 'addr', 'add', `${LOCAL}/24`, 'dev', 'ul0']);
       if (direction === 'encap') ip(['-n', this.hv, 'neigh', 'replace', REMOTE, 'lladdr', REMOTE_MAC, 'dev', 'ul0', 'nud', 'permanent']);
       ip(['netns', 'exec', this.hv, 'ethtool', '-K', this.a, 'gro', 'on']);
-      // The sink's receive work is no setup's: snk0 in NAPI mode (GRO on; XDP redirects into B need it), its NAPI
-      // in a thread on the generator's core at real-time priority, so the DUT core never runs it. The sink and the
-      // generator then share that core: run.ts flags points where the generator could not overload the DUT.
-      ip(['netns', 'exec', this.sink, 'ethtool', '-K', 'snk0', 'gro', 'on']);
+      // The sink's receive work is no setup's: an XDP program drops each frame once snk0 counted it (no skb, the
+      // cheapest receive there is; it also puts snk0 in NAPI mode, which XDP redirects into B need), its NAPI in a
+      // thread on the generator's core at real-time priority, so the DUT core never runs it. The sink and the
+      // generator share that core: run.ts flags points where the generator could not overload the DUT.
+      ip(['-n', this.sink, 'link', 'set', 'dev', 'snk0', 'xdpdrv', 'obj', benchSinkObjectPath(), 'sec', 'xdp']);
       for (const pid of this.pinNapiOf(this.sink, 'snk0', sinkCpu)) quiet('chrt', ['-f', '-p', '50', String(pid)]);
     } catch (e) {
       this.closeSync();

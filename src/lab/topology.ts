@@ -103,6 +103,8 @@ export interface DaemonConfigOptions {
   ageing?: number;
   /** Outer UDP checksum over an IPv4 underlay (underlay.udpChecksum); default false. */
   udpChecksum?: boolean;
+  /** GENEVE options of the network (default one 8-byte option, 0x0102/0x01). */
+  geneveOptions?: { class: number; type: number; data: string }[];
   /** Offload plan of the daemons (host/native placements); default all host. */
   offload?: Record<string, string>;
   /** Extra top-level config sections (e.g. an `afpacket` tuning block), merged as given. */
@@ -120,7 +122,7 @@ export function daemonConfig(t: Topology, hv: 1 | 2, o: DaemonConfigOptions): Re
     ports: mine.map((v) => ({ name: v.name, interface: v.hvIf, backend: o.backend ?? 'afpacket', ...(o.afxdp && o.backend === 'afxdp' ? { afxdp: o.afxdp } : {}) })),
     networks: [{
       name: `demo-${o.type}`, vni: o.vni ?? 100, type: o.type, ports: mine.map((v) => v.name), remotes: [t.underlay[2 - hv]],
-      ...(o.type === 'geneve' ? { geneveOptions: [{ class: 0x0102, type: 0x01, data: '0000cafe' }] } : {}),
+      ...(o.type === 'geneve' ? { geneveOptions: o.geneveOptions ?? [{ class: 0x0102, type: 0x01, data: '0000cafe' }] } : {}),
     }],
     fdb: { ageing: o.ageing ?? 300 },
     control: { socket: o.socket },

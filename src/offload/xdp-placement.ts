@@ -22,11 +22,9 @@ import { XDP_LIMITS } from '../pipeline/run-plan.js';
 import { MacFlag, OUT_MASK, PLACE_MASK, TICKS_PER_SECOND, localPlace, remotePlace, ticksOf } from '../l2/mac-table.js';
 import type { MacEventKind } from '../l2/mac-journal.js';
 import { formatMac, parseMacWords } from '../l2/mac-text.js';
-import { openXdpPlan, xdpPlanCounters, type XdpPlanCounter, type XdpPlanHandle } from '../native/xdp-plan-native.js';
+import { openXdpPlan, xdpPlanCounters, xdpRemoteHeader, xdpTunnelHeader, type XdpPlanCounter, type XdpPlanHandle } from '../native/xdp-plan-native.js';
 
 export const UNDERLAY_SLOT = XDP_LIMITS.ports;
-const ETH_IP4 = 34; // outer Ethernet + IPv4: the part of a template that is per remote
-const REMOTE_TEMPLATE = 42; // what setRemote takes: Ethernet + IPv4 + a UDP header the program fills
 
 export interface XdpAttachment { interface: string; program: 'underlay' | 'port'; mode: 'native' | 'generic' }
 
@@ -51,11 +49,12 @@ export class XdpPlacement {
   program(): void {
     const dp = this.dp;
     const cfg = dp.cfg;
-    if (!isIPv4(cfg.underlay.address)) throw new Error(`xdp: underlay.address ${cfg.underlay.address} is not IPv4`);
+    const local = cfg.underlay.address;
     const first = dp.encap.find((e) => e !== null) ?? null;
     const portOf = (type: string, dflt: number) => cfg.networks.find((n) => n.type === type)?.udpPort ?? dflt;
     this.plan.setConfig({
-      localIp: cfg.underlay.address, underlaySlot: UNDERLAY_SLOT, udpPort: portOf('vxlan', 4789), genevePort: portOf('geneve', 6081),
+      ...(isIPv4(local) ? { localIp: local } : { localIp6: local }),
+      underlaySlot: UNDERLAY_SLOT, udpPort: portOf('vxlan', 4789), genevePort: portOf('geneve', 6081),
       mtu: cfg.underlay.mtu, sportMin: first?.config.sportMin ?? 49152, sportMax: first?.config.sportMax ?? 65535,
     });
     this.plan.setSlot(UNDERLAY_SLOT, ifindexOf(cfg.underlay.interface));
@@ -73,12 +72,16 @@ export class XdpPlacement {
   }
 
   /**
-   * Per domain: its type and tunnel header; per remote: its Ethernet + IPv4
-   * header. Both are the encap stage's own template bytes (what the slow path
-   * sends). Again after a control plane changed the remotes.
+   * Per domain: its type, tunnel header and outer UDP checksum; per remote: its
+   * Ethernet + IPv4 or IPv6 header. Both are the encap stage's own template
+   * bytes (what the slow path sends). The checksum is what the wire gets from
+   * the slow path, whichever stage computes it there: over IPv4 when
+   * underlay.udpChecksum asks, over IPv6 always. Again after a control plane
+   * changed the remotes.
    */
   programRemotes(): void {
     const dp = this.dp;
+    const udpCsum = dp.cfg.underlay.udpChecksum;
     for (let dom = 0; dom < dp.domains.count; dom++) {
       const vni = dp.domains.vni[dom];
       if (vni < 0) continue;
@@ -86,19 +89,14 @@ export class XdpPlacement {
       const enc = dp.encap[dom];
       const type = net?.type ?? 'vxlan';
       // Without remotes there is no encap stage: decap only needs the type.
-      const hdr = enc ? Buffer.from(enc.template.bytes[0].subarray(enc.template.tunOff, enc.template.hdrLen)) : Buffer.alloc(8);
-      this.plan.setDomain(dom, vni, type, net?.txUdpPort ?? 0, hdr);
+      const hdr = enc ? xdpTunnelHeader(enc.template) : Buffer.alloc(8);
+      this.plan.setDomain(dom, vni, type, net?.txUdpPort ?? 0, hdr, { udpCsum, zeroCsum6Tx: false });
       const rs = dp.domains.remotes[dom];
       if (!enc || !rs) continue;
       for (const r of rs) {
         if (r >= XDP_LIMITS.remotes) throw new Error(`xdp: remote ${dp.domains.remoteIp(r)} has index ${r}; the maps hold ${XDP_LIMITS.remotes}`);
-        const bytes = enc.template.bytes[dp.domains.remotePosition(dom, r)];
-        // Ethernet + IPv4 as the stage builds them, protocol 17 (the program sets GRE's 47 and adjusts the checksum), UDP left to the program.
-        const tpl = Buffer.alloc(REMOTE_TEMPLATE);
-        tpl.set(bytes.subarray(0, ETH_IP4));
-        tpl[23] = 17;
-        tpl.writeUInt16BE(0, 24);
-        this.plan.setRemote(r, dp.domains.remoteIp(r), tpl);
+        // The program fills the IP protocol, lengths, IPv4 checksum, flow label and the UDP header per frame.
+        this.plan.setRemote(r, dp.domains.remoteIp(r), xdpRemoteHeader(enc.template, dp.domains.remotePosition(dom, r)));
         this.programmed.add(r);
       }
     }

@@ -12,7 +12,6 @@
  */
 import { PLAN_RULES } from '../offload/plan.js';
 import { availability, XDP_TUNNELS } from '../offload/availability.js';
-import { isIPv6 } from 'node:net';
 import { probeNative, type Avail, type HostCapabilities, type KernelLinkType } from '../offload/host-probe.js';
 import type { OffloadPlan } from '../offload/plan-schema.js';
 import type { VtepdConfig } from '../config/config-schema.js';
@@ -28,7 +27,7 @@ export function xdpDataPath(p: OffloadPlan): boolean {
 }
 
 /** Limits of the xdp programs' maps (native-bindings/bpf/vtepd_xdp.h). */
-export const XDP_LIMITS = { remotes: 256, vnis: 4096, ports: 63, geneveOptionBytes: 64 } as const;
+export const XDP_LIMITS = { remotes: 256, vnis: 4096, ports: 63, geneveOptionBytes: 252 } as const;
 
 /** Config-time problems of cfg.offload for `vtepd run` (no host probing). */
 export function runPlanProblems(cfg: VtepdConfig): string[] {
@@ -59,17 +58,16 @@ export function runPlanProblems(cfg: VtepdConfig): string[] {
 
 /**
  * Config-time problems of the xdp data path: its programs attach to the
- * underlay interface and to each port's interface, take VXLAN, GENEVE (one
- * UDP port each) and NVGRE over IPv4, and leave the UDP checksum 0; everything
- * else would be done by the slow path only, so it is refused here instead of quietly.
+ * underlay interface and to each port's interface, and take VXLAN, GENEVE (one
+ * UDP port each) and NVGRE over IPv4 or IPv6 with the outer UDP checksum the
+ * slow path would write; everything else would be done by the slow path only,
+ * so it is refused here instead of quietly.
  */
 function xdpRunProblems(cfg: VtepdConfig): string[] {
   const out: string[] = [];
   const u = cfg.underlay;
   if (u.transport === 'afxdp') out.push('underlay.transport: afxdp: the AF_XDP socket needs its own XDP program where the xdp plan attaches vtepd_xdp_underlay; use afpacket or udp');
   if (u.transport === 'raw') out.push('underlay.transport: raw: the xdp plan redirects encapsulated frames to underlay.interface at layer 2; use afpacket or udp');
-  if (isIPv6(u.address)) out.push(`underlay.address: ${u.address}: the xdp programs build and take IPv4 outer headers only (IPv6 is not in them yet); use host or native for an IPv6 underlay`);
-  if (u.udpChecksum) out.push('underlay.udpChecksum: the xdp programs send VXLAN and GENEVE over IPv4 with UDP checksum 0 (RFC 7348, RFC 8926); set it false or use host/native');
   for (const type of ['vxlan', 'geneve'] as const) {
     const udpPorts = new Set(cfg.networks.filter((n) => n.type === type).map((n) => n.udpPort));
     if (udpPorts.size > 1) out.push(`networks: the xdp programs take ${type} on one UDP port; these ${type} networks use ${[...udpPorts].join(', ')}`);
