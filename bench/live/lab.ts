@@ -211,6 +211,15 @@ export class LiveLab {
     return { packets: l.stats64.rx.packets, bytes: l.stats64.rx.bytes, dropped: l.stats64.rx.dropped };
   }
 
+  /**
+   * Frames the sink refused: what B could not hand to snk0 (its queue full), counted by the veth as B's tx drops
+   * and snk0's rx drops. Non-zero means the sink, not the device under test, limited that point.
+   */
+  sinkRefused(): number {
+    const [b] = JSON.parse(ip(['-n', this.hv, '-s', '-j', 'link', 'show', 'dev', this.b])) as { stats64: { tx: { dropped: number } } }[];
+    return b.stats64.tx.dropped + this.rxCounters(this.sink, 'snk0').dropped;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     await this.stopVtepd().catch(() => undefined);

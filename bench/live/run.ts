@@ -70,6 +70,8 @@ function parseArgs(argv: string[]): Args {
 interface Point {
   direction: Direction; setup: Setup; size: number; offered: number; delivered: number;
   dutBusy: number; genBusy: number; vtepdCores: number | null;
+  /** Frames/s the sink refused (its queue full): the sink, not the DUT, limited the point. */
+  sinkRefused: number;
 }
 
 
@@ -108,6 +110,7 @@ type Sample = Point & { sent: number; received: number };
 async function measure(lab: LiveLab, setup: Setup, size: number, seconds: number, pid: number | null): Promise<Sample> {
   const { frame, atSink } = frameFor(lab.direction, size);
   const rx0 = lab.rxCounters(lab.sink, 'snk0');
+  const refused0 = lab.sinkRefused();
   const c0 = perCpu();
   const d0 = pid ? taskCpu(pid) : 0;
   const t0 = process.hrtime.bigint();
@@ -117,6 +120,7 @@ async function measure(lab: LiveLab, setup: Setup, size: number, seconds: number
   const c1 = perCpu();
   const d1 = pid ? taskCpu(pid) : 0;
   const rx1 = lab.rxCounters(lab.sink, 'snk0');
+  const refused = lab.sinkRefused() - refused0;
   const delivered = rx1.packets - rx0.packets;
   const bytes = rx1.bytes - rx0.bytes;
   const where = `${lab.direction} ${setup} ${size} B`;
@@ -129,7 +133,7 @@ async function measure(lab: LiveLab, setup: Setup, size: number, seconds: number
   return {
     direction: lab.direction, setup, size, offered: g.rate, delivered: delivered / g.seconds,
     dutBusy: busyPct(c0[DUT_CPU]!, c1[DUT_CPU]!), genBusy: busyPct(c0[GEN_CPU]!, c1[GEN_CPU]!), vtepdCores: pid ? (d1 - d0) / wall : null,
-    sent: g.sent, received: delivered,
+    sinkRefused: refused / g.seconds, sent: g.sent, received: delivered,
   };
 }
 
@@ -147,7 +151,7 @@ const mpps = (x: number) => (x / 1e6).toFixed(3);
 const limited = (p: Point): boolean => p.offered < 2 * p.delivered;
 function printPoint(p: Point, kernel: Point | undefined): void {
   const vs = (x: number, k: number) => (kernel && p.setup !== 'kernel' ? `${(x / k).toFixed(2)}x` : '');
-  out(`  ${p.direction.padEnd(6)} ${String(p.size).padStart(4)}  ${p.setup.padEnd(7)} ${mpps(p.offered).padStart(8)}  ${mpps(p.delivered).padStart(9)}${limited(p) ? '!' : ' '} ${vs(p.delivered, kernel?.delivered ?? 1).padStart(6)}  ${p.dutBusy.toFixed(0).padStart(4)}%  ${p.genBusy.toFixed(0).padStart(4)}%  ${p.vtepdCores === null ? '    -' : p.vtepdCores.toFixed(2).padStart(5)}`);
+  out(`  ${p.direction.padEnd(6)} ${String(p.size).padStart(4)}  ${p.setup.padEnd(7)} ${mpps(p.offered).padStart(8)}  ${mpps(p.delivered).padStart(9)}${limited(p) ? '!' : ' '} ${vs(p.delivered, kernel?.delivered ?? 1).padStart(6)}  ${p.dutBusy.toFixed(0).padStart(4)}%  ${p.genBusy.toFixed(0).padStart(4)}%  ${p.vtepdCores === null ? '    -' : p.vtepdCores.toFixed(2).padStart(5)}  ${mpps(p.sinkRefused).padStart(12)}`);
 }
 
 async function startSetup(lab: LiveLab, setup: Setup, batch: number): Promise<number | null> {
@@ -191,8 +195,9 @@ async function main(): Promise<number> {
   out('        a point whose generator offered less than twice what was delivered is marked "!": the generator (sharing its core');
   out('        with the sink) did not overload the DUT there, so that figure is a lower bound of the DUT\'s rate');
   out('  delivered: rx packets at snk0 in S (ip -s -j link), their mean size checked; CPU: /proc/stat per CPU');
-  out('  dir    size  setup    offered  delivered  vs      DUT   gen   vtepd');
-  out('                          Mfps       Mfps  kernel  CPU   CPU   cores');
+  out('  sink refused: frames B could not hand to snk0 (veth queue full; B tx + snk0 rx drops): non-zero means the sink limited that point');
+  out('  dir    size  setup    offered  delivered  vs      DUT   gen   vtepd  sink refused');
+  out('                          Mfps       Mfps  kernel  CPU   CPU   cores          Mfps');
   try {
     for (const direction of args.directions) {
       lab = new LiveLab(direction, DUT_CPU, GEN_CPU, `vtl${process.pid}${direction[0]}`);
