@@ -19,7 +19,9 @@
  *
  * Fairness: the generator (G) runs on one core; A's NAPI runs in a kernel thread
  * (threaded NAPI) pinned with the daemon to the other core, so everything the
- * device under test does, kernel or vtepd, happens on that core. A has GRO on,
+ * device under test does, kernel or vtepd, happens on that core. That thread
+ * runs at nice 19, so a userspace daemon is not starved by the thread that
+ * fills its ring (see pinNapi). A has GRO on,
  * which puts a veth in NAPI mode (XDP frames from the generator need it). The
  * sink's receive work is no setup's: snk0 runs vtepd_benchsink.bpf.o, which
  * drops every frame at the XDP hook after the veth counted it (and puts snk0
@@ -185,7 +187,11 @@ export class LiveLab {
    * setup starts: attaching an XDP program (AF_XDP) rebuilds the NAPI context.
    */
   pinNapi(): void {
-    this.pinNapiOf(this.hv, this.a, this.dutCpu);
+    // Nice 19: under overload a userspace data path and the NAPI thread that fills its ring share the core, and at
+    // equal weight the producer takes two thirds of it for frames the full ring then drops (receive livelock). A
+    // kernel thread is not in the daemon's cgroup, so it is the thread, not the daemon, that must yield. The kernel
+    // and xdp setups do all their work in this thread, alone on the core: its weight changes nothing for them.
+    for (const pid of this.pinNapiOf(this.hv, this.a, this.dutCpu)) quiet('renice', ['-n', '19', '-p', String(pid)]);
   }
 
   /** Threaded NAPI for `dev` in `ns`, its thread(s) pinned to `cpu`; returns their pids. */

@@ -11,13 +11,17 @@
  * on, the other hypervisor as flood remote) and no daemon: vtepd only programs
  * it. `xdp`: the daemons with the xdp plan (vtepd's eBPF programs on ul0 and
  * the VM ports, the userspace path behind them); the VMs' eth0 get GRO on, the
- * NAPI mode that redirects into the VM ports need. `nic` is refused with the
- * host probe's reason, never simulated.
+ * NAPI mode that redirects into the VM ports need. `wire`: no VTEP at all, the
+ * generator's eth0 and the sink's joined by one veth: the traffic's own cost
+ * (send and receive), which the report takes off the other plans' figures.
+ * `nic` is refused with the host probe's reason, never simulated.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseTaskStat, type TaskCpuTimes } from './proc-stat.js';
 import { OverlayLab } from '../lab/harness.js';
+import { VM_MTU } from '../lab/topology.js';
+import { WIRE_PLAN } from './report.js';
 import { KernelVtep } from '../offload/kernel-vtep.js';
 import { probeHost, type HostCapabilities } from '../offload/host-probe.js';
 import { availability } from '../offload/availability.js';
@@ -25,7 +29,7 @@ import type { Placement } from '../offload/plan-schema.js';
 import { controlRequest } from '../control/control-client.js';
 import type { StatsSnapshot } from '../control/stats.js';
 
-export const COST_PLANS = ['host', 'native', 'kernel', 'xdp', 'nic'] as const;
+export const COST_PLANS = ['host', 'native', 'kernel', 'xdp', 'wire', 'nic'] as const;
 export type CostPlan = (typeof COST_PLANS)[number];
 export const VNI = 100;
 
@@ -38,7 +42,7 @@ const NEEDED = [['encap-decap', 'vxlan'], ['forwarding-learning', 'vxlan']] as c
 
 /** Why `plan` cannot run on this host, or null when it can. */
 export function planRefusal(caps: HostCapabilities, plan: CostPlan): string | null {
-  if (plan === 'host') return null;
+  if (plan === 'host' || plan === 'wire') return null;
   const why = NEEDED.map(([fn, t]) => ({ fn, a: availability(caps, fn, plan as Placement, t) })).filter((x) => !x.a.ok);
   if (why.length === 0) return plan === 'nic' ? `plan ${plan} is available on this host but vtepd cost cannot drive it yet` : null;
   return `plan ${plan} is unavailable on this host: ${why.map((x) => `${x.fn}: ${x.a.reason}`).join('; ')}`;
@@ -50,7 +54,7 @@ export async function checkPlans(list: string[], probe: () => Promise<HostCapabi
   if (unknown.length > 0) throw new RangeError(`unknown plan${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (plans: ${COST_PLANS.join(', ')})`);
   const plans = [...new Set(list)] as CostPlan[];
   if (plans.length === 0) throw new RangeError(`no plan given (plans: ${COST_PLANS.join(', ')})`);
-  if (plans.every((p) => p === 'host')) return plans;
+  if (plans.every((p) => p === 'host' || p === 'wire')) return plans;
   const caps = await probe();
   const refused = plans.map((p) => planRefusal(caps, p)).filter((r): r is string => r !== null);
   if (refused.length > 0) throw new RangeError(refused.join('\n'));
@@ -84,6 +88,31 @@ async function xdpNote(lab: OverlayLab): Promise<string> {
     parts.push(`hv${d.hv} encap-redirect ${x['encap-redirect'] ?? 0}, decap-redirect ${x['decap-redirect'] ?? 0}, passed up ${Object.entries(x).filter(([k]) => k.startsWith('pass-')).reduce((a, [, v]) => a + v, 0)}`);
   }
   return `xdp programs since the plan started: ${parts.join('; ')}`;
+}
+
+/**
+ * The wire: vm11's and vm21's eth0 replaced by the two ends of one veth, with
+ * the same MACs, MTU and offloads (off), so the generator's frames land in the
+ * sink's receive path directly. No process of the plan runs.
+ */
+function wire(lab: OverlayLab): PlanEnv {
+  const [gen, sink] = [lab.vm('vm11'), lab.vm('vm21')];
+  const ip = (args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  for (const vm of [gen, sink]) ip(['-n', vm.ns, 'link', 'del', 'eth0']);
+  ip(['-n', gen.ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', sink.ns]);
+  for (const vm of [gen, sink]) {
+    ip(['-n', vm.ns, 'link', 'set', 'eth0', 'address', vm.mac, 'mtu', String(VM_MTU)]);
+    execFileSync('ip', ['netns', 'exec', vm.ns, 'ethtool', '-K', 'eth0', 'tx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off'], { stdio: 'ignore' });
+    ip(['-n', vm.ns, 'link', 'set', 'eth0', 'up']);
+  }
+  return {
+    lab,
+    notes: async () => ['wire: no VTEP; the generator\'s eth0 and the sink\'s joined by one veth (the traffic\'s own send and receive, which every plan pays)'],
+    processCpu: () => null,
+    pids: () => [],
+    stageTotals: async () => null,
+    stop: async () => undefined,
+  };
 }
 
 function sysctlOffIpv6(ns: string): void {
@@ -129,6 +158,7 @@ export async function startPlan(plan: CostPlan, tag: string, register: (lab: Ove
         stop: async () => { await lab.stopDaemons(); },
       };
     }
+    if (plan === WIRE_PLAN) return wire(lab);
     if (plan !== 'kernel') throw new Error(`plan ${plan} cannot be driven`);
     const vteps = [0, 1].map((h) => new KernelVtep({
       netns: lab.topo.hvNs[h], vni: VNI, local: lab.topo.underlay[h], underlayDev: 'ul0', learning: true,

@@ -4,7 +4,7 @@
  * split user/system/softirq, annotated with the share freed vs the baseline
  * and with the runs' load warnings. report-html.ts puts them in one page.
  */
-import type { CostReport, PlanFigures } from './report.js';
+import { WIRE_PLAN, type CostReport, type PlanFigures } from './report.js';
 import type { CostReportDoc } from './report-views.js';
 import { svgBarChart } from './svg-chart.js';
 
@@ -36,7 +36,7 @@ function row(p: PlanFigures, refs: number[]): string[] {
     num(p.cores.total, 2),
     num(p.nsPerFrame.total),
     num(p.coresPer10G, 2),
-    pct(p.freedVsBaseline),
+    p.plan === WIRE_PLAN ? '-' : pct(p.freedVsBaseline),
     refs.length === 0 ? 'ok' : `! [${refs.join(',')}]`,
   ];
 }
@@ -101,7 +101,7 @@ export function reportSvg(r: CostReport | CostReportDoc): string {
       { name: 'system', values: r.plans.map((p) => p.nsPerFrame.system), color: '#f28e2b' },
       { name: 'softirq', values: r.plans.map((p) => p.nsPerFrame.softirq), color: '#e15759' },
     ],
-    annotations: r.plans.map((p) => (p.plan === r.baseline ? 'baseline' : `freed ${pct(p.freedVsBaseline)}`)),
+    annotations: r.plans.map((p) => (p.plan === r.baseline ? 'baseline' : p.plan === WIRE_PLAN ? 'traffic only' : `freed ${pct(p.freedVsBaseline)}`)),
     warnings: r.plans.map((p) => (p.warnings.length > 0 ? '! load' : null)),
     ...(warned ? { footnote: '! load: background load or a busy host during the run; the figures may be high (warnings in the table)' } : {}),
   });

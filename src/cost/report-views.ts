@@ -11,7 +11,7 @@
  * Plus the summary sentences (which plan frees how much CPU at what traffic)
  * that the table, the HTML and the terminal print first.
  */
-import { buildCostReport, type CostReport, type PlanFigures } from './report.js';
+import { buildCostReport, WIRE_PLAN, type CostReport, type PlanFigures } from './report.js';
 import type { PlanRun } from './plan-run.js';
 
 export const REPORT_SCHEMA = 'vtepd-cost-report/2';
@@ -59,7 +59,7 @@ export function buildReportDoc(attributed: readonly PlanRun[], hostWide: readonl
 export function summarize(r: Pick<CostReport, 'plans' | 'baseline'>): string[] {
   const out: string[] = [];
   for (const p of r.plans) {
-    if (p.plan === r.baseline) continue;
+    if (p.plan === r.baseline || p.plan === WIRE_PLAN) continue;
     const base = r.plans.find((b) => b.plan === r.baseline && b.frameSize === p.frameSize);
     const at = `At ${int(p.deliveredFps)} frames/s of ${p.frameSize} B frames`;
     if (!base || p.nsPerFrame.total === null || base.nsPerFrame.total === null || p.freedVsBaseline === null) {
@@ -75,6 +75,21 @@ export function summarize(r: Pick<CostReport, 'plans' | 'baseline'>): string[] {
     const loss = p.loss > 0.001 || base.loss > 0.001 ? `; loss ${(p.loss * 100).toFixed(1)}% vs ${(base.loss * 100).toFixed(1)}%` : '';
     out.push(`${at}, the ${p.plan} plan ${what}: ${int(p.nsPerFrame.total)} ns against ${int(base.nsPerFrame.total)} ns${tail}${loss}.`);
   }
+  out.push(...netSentences(r.plans));
   if (out.length === 0) out.push(`Only the ${r.baseline} plan was run: nothing to compare.`);
+  return out;
+}
+
+/** Per frame size with a wire run: what each plan's overlay costs once the traffic's own send and receive are taken off. */
+function netSentences(plans: readonly PlanFigures[]): string[] {
+  const out: string[] = [];
+  for (const wire of plans.filter((p) => p.plan === WIRE_PLAN && p.nsPerFrame.total !== null)) {
+    const rows = plans.filter((p) => p.frameSize === wire.frameSize && p.netNsPerFrame !== null);
+    if (rows.length === 0) continue;
+    const kernel = rows.find((p) => p.plan === 'kernel');
+    const vsKernel = (p: PlanFigures) => (kernel && p !== kernel && kernel.netNsPerFrame! > 0 ? ` (${(p.netNsPerFrame! / kernel.netNsPerFrame!).toFixed(2)}x the kernel's)` : '');
+    out.push(`Net of the traffic's own cost at ${wire.frameSize} B (the wire plan, generator and sink with no VTEP between them: ${int(wire.nsPerFrame.total!)} ns per frame), ` +
+      `the overlay itself costs ${rows.map((p) => `${p.plan} ${int(p.netNsPerFrame!)} ns${vsKernel(p)}`).join(', ')} per frame.`);
+  }
   return out;
 }

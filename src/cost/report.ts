@@ -9,6 +9,13 @@ import os from 'node:os';
 import { coresInUse, coresPer10G, cpuNsPerFrame, freedShare, framesPerSecondAtLineRate, TEN_GBPS } from './derive.js';
 import type { PlanRun } from './plan-run.js';
 
+/**
+ * The plan with no VTEP: the generator's port wired straight to the sink. Its
+ * row is the traffic's own cost (send and receive), which every plan pays; the
+ * others' netNsPerFrame is what remains once it is taken off.
+ */
+export const WIRE_PLAN = 'wire';
+
 export interface PlanFigures {
   plan: string;
   frameSize: number;
@@ -27,8 +34,14 @@ export interface PlanFigures {
   /** Host CPU ns per delivered frame, split and total; null when nothing was delivered. */
   nsPerFrame: { user: number | null; system: number | null; softirq: number | null; total: number | null };
   coresPer10G: number | null;
-  /** Share of host CPU per delivered frame this plan frees compared with the baseline, -1..1. */
+  /** Share of host CPU per delivered frame this plan frees compared with the baseline, -1..1 (null for the wire row). */
   freedVsBaseline: number | null;
+  /**
+   * The overlay's own host CPU per delivered frame: nsPerFrame.total minus the
+   * wire row's at the same frame size (the generator's send and the sink's
+   * receive, which every plan pays); null without a wire run, and for it.
+   */
+  netNsPerFrame: number | null;
   /** The daemons' stage timers over the window: ns per delivered frame, and frames per batch the stage saw. */
   stages: { name: string; nsPerFrame: number | null; framesPerBatch?: number | null }[];
   notes: string[];
@@ -50,6 +63,7 @@ export const REPORT_FORMULAS = {
   cores: 'host CPU seconds / run duration seconds',
   coresPer10G: 'nsPerFrame * 1e-9 * 10e9 / ((frameSize + 20) * 8); frameSize includes FCS, 20 B = preamble + SFD + inter-frame gap',
   freedVsBaseline: '(baseline nsPerFrame - plan nsPerFrame) / max(both); 0 when equal; in [-1, 1]',
+  netNsPerFrame: 'nsPerFrame - the wire plan\'s nsPerFrame at the same frame size (the traffic\'s own send and receive, no VTEP between them)',
   loss: '(offered - delivered) / offered',
 } as const;
 
@@ -82,7 +96,7 @@ export function loadWarnings(r: PlanRun): string[] {
   return out;
 }
 
-function figures(r: PlanRun): Omit<PlanFigures, 'freedVsBaseline'> {
+function figures(r: PlanRun): Omit<PlanFigures, 'freedVsBaseline' | 'netNsPerFrame'> {
   check(r);
   const total = r.cpu.user + r.cpu.system + r.cpu.softirq;
   const d = r.durationSeconds;
@@ -122,12 +136,18 @@ export function buildCostReport(runs: readonly PlanRun[], opts: { baseline?: str
   const dup = keys.find((k, i) => keys.indexOf(k) !== i);
   if (dup) throw new RangeError(`two runs of plan ${dup.replace('@', ' at ')} B: each (plan, frame size) once`);
   const names = [...new Set(runs.map((r) => r.plan))];
-  const baseline = opts.baseline ?? (names.includes('host') ? 'host' : names[0]);
+  const baseline = opts.baseline ?? (names.includes('host') ? 'host' : names.find((n) => n !== WIRE_PLAN) ?? names[0]);
   if (!names.includes(baseline)) throw new RangeError(`baseline plan "${baseline}" is not among the runs (${names.join(', ')})`);
   const all = runs.map(figures);
   const plans = all.map((f) => {
     const base = all.find((b) => b.plan === baseline && b.frameSize === f.frameSize);
-    return { ...f, freedVsBaseline: base ? freedShare(base.nsPerFrame.total, f.nsPerFrame.total) : null };
+    const wire = all.find((b) => b.plan === WIRE_PLAN && b.frameSize === f.frameSize);
+    const mine = f.plan === WIRE_PLAN;
+    return {
+      ...f,
+      freedVsBaseline: base && !mine ? freedShare(base.nsPerFrame.total, f.nsPerFrame.total) : null,
+      netNsPerFrame: wire && !mine && wire.nsPerFrame.total !== null && f.nsPerFrame.total !== null ? f.nsPerFrame.total - wire.nsPerFrame.total : null,
+    };
   });
   return {
     schema: 'vtepd-cost-report/1',

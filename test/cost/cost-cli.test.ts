@@ -105,6 +105,31 @@ t.test('vtepd cost runs host, native and kernel end to end', { skip: root ? fals
   t.same(namespaces(`vtc${pid}`), [], 'every namespace of the run was removed');
 });
 
+t.test('vtepd cost --plans kernel,wire: the wire row is the traffic alone, and the kernel row gets its net figure', { skip: root ? false : 'needs root (namespaces)' }, async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'vtc-test-'));
+  let pid = 0;
+  t.teardown(() => {
+    rmSync(out, { recursive: true, force: true });
+    for (const ns of pid ? namespaces(`vtc${pid}`) : []) execFileSync('ip', ['netns', 'del', ns]);
+  });
+  const r = await vtepd(['cost', '--plans', 'kernel,wire', '--frame-size', '64', '--duration', '1', '--rate', '20000', '--out', out, '--json'], 60000);
+  pid = r.pid;
+  t.equal(r.code, 0, `exit 0 (stderr: ${r.stderr.slice(-400)})`);
+  type Net = Plan & { netNsPerFrame: number | null; notes: string[] };
+  const json = JSON.parse(r.stdout) as { baseline: string; plans: Net[]; summary: string[] };
+  const [kernel, wire] = json.plans;
+  t.equal(json.baseline, 'kernel', 'the wire is not the baseline');
+  t.equal(wire.plan, 'wire');
+  t.ok(wire.deliveredFrames > 0.99 * wire.offeredFrames, `the wire delivered what was offered (${wire.deliveredFrames} of ${wire.offeredFrames})`);
+  t.ok(wire.cpuSeconds.total > 0, 'the traffic itself costs CPU (the generator\'s sends)');
+  t.match(wire.notes.join('\n'), /wire: no VTEP/);
+  t.equal(wire.freedVsBaseline, null);
+  t.equal(wire.netNsPerFrame, null);
+  t.ok(Math.abs(kernel.netNsPerFrame! - (kernel.nsPerFrame.total! - wire.nsPerFrame.total!)) < 1e-6, `kernel net ${kernel.netNsPerFrame} = its ns/frame - the wire's`);
+  t.match(json.summary.join('\n'), /Net of the traffic's own cost at 64 B .* the overlay itself costs kernel -?[\d,]+ ns per frame\./);
+  t.same(namespaces(`vtc${pid}`), [], 'every namespace of the run was removed');
+});
+
 t.test('native and nic are refused with the probe\'s reason', { skip: root ? false : 'needs root (probe)' }, async (t) => {
   const probe = JSON.parse(execFileSync(process.execPath, [MAIN, 'offload', 'probe', '--json'], { encoding: 'utf8' })) as {
     availability: { function: string; tunnel: string | null; placements: Record<string, { ok: boolean; reason: string }> }[];

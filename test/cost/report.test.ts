@@ -1,6 +1,7 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { buildCostReport } from '../../src/cost/report.js';
+import { summarize } from '../../src/cost/report-views.js';
 import { reportJson, reportTable, reportSvg, TABLE_COLUMNS } from '../../src/cost/report-render.js';
 import { beginPlanRun, type PlanRun } from '../../src/cost/plan-run.js';
 import { svgBarChart, niceCeil, escapeXml } from '../../src/cost/svg-chart.js';
@@ -131,4 +132,27 @@ t.test('plan run sampler: host deltas minus the excluded generator CPU', async (
   t.notOk('exclude' in r);
   const real = beginPlanRun().end({ plan: 'x', frameSize: 64, offeredFrames: 0, deliveredFrames: 0 });
   t.ok(real.cpu.user >= 0 && real.cpu.system >= 0 && real.cpu.softirq >= 0);
+});
+
+t.test('the wire plan: the traffic\'s own cost, taken off every other row (netNsPerFrame) and named in the summary', async (t) => {
+  // 2e6 frames in 2 s: 1 CPU s = 500 ns per frame.
+  const cpu = (s: number) => ({ user: 0, system: s, softirq: 0 });
+  const r = buildCostReport([
+    run('host', { cpu: cpu(4) }), run('kernel', { cpu: cpu(2) }), run('xdp', { cpu: cpu(1.5) }), run('wire', { cpu: cpu(1) }),
+    run('kernel', { frameSize: 1400, cpu: cpu(2) }),
+  ], { now: new Date(0) });
+  const by = (plan: string, size = 64) => r.plans.find((p) => p.plan === plan && p.frameSize === size)!;
+  t.equal(r.baseline, 'host', 'the wire row is never the baseline while a plan runs');
+  t.equal(by('wire').nsPerFrame.total, 500);
+  t.equal(by('wire').netNsPerFrame, null, 'no net figure for the wire itself');
+  t.equal(by('wire').freedVsBaseline, null, 'nor a freed share (it is not an overlay)');
+  t.equal(by('host').netNsPerFrame, 1500, '2000 - 500');
+  t.equal(by('kernel').netNsPerFrame, 500, '1000 - 500');
+  t.equal(by('xdp').netNsPerFrame, 250, '750 - 500');
+  t.equal(by('kernel', 1400).netNsPerFrame, null, 'no wire run at 1400 B: no net figure');
+  const s = summarize(r);
+  t.notOk(s.some((x) => /the wire plan frees|wire plan costs/.test(x)), 'no "frees" sentence for the wire');
+  t.match(s.join('\n'), /Net of the traffic's own cost at 64 B \(the wire plan, .*: 500 ns per frame\), the overlay itself costs host 1,500 ns \(3\.00x the kernel's\), kernel 500 ns, xdp 250 ns \(0\.50x the kernel's\) per frame\./);
+  t.match(reportTable(r), /^wire +64 .* 500 +[\d.]+ +- +ok$/m, 'the table prints "-" in the wire row\'s freed column');
+  t.equal(buildCostReport([run('wire')]).baseline, 'wire', 'alone, it is its own baseline');
 });

@@ -33,7 +33,7 @@ function parseList(v: string, what: string): number[] {
 export function register(program: Command): void {
   program.command('cost')
     .description(summary('cost'))
-    .option('--plans <list>', 'plans to run in turn: host, native, kernel, xdp, nic', 'host,kernel')
+    .option('--plans <list>', 'plans to run in turn: host, native, kernel, xdp, wire (no VTEP: the traffic\'s own cost), nic', 'host,kernel')
     .option('--frame-size <list>', `Ethernet frame sizes in bytes, FCS included (${MIN_FRAME}..${MAX_FRAME})`, '64,1400')
     .option('--duration <s>', 'seconds of traffic per plan and frame size', '5')
     .option('--rate <pps|max>', 'offered frames per second, or max', '50000')
