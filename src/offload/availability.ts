@@ -46,7 +46,7 @@ export const XDP_TUNNELS: readonly PlanTunnelType[] = ['vxlan', 'geneve', 'nvgre
 
 function xdp(caps: HostCapabilities, fn: OffloadFunction, tunnel: PlanTunnelType): Avail {
   if (fn === 'checksum' || fn === 'segmentation') {
-    return { ok: false, reason: `xdp places encap-decap and forwarding-learning; its program writes the outer IPv4 checksum itself and never segments (${fn}: host)` };
+    return { ok: false, reason: `xdp places encap-decap and forwarding-learning; its programs write the outer IP and UDP checksums themselves and never segment (${fn}: host)` };
   }
   const progs = caps.xdp ?? { ok: false, reason: 'not probed' };
   if (!progs.ok) return progs;

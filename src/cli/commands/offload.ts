@@ -37,7 +37,8 @@ export function afxdpText(x: AfXdpCapabilities): string {
   const body = x.interfaces.map((i) => [i.interface, i.driver, String(i.queues), yn(i.native.ok), yn(i.generic.ok), yn(i.zeroCopy.ok), yn(i.attach.ok)]);
   const w = cols.map((c, k) => Math.max(c.length, ...body.map((b) => b[k].length)));
   const line = (cells: string[]) => cells.map((c, k) => c.padEnd(w[k])).join('  ').trimEnd();
-  out.push('', line(cols), ...body.map(line));
+  // The same attach question for vtepd_xdp (the xdp plan): native, else generic; vtepd falls back by itself.
+  out.push('', 'per interface: native or generic XDP (where vtepd_xdp of the xdp plan attaches too; it falls back to generic) and AF_XDP', line(cols), ...body.map(line));
   const why: string[] = [];
   if (!x.sockets.ok) why.push(`  sockets: ${x.sockets.reason}`);
   if (!x.program.ok) why.push(`  program: ${x.program.reason}`);
@@ -52,7 +53,7 @@ export function register(program: Command): void {
   const offload = program.command('offload').description(summary('offload'));
   offload
     .command('probe')
-    .description('show per function which placements (host/native/kernel/nic) this host offers, and why not')
+    .description('show per function which placements (host/native/kernel/xdp/nic) this host offers, and why not')
     .option('-j, --json', 'machine-readable output (with the reason for every verdict)')
 .option('-p, --pretty', 'indent the JSON')
     .option('--iface <IF>', 'interface whose NIC features count (default: the default route\'s); AF_XDP is probed on it (default: every interface)')
