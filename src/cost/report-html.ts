@@ -5,7 +5,7 @@
  * the host-wide view labelled as secondary), warnings, notes and the method.
  * No scripts, no external styles, fonts, images or links: it opens offline.
  */
-import type { PlanFigures } from './report.js';
+import { WIRE_PLAN, type PlanFigures } from './report.js';
 import type { CostReportDoc } from './report-views.js';
 import { TABLE_COLUMNS, reportSvg } from './report-render.js';
 import { escapeXml as esc } from './svg-chart.js';
@@ -16,7 +16,7 @@ const pct = (v: number | null): string => (v === null ? 'n/a' : `${v > 0 ? '+' :
 function cells(p: PlanFigures): string[] {
   return [p.plan, String(p.frameSize), num(p.offeredFps), num(p.deliveredFps), `${(p.loss * 100).toFixed(1)}%`,
     num(p.cores.user, 2), num(p.cores.system, 2), num(p.cores.softirq, 2), num(p.cores.total, 2), num(p.nsPerFrame.total),
-    num(p.coresPer10G, 2), pct(p.freedVsBaseline), p.warnings.length ? '! see warnings' : 'ok'];
+    num(p.coresPer10G, 2), p.plan === WIRE_PLAN ? '-' : pct(p.freedVsBaseline), p.warnings.length ? '! see warnings' : 'ok'];
 }
 
 function table(head: readonly string[], rows: string[][], warnRows: boolean[] = []): string {
@@ -74,7 +74,7 @@ ${stageTable(d.plans)}
 <p>${esc(d.hostWide.label)}.</p>
 ${table(TABLE_COLUMNS, d.hostWide.plans.map(cells), d.hostWide.plans.map((p) => p.warnings.length > 0))}
 <h2>Method</h2>
-<p>For each plan <code>vtepd cost</code> builds a fresh namespace topology — a generator namespace, two hypervisor namespaces joined by an underlay veth, a sink namespace — and offers the same traffic: a learning warm-up, then a measured window of paced frames. The kernel plan uses the kernel's vxlan device and bridge, the host, native and xdp plans two <code>vtepd run</code> daemons (TypeScript; the C addon for encap/decap and forwarding; or vtepd's XDP programs in front of the C stages, whose work runs in softirq and is attributed as the kernel plan's). Delivered frames are counted at the sink.</p>
+<p>For each plan <code>vtepd cost</code> builds a fresh namespace topology — a generator namespace, two hypervisor namespaces joined by an underlay veth, a sink namespace — and offers the same traffic: a learning warm-up, then a measured window of paced frames. The kernel plan uses the kernel's vxlan device and bridge, the host, native and xdp plans two <code>vtepd run</code> daemons (TypeScript; the C addon for encap/decap and forwarding; or vtepd's XDP programs in front of the C stages, whose work runs in softirq and is attributed as the kernel plan's). The wire plan, when run, joins the generator and the sink by one veth with no VTEP: its row is the traffic's own send and receive, and the summary takes it off the other plans' figures. Delivered frames are counted at the sink.</p>
 <p>Headline view: CPU attributed by process — the daemons' user and system time (/proc/PID/stat), the generator's system time (its sends, with the softirq work the kernel runs inline in them), and the ksoftirqd threads minus their idle rate. Secondary view: the host-wide user, system and softirq counters of /proc/stat over the window, minus the generator's user time; it includes whatever else the host ran. Before each run the idle topology is measured for background load; runs with background load or a busy host are flagged.</p>
 <ul>
 ${formulas}
