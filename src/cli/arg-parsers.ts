@@ -4,7 +4,7 @@
  * (exit 2 with the command's hint, see main.ts), the same wording everywhere.
  */
 import { isIP } from 'node:net';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from './commander.js';
 
 /** A decimal integer in [min, max]. */
 export function intArg(min: number, max: number): (v: string) => number {

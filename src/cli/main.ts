@@ -10,7 +10,7 @@
  * one-line message and a hint naming the command's --help, then exits 2.
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError } from './commander.js';
 import { registerFor } from './commands/catalog.js';
 import { reportFatal } from './fatal.js';
 

@@ -3,7 +3,7 @@
  * CLI loads only the module of the command it runs (start-up stays near Node's
  * own); `vtepd --help` lists the catalog without loading any command.
  */
-import type { Command } from 'commander';
+import type { Command } from '../commander.js';
 
 interface Entry { summary: string; load: () => Promise<{ register(program: Command): void }> }
 

@@ -7,7 +7,7 @@ import { summary } from './catalog.js';
 import { UsageError } from '../../config/usage-error.js';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import type { Command } from '../commander.js';
 import { checkPlans } from '../../cost/cost-plans.js';
 import { closeAllSync, runCost, MAX_FRAME, MIN_FRAME } from '../../cost/cost-run.js';
 import { buildReportDoc } from '../../cost/report-views.js';

@@ -1,6 +1,6 @@
 /** `vtepd decap IN OUT`: strip VXLAN / GENEVE / NVGRE and write the inner frames. */
 import { summary } from './catalog.js';
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { asUsageErrors, runCaptureCommand } from '../capture-command.js';
 import { DecapStage } from '../../tunnel/decap.js';
 import { parseIntStrict, TunnelConfigError, type DecapConfig } from '../../tunnel/tunnel-config.js';

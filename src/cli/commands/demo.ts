@@ -10,7 +10,7 @@ import { summary } from './catalog.js';
 import { fdbEntryCli, formatFdbEntry } from '../../control/fdb-entry.js';
 import type { FdbEntryJson } from '../../control/fdb-entry.js';
 import { UsageError } from '../../config/usage-error.js';
-import type { Command } from 'commander';
+import type { Command } from '../commander.js';
 import { callDaemon } from '../../control/control-client.js';
 import type { StatsSnapshot } from '../../control/stats.js';
 import { OverlayLab } from '../../lab/harness.js';

@@ -12,7 +12,7 @@
  */
 import { summary } from './catalog.js';
 import { UsageError } from '../../config/usage-error.js';
-import type { Command } from 'commander';
+import type { Command } from '../commander.js';
 import { CaptureFormatError } from '../../capture/index.js';
 import { DEFAULT_MAX_TUNNELS } from '../../dissect/walk.js';
 import { dissectFileChunks } from '../../dissect/run.js';

@@ -1,6 +1,6 @@
 /** `vtepd encap IN OUT`: encapsulate every frame of a capture (VXLAN, GENEVE or NVGRE). */
 import { summary } from './catalog.js';
-import { Command, Option } from 'commander';
+import { Command, Option } from '../commander.js';
 import { asUsageErrors, runCaptureCommand } from '../capture-command.js';
 import { EncapStage } from '../../tunnel/encap.js';
 import {

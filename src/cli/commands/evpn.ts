@@ -4,7 +4,7 @@
  * routes out (advertised) and in (received), counters.
  */
 import { summary } from './catalog.js';
-import { Command, Option } from 'commander';
+import { Command, Option } from '../commander.js';
 import { callDaemon } from '../../control/control-client.js';
 import { DEFAULT_SOCKET } from '../../config/defaults.js';
 import type { EvpnSnapshot } from '../../evpn/snapshot.js';

@@ -6,7 +6,7 @@
 import { summary } from './catalog.js';
 import { fdbEntryCli, formatFdbEntry, type FdbEntryJson } from '../../control/fdb-entry.js';
 import { UsageError } from '../../config/usage-error.js';
-import { Command, Option } from 'commander';
+import { Command, Option } from '../commander.js';
 import { callDaemon } from '../../control/control-client.js';
 import { intArg, ipArg, macArg } from '../arg-parsers.js';
 import type { FdbStats } from '../../control/fdb-stats.js';

@@ -4,7 +4,7 @@
  * `bridge fdb show`, one entry per line (or one JSON object per line).
  */
 import { summary } from './catalog.js';
-import type { Command } from 'commander';
+import type { Command } from '../commander.js';
 import { learnReplay } from '../../l2/learn-replay.js';
 import { inputPath } from '../file-args.js';
 import { intArg, intListArg } from '../arg-parsers.js';

@@ -7,7 +7,7 @@
 import { summary } from './catalog.js';
 import { UsageError } from '../../config/usage-error.js';
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
+import type { Command } from '../commander.js';
 import { probeHost } from '../../offload/host-probe.js';
 import { availabilityMatrix, type AvailabilityRow } from '../../offload/availability.js';
 import { PLACEMENTS } from '../../offload/plan-schema.js';

@@ -1,6 +1,6 @@
 /** `vtepd ports`: the running daemon's ports and their counters. */
 import { summary } from './catalog.js';
-import { Command, Option } from 'commander';
+import { Command, Option } from '../commander.js';
 import { callDaemon } from '../../control/control-client.js';
 import { DEFAULT_SOCKET } from '../../config/defaults.js';
 import type { PortStats } from '../../control/stats.js';

@@ -6,7 +6,7 @@
  */
 import { summary } from './catalog.js';
 import { UsageError } from '../../config/usage-error.js';
-import type { Command } from 'commander';
+import type { Command } from '../commander.js';
 
 export function register(program: Command): void {
   program.command('run')

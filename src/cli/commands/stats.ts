@@ -1,6 +1,6 @@
 /** `vtepd stats`: the running daemon's counters (ports, networks, stage timings, drops). */
 import { summary } from './catalog.js';
-import { Command, Option } from 'commander';
+import { Command, Option } from '../commander.js';
 import { callDaemon } from '../../control/control-client.js';
 import { DEFAULT_SOCKET } from '../../config/defaults.js';
 import type { StatsSnapshot } from '../../control/stats.js';

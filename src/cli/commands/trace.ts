@@ -8,7 +8,7 @@
  */
 import { summary } from './catalog.js';
 import { renameSync, rmSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, Option } from '../commander.js';
 import { controlRequest } from '../../control/control-client.js';
 import { DEFAULT_SOCKET } from '../../config/defaults.js';
 import { UsageError } from '../../config/usage-error.js';
