@@ -8,6 +8,25 @@ import type { PacketBatch } from '../batch/packet-batch.js';
 import { LINKTYPE_ETHERNET } from './errors.js';
 import { PCAP_MAGIC_NS, PCAP_MAGIC_US } from './pcap-reader.js';
 
+/**
+ * A pipe we write to may be non-blocking (O_NONBLOCK belongs to the open file
+ * description, which the process at the other end of a shared pipe may have
+ * set): a full pipe then answers EAGAIN instead of blocking. Waiting 1 ms and
+ * retrying is the synchronous writer's poll().
+ */
+const pause = new Int32Array(new SharedArrayBuffer(4));
+function writeAll(fd: number, buf: Uint8Array, len: number): void {
+  let done = 0;
+  while (done < len) {
+    try {
+      done += writeSync(fd, buf, done, len - done);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
+
 export interface PcapWriterOptions {
   /** Nanosecond timestamps (magic a1b23c4d); default microseconds. */
   nanos?: boolean;
@@ -85,8 +104,7 @@ export class PcapWriter {
   }
 
   flush(): void {
-    let done = 0;
-    while (done < this.used) done += writeSync(this.fd, this.buf, done, this.used - done);
+    writeAll(this.fd, this.buf, this.used);
     this.used = 0;
   }
 

@@ -6,7 +6,7 @@ import t from 'tap';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { openCapture, PcapWriter } from '../../src/capture/index.js';
 import { PacketBatch } from '../../src/batch/packet-batch.js';
@@ -103,4 +103,22 @@ t.test('writeBatch writes live packets only; snaplen cuts long frames', (t) => {
   t.equal(statSync(path).size, 24 + got.reduce((s, l) => s + 16 + Number(l.split(' ')[1]), 0));
   t.throws(() => w.write(frame(0, 10), 0, 14, 14, 0, 0), /closed/);
   t.end();
+});
+
+t.test('a non-blocking pipe that fills up: the writer waits instead of failing with EAGAIN', async (t) => {
+  // The parent's end of a child's stdin pipe is non-blocking (libuv sets O_NONBLOCK); the child reads only after 300 ms,
+  // so the 64 KiB pipe fills long before and every write beyond it meets EAGAIN until the reader drains it.
+  const child = spawn('sh', ['-c', 'sleep 0.3; wc -c'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const fd = (child.stdin as unknown as { _handle: { fd: number } })._handle.fd;
+  t.ok(fd > 2, `the pipe's fd (${fd})`);
+  let counted = '';
+  child.stdout!.on('data', (d: Buffer) => { counted += d.toString(); });
+  const w = new PcapWriter('-', { fd });
+  const frame = new Uint8Array(1000).fill(7);
+  const n = 2000;
+  for (let i = 0; i < n; i++) w.write(frame, 0, frame.length, frame.length, i, 0);
+  w.close();
+  child.stdin!.end();
+  await new Promise((r) => child.once('exit', r));
+  t.equal(Number(counted.trim()), 24 + n * (16 + 1000), 'the reader got every byte: header and all records');
 });
