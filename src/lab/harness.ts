@@ -168,7 +168,12 @@ export class OverlayLab {
   /** `count` echoes one after the other (`intervalMs` apart); each waits `timeoutMs` for its reply. */
   async ping(from: string, to: string, count = 3, timeoutMs = 1000, intervalMs = 0): Promise<PingResult> {
     const out = await this.tool(from, ['ping', this.vm(to).ip4, String(count), String(timeoutMs), String(intervalMs)], Math.max(30000, count * (timeoutMs + intervalMs) + 10000));
-    return JSON.parse(out.trim().split('\n').pop()!) as PingResult;
+    const last = out.trim().split('\n').pop() ?? '';
+    try {
+      return JSON.parse(last) as PingResult;
+    } catch {
+      throw new Error(`${from}: netns-tool ping ${this.vm(to).ip4} printed no result (${JSON.stringify(out.slice(-200))})`);
+    }
   }
 
   /** Send `bytes` over TCP from one VM to another; returns what each side counted and hashed. */

@@ -63,12 +63,23 @@ async function ping(dst: string, count: number, timeoutMs: number, intervalMs = 
     for (let i = 8; i < b.length; i++) b[i] = i;
     if (!v6) b.writeUInt16BE(csum(b), 2); // the kernel fills the ICMPv6 checksum
     sentAt.set(seq, process.hrtime.bigint());
-    await new Promise<void>((r) => sock.send(b, 0, b.length, dst, () => r()));
+    // A send whose callback never comes (the socket failed and closed under load) must not end the process
+    // silently with nothing printed: the echo counts as lost after its timeout.
+    await new Promise<void>((r) => {
+      const guard = setTimeout(r, timeoutMs);
+      try {
+        sock.send(b, 0, b.length, dst, () => { clearTimeout(guard); r(); });
+      } catch (e) {
+        process.stderr.write(`ping: ${(e as Error).message}\n`);
+        clearTimeout(guard);
+        r();
+      }
+    });
     const until = Date.now() + timeoutMs;
     while (sentAt.has(seq) && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
     if (intervalMs > 0 && seq < count) await new Promise((r) => setTimeout(r, intervalMs));
   }
-  sock.close();
+  try { sock.close(); } catch { /* already closed by an error */ }
   process.stdout.write(JSON.stringify({ sent: count, received, rttMs: rtt.map((x) => Math.round(x * 1000) / 1000) }) + '\n');
 }
 
