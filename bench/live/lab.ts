@@ -33,11 +33,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { controlRequest } from '../../src/control/control-client.js';
 import { KernelVtep } from '../../src/offload/kernel-vtep.js';
-import { xskObjectPath } from '../../src/native/af-xdp-native.js';
+import { bpfObjectPath } from '../../src/native/af-xdp-native.js';
 
 export const VNI = 100;
 export const SRC_MAC = '02:00:00:00:00:01';
@@ -46,10 +46,6 @@ export const LOCAL = '192.0.2.1';
 export const REMOTE = '192.0.2.2';
 export const UL0_MAC = '02:00:00:00:aa:01';
 export const REMOTE_MAC = '02:00:00:00:ff:02';
-/** vtepd_benchsink.bpf.o, next to the AF_XDP port's program. */
-export function benchSinkObjectPath(): string {
-  return join(dirname(xskObjectPath()), 'vtepd_benchsink.bpf.o');
-}
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 export type Direction = 'encap' | 'decap' | 'l2';
@@ -103,7 +99,7 @@ export class LiveLab {
       // cheapest receive there is; it also puts snk0 in NAPI mode, which XDP redirects into B need), its NAPI in a
       // thread on the generator's core at real-time priority, so the DUT core never runs it. The sink and the
       // generator share that core: run.ts flags points where the generator could not overload the DUT.
-      ip(['-n', this.sink, 'link', 'set', 'dev', 'snk0', 'xdpdrv', 'obj', benchSinkObjectPath(), 'sec', 'xdp']);
+      ip(['-n', this.sink, 'link', 'set', 'dev', 'snk0', 'xdpdrv', 'obj', bpfObjectPath('vtepd_benchsink.bpf.o'), 'sec', 'xdp']);
       for (const pid of this.pinNapiOf(this.sink, 'snk0', sinkCpu)) quiet('chrt', ['-f', '-p', '50', String(pid)]);
     } catch (e) {
       this.closeSync();

@@ -15,9 +15,8 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { xskObjectPath } from '../../src/native/af-xdp-native.js';
+import { bpfObjectPath } from '../../src/native/af-xdp-native.js';
 
 export interface XdpGeneratorOptions {
   netns: string;
@@ -40,9 +39,9 @@ function childScript(): string {
   return existsSync(p) ? p : p.replace(/\/bench\/live\//, '/dist/bench/live/');
 }
 
-/** vtepd_trafgen.bpf.o, next to the AF_XDP port's program. */
+/** vtepd_trafgen.bpf.o, the generator's program. */
 export function trafgenObjectPath(): string {
-  return join(dirname(xskObjectPath()), 'vtepd_trafgen.bpf.o');
+  return bpfObjectPath('vtepd_trafgen.bpf.o');
 }
 
 export function runXdpGenerator(o: XdpGeneratorOptions): Promise<XdpGeneratorResult> {

@@ -117,9 +117,8 @@ export function loadAfXdp(): AfXdpAddon {
   return n as AfXdpAddon;
 }
 
-/** vtepd_xsk.bpf.o: $VTEPD_BPF_DIR, else native-bindings/build/bpf found by walking up from here. */
-export function xskObjectPath(): string {
-  const name = 'vtepd_xsk.bpf.o';
+/** A compiled eBPF object of native-bindings/bpf: in $VTEPD_BPF_DIR, else native-bindings/build/bpf found by walking up from here. */
+export function bpfObjectPath(name: string): string {
   if (process.env.VTEPD_BPF_DIR) return join(process.env.VTEPD_BPF_DIR, name);
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let up = 0; up < 6; up++) {
@@ -127,4 +126,9 @@ export function xskObjectPath(): string {
     dir = dirname(dir);
   }
   return join('native-bindings', 'build', 'bpf', name);
+}
+
+/** vtepd_xsk.bpf.o, the AF_XDP port's program. */
+export function xskObjectPath(): string {
+  return bpfObjectPath('vtepd_xsk.bpf.o');
 }

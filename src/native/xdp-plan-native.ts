@@ -4,9 +4,8 @@
  * with the object's path and the counter names in the order vtepd_xdp.h gives.
  */
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { loadNative } from './addon.js';
-import { xskObjectPath } from './af-xdp-native.js';
+import { bpfObjectPath } from './af-xdp-native.js';
 
 /** Slots of the programs' per-CPU counters (enum vtepd_xdp_counter). */
 export const XDP_PLAN_COUNTERS = [
@@ -78,9 +77,9 @@ export interface XdpPlanHandle {
   close(): void;
 }
 
-/** vtepd_xdp.bpf.o, next to the AF_XDP port's program. */
+/** vtepd_xdp.bpf.o, the xdp plan's programs. */
 export function xdpPlanObjectPath(): string {
-  return join(dirname(xskObjectPath()), 'vtepd_xdp.bpf.o');
+  return bpfObjectPath('vtepd_xdp.bpf.o');
 }
 
 export function openXdpPlan(object = xdpPlanObjectPath()): XdpPlanHandle {
