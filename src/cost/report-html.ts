@@ -5,18 +5,16 @@
  * the host-wide view labelled as secondary), warnings, notes and the method.
  * No scripts, no external styles, fonts, images or links: it opens offline.
  */
-import { WIRE_PLAN, type PlanFigures } from './report.js';
+import type { PlanFigures } from './report.js';
 import type { CostReportDoc } from './report-views.js';
-import { TABLE_COLUMNS, reportSvg } from './report-render.js';
+import { TABLE_COLUMNS, freedCell, num, reportSvg } from './report-render.js';
 import { escapeXml as esc } from './svg-chart.js';
 
-const num = (v: number | null, d = 0): string => (v === null ? 'n/a' : v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
-const pct = (v: number | null): string => (v === null ? 'n/a' : `${v > 0 ? '+' : ''}${(v * 100).toFixed(1)}%`);
 
 function cells(p: PlanFigures): string[] {
   return [p.plan, String(p.frameSize), num(p.offeredFps), num(p.deliveredFps), `${(p.loss * 100).toFixed(1)}%`,
     num(p.cores.user, 2), num(p.cores.system, 2), num(p.cores.softirq, 2), num(p.cores.total, 2), num(p.nsPerFrame.total),
-    num(p.coresPer10G, 2), p.plan === WIRE_PLAN ? '-' : pct(p.freedVsBaseline), p.warnings.length ? '! see warnings' : 'ok'];
+    num(p.coresPer10G, 2), freedCell(p), p.warnings.length ? '! see warnings' : 'ok'];
 }
 
 function table(head: readonly string[], rows: string[][], warnRows: boolean[] = []): string {

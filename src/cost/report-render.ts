@@ -12,8 +12,10 @@ export function reportJson(r: CostReport | CostReportDoc): string {
   return JSON.stringify(r, null, 2) + '\n';
 }
 
-const num = (v: number | null, digits = 0) => (v === null ? 'n/a' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
-const pct = (v: number | null) => (v === null ? 'n/a' : `${v > 0 ? '+' : ''}${(v * 100).toFixed(1)}%`);
+export const num = (v: number | null, digits = 0) => (v === null ? 'n/a' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+export const pct = (v: number | null) => (v === null ? 'n/a' : `${v > 0 ? '+' : ''}${(v * 100).toFixed(1)}%`);
+/** The freed column: the wire row is the traffic alone, not a plan that could free anything. */
+export const freedCell = (p: PlanFigures): string => (p.plan === WIRE_PLAN ? '-' : pct(p.freedVsBaseline));
 
 export const TABLE_COLUMNS = ['plan', 'frame B', 'offered f/s', 'delivered f/s', 'loss', 'user', 'system', 'softirq', 'cores', 'ns/frame', 'cores/10G', 'freed', 'load'] as const;
 
@@ -36,7 +38,7 @@ function row(p: PlanFigures, refs: number[]): string[] {
     num(p.cores.total, 2),
     num(p.nsPerFrame.total),
     num(p.coresPer10G, 2),
-    p.plan === WIRE_PLAN ? '-' : pct(p.freedVsBaseline),
+    freedCell(p),
     refs.length === 0 ? 'ok' : `! [${refs.join(',')}]`,
   ];
 }
