@@ -20,7 +20,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseTaskStat, type TaskCpuTimes } from './proc-stat.js';
 import { OverlayLab } from '../lab/harness.js';
-import { VM_MTU } from '../lab/topology.js';
+import { setUpVmEth0 } from '../lab/topology.js';
 import { WIRE_PLAN } from './report.js';
 import { KernelVtep } from '../offload/kernel-vtep.js';
 import { probeHost, type HostCapabilities } from '../offload/host-probe.js';
@@ -40,9 +40,12 @@ export const XDP_PLAN = { 'encap-decap': 'xdp', 'forwarding-learning': 'xdp' } a
 /** The functions every plan must place: VXLAN encap/decap and L2 forwarding/learning. */
 const NEEDED = [['encap-decap', 'vxlan'], ['forwarding-learning', 'vxlan']] as const;
 
+/** Plans that need nothing of the host beyond namespaces and AF_PACKET: no probe decides them. */
+const needsNoProbe = (plan: CostPlan): boolean => plan === 'host' || plan === WIRE_PLAN;
+
 /** Why `plan` cannot run on this host, or null when it can. */
 export function planRefusal(caps: HostCapabilities, plan: CostPlan): string | null {
-  if (plan === 'host' || plan === 'wire') return null;
+  if (needsNoProbe(plan)) return null;
   const why = NEEDED.map(([fn, t]) => ({ fn, a: availability(caps, fn, plan as Placement, t) })).filter((x) => !x.a.ok);
   if (why.length === 0) return plan === 'nic' ? `plan ${plan} is available on this host but vtepd cost cannot drive it yet` : null;
   return `plan ${plan} is unavailable on this host: ${why.map((x) => `${x.fn}: ${x.a.reason}`).join('; ')}`;
@@ -54,7 +57,7 @@ export async function checkPlans(list: string[], probe: () => Promise<HostCapabi
   if (unknown.length > 0) throw new RangeError(`unknown plan${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (plans: ${COST_PLANS.join(', ')})`);
   const plans = [...new Set(list)] as CostPlan[];
   if (plans.length === 0) throw new RangeError(`no plan given (plans: ${COST_PLANS.join(', ')})`);
-  if (plans.every((p) => p === 'host' || p === 'wire')) return plans;
+  if (plans.every(needsNoProbe)) return plans;
   const caps = await probe();
   const refused = plans.map((p) => planRefusal(caps, p)).filter((r): r is string => r !== null);
   if (refused.length > 0) throw new RangeError(refused.join('\n'));
@@ -72,8 +75,7 @@ export interface PlanEnv {
   processCpu(): TaskCpuTimes | null;
   /** PIDs of the data path's processes (the daemons; none for kernel). */
   pids(): number[];
-  /** Per pipeline stage: seconds and frames so far, summed over the daemons (null when no daemon runs). */
-  /** Keyed `hv<N>:<stage>`: each daemon's own counters (a window's estimate is per daemon, then summed). */
+  /** Per daemon and pipeline stage, keyed `hv<N>:<stage>`: its counters so far (a window's estimate is per daemon, then summed); null when no daemon runs. */
   stageTotals(): Promise<Map<string, StageTotal> | null>;
   /** Stop the plan's data path (the namespaces are removed by lab.close()). */
   stop(): Promise<void>;
@@ -91,20 +93,16 @@ async function xdpNote(lab: OverlayLab): Promise<string> {
 }
 
 /**
- * The wire: vm11's and vm21's eth0 replaced by the two ends of one veth, with
- * the same MACs, MTU and offloads (off), so the generator's frames land in the
- * sink's receive path directly. No process of the plan runs.
+ * The wire: vm11's and vm21's eth0 replaced by the two ends of one veth, set
+ * up as the topology sets up every VM's eth0, so the generator's frames land in
+ * the sink's receive path directly. No process of the plan runs.
  */
 function wire(lab: OverlayLab): PlanEnv {
   const [gen, sink] = [lab.vm('vm11'), lab.vm('vm21')];
   const ip = (args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   for (const vm of [gen, sink]) ip(['-n', vm.ns, 'link', 'del', 'eth0']);
   ip(['-n', gen.ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', sink.ns]);
-  for (const vm of [gen, sink]) {
-    ip(['-n', vm.ns, 'link', 'set', 'eth0', 'address', vm.mac, 'mtu', String(VM_MTU)]);
-    execFileSync('ip', ['netns', 'exec', vm.ns, 'ethtool', '-K', 'eth0', 'tx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off'], { stdio: 'ignore' });
-    ip(['-n', vm.ns, 'link', 'set', 'eth0', 'up']);
-  }
+  for (const vm of [gen, sink]) setUpVmEth0(vm);
   return {
     lab,
     notes: async () => ['wire: no VTEP; the generator\'s eth0 and the sink\'s joined by one veth (the traffic\'s own send and receive, which every plan pays)'],

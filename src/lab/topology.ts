@@ -38,6 +38,14 @@ function tryRun(cmd: string, args: string[]): void {
   try { execFileSync(cmd, args, { stdio: 'ignore' }); } catch { /* feature absent: fine */ }
 }
 
+/** A VM's eth0 once it exists in the VM's namespace: its MAC, MTU, address, offloads off, up. */
+export function setUpVmEth0(vm: Vm): void {
+  ip(['-n', vm.ns, 'link', 'set', 'eth0', 'address', vm.mac, 'mtu', String(VM_MTU)]);
+  ip(['-n', vm.ns, 'addr', 'add', `${vm.ip4}/24`, 'dev', 'eth0']);
+  tryRun('ip', ['netns', 'exec', vm.ns, 'ethtool', '-K', 'eth0', 'tx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off']);
+  ip(['-n', vm.ns, 'link', 'set', 'eth0', 'up']);
+}
+
 export function createTopology(tag: string, opts: { v6?: boolean } = {}): Topology {
   const v6 = opts.v6 ?? false;
   const hvNs: [string, string] = [`${tag}-hv1`, `${tag}-hv2`];
@@ -66,12 +74,9 @@ export function createTopology(tag: string, opts: { v6?: boolean } = {}): Topolo
       // The hypervisor kernel must stay off the VM ports: no IPv6 (no RS/MLD/DAD frames), no address.
       tryRun('ip', ['netns', 'exec', hv, 'sysctl', '-qw', `net.ipv6.conf.${vm.hvIf}.disable_ipv6=1`]);
       tryRun('ip', ['netns', 'exec', vm.ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
-      ip(['-n', vm.ns, 'link', 'set', 'eth0', 'address', vm.mac, 'mtu', String(VM_MTU)]);
-      ip(['-n', vm.ns, 'addr', 'add', `${vm.ip4}/24`, 'dev', 'eth0']);
-      tryRun('ip', ['netns', 'exec', vm.ns, 'ethtool', '-K', 'eth0', 'tx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off']);
       tryRun('ip', ['netns', 'exec', hv, 'ethtool', '-K', vm.hvIf, 'tx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off']);
       ip(['-n', hv, 'link', 'set', vm.hvIf, 'up']);
-      ip(['-n', vm.ns, 'link', 'set', 'eth0', 'up']);
+      setUpVmEth0(vm);
     }
   } catch (err) {
     destroyTopology(t);
