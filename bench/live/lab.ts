@@ -207,10 +207,16 @@ export class LiveLab {
     return pinned;
   }
 
-  /** rx packets and bytes of an interface (ip -s -j link). */
+  /** The kernel's counters of an interface (ip -s -j link). */
+  private linkStats(ns: string, dev: string): { rx: { packets: number; bytes: number; dropped: number }; tx: { dropped: number } } {
+    const [l] = JSON.parse(ip(['-n', ns, '-s', '-j', 'link', 'show', 'dev', dev])) as { stats64: { rx: { packets: number; bytes: number; dropped: number }; tx: { dropped: number } } }[];
+    return l.stats64;
+  }
+
+  /** rx packets and bytes of an interface. */
   rxCounters(ns: string, dev: string): { packets: number; bytes: number; dropped: number } {
-    const [l] = JSON.parse(ip(['-n', ns, '-s', '-j', 'link', 'show', 'dev', dev])) as { stats64: { rx: { packets: number; bytes: number; dropped: number } } }[];
-    return { packets: l.stats64.rx.packets, bytes: l.stats64.rx.bytes, dropped: l.stats64.rx.dropped };
+    const { packets, bytes, dropped } = this.linkStats(ns, dev).rx;
+    return { packets, bytes, dropped };
   }
 
   /**
@@ -218,8 +224,7 @@ export class LiveLab {
    * and snk0's rx drops. Non-zero means the sink, not the device under test, limited that point.
    */
   sinkRefused(): number {
-    const [b] = JSON.parse(ip(['-n', this.hv, '-s', '-j', 'link', 'show', 'dev', this.b])) as { stats64: { tx: { dropped: number } } }[];
-    return b.stats64.tx.dropped + this.rxCounters(this.sink, 'snk0').dropped;
+    return this.linkStats(this.hv, this.b).tx.dropped + this.rxCounters(this.sink, 'snk0').dropped;
   }
 
   async close(): Promise<void> {
