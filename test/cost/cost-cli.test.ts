@@ -4,7 +4,7 @@
  * well-formed by Python's XML parser; native/nic refused with the probe's own
  * reason (from `vtepd offload probe --json`); namespaces gone afterwards.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,20 +28,26 @@ function vtepd(args: string[], timeoutMs: number): Promise<{ code: number | null
 
 const namespaces = (prefix: string) => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(prefix));
 
-interface Plan {
-  plan: string; frameSize: number; offeredFrames: number; deliveredFrames: number; deliveredFps: number; offeredFps: number;
-  cpuSeconds: { total: number }; nsPerFrame: { total: number | null }; coresPer10G: number | null; freedVsBaseline: number | null;
-}
-
-t.test('vtepd cost runs host, native and kernel end to end', { skip: root ? false : 'needs root (namespaces)' }, async (t) => {
+/** `vtepd cost ARGS --out DIR` into a fresh folder; the folder and any namespace the run left are removed at teardown. */
+async function costRun(t: Test, args: string[], timeoutMs: number) {
   const out = mkdtempSync(join(tmpdir(), 'vtc-test-'));
   let pid = 0;
   t.teardown(() => {
     rmSync(out, { recursive: true, force: true });
     for (const ns of pid ? namespaces(`vtc${pid}`) : []) execFileSync('ip', ['netns', 'del', ns]);
   });
-  const r = await vtepd(['cost', '--plans', 'host,native,kernel', '--frame-size', '64', '--duration', '1', '--rate', '20000', '--out', out, '--json'], 80000);
+  const r = await vtepd(['cost', ...args, '--out', out], timeoutMs);
   pid = r.pid;
+  return { r, out, pid };
+}
+
+interface Plan {
+  plan: string; frameSize: number; offeredFrames: number; deliveredFrames: number; deliveredFps: number; offeredFps: number;
+  cpuSeconds: { total: number }; nsPerFrame: { total: number | null }; coresPer10G: number | null; freedVsBaseline: number | null;
+}
+
+t.test('vtepd cost runs host, native and kernel end to end', { skip: root ? false : 'needs root (namespaces)' }, async (t) => {
+  const { r, out, pid } = await costRun(t, ['--plans', 'host,native,kernel', '--frame-size', '64', '--duration', '1', '--rate', '20000', '--json'], 80000);
   t.equal(r.code, 0, `exit 0 (stderr: ${r.stderr.slice(-400)})`);
   const json = JSON.parse(r.stdout) as { schema: string; baseline: string; view: string; plans: Plan[]; hostWide: { plans: Plan[] }; summary: string[] };
   t.same(JSON.parse(readFileSync(join(out, 'cost-report.json'), 'utf8')), json, 'stdout JSON = cost-report.json');
@@ -106,14 +112,7 @@ t.test('vtepd cost runs host, native and kernel end to end', { skip: root ? fals
 });
 
 t.test('vtepd cost --plans kernel,wire: the wire row is the traffic alone, and the kernel row gets its net figure', { skip: root ? false : 'needs root (namespaces)' }, async (t) => {
-  const out = mkdtempSync(join(tmpdir(), 'vtc-test-'));
-  let pid = 0;
-  t.teardown(() => {
-    rmSync(out, { recursive: true, force: true });
-    for (const ns of pid ? namespaces(`vtc${pid}`) : []) execFileSync('ip', ['netns', 'del', ns]);
-  });
-  const r = await vtepd(['cost', '--plans', 'kernel,wire', '--frame-size', '64', '--duration', '1', '--rate', '20000', '--out', out, '--json'], 60000);
-  pid = r.pid;
+  const { r, pid } = await costRun(t, ['--plans', 'kernel,wire', '--frame-size', '64', '--duration', '1', '--rate', '20000', '--json'], 60000);
   t.equal(r.code, 0, `exit 0 (stderr: ${r.stderr.slice(-400)})`);
   type Net = Plan & { netNsPerFrame: number | null; notes: string[] };
   const json = JSON.parse(r.stdout) as { baseline: string; plans: Net[]; summary: string[] };
