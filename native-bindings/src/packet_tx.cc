@@ -20,6 +20,10 @@ namespace vtepd {
 constexpr size_t kVnetHdrLen = 10;  // struct virtio_net_hdr (legacy layout, host byte order)
 constexpr uint16_t kVnetNeedsCsum = 1;
 static const uint8_t kZeroVnetHdr[kVnetHdrLen] = {};
+// Non-GSO frames up to this size are copied whole into the skb's linear head (virtio_net_hdr
+// hdr_len, see SendRing); the rest of a longer frame stays in ring pages.
+constexpr uint16_t kLinearMax = 2048;
+constexpr uint64_t kMtuRefreshNs = 100 * 1000000ull;
 // Where a V2 TX frame's data starts in its slot (no PACKET_TX_HAS_OFF): TPACKET2_HDRLEN - sizeof(sockaddr_ll).
 constexpr size_t kTxDataOff = TPACKET2_HDRLEN - sizeof(struct sockaddr_ll);
 constexpr uint32_t kBusy = TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING | TP_STATUS_WRONG_FORMAT;  // free = none (timestamp bits may be set)
@@ -100,7 +104,7 @@ int PacketTx::OpenRing(const char** sys) {
   int v = TPACKET_V2;
   if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &v, sizeof v) < 0) return fail("setsockopt(PACKET_VERSION)");
   v = 1;
-  if (o_.vnet && setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &v, sizeof v) < 0) return fail("setsockopt(PACKET_VNET_HDR)");
+  if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &v, sizeof v) < 0) return fail("setsockopt(PACKET_VNET_HDR)");
   if (o_.qdiscBypass && setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &v, sizeof v) < 0) return fail("setsockopt(PACKET_QDISC_BYPASS)");
   if (o_.sndbuf > 0) {
     v = (int)o_.sndbuf;
@@ -174,7 +178,7 @@ int PacketTx::Check(const BatchView& b, uint32_t i, const uint16_t* vnet) {
   if (!b.FrameInSlot(i)) return EFAULT;  // lying metadata: never read outside the slot
   uint32_t len = b.length[i];
   if (len < ETH_HLEN) return EINVAL;
-  if (ringFd_ >= 0 && len + (o_.vnet ? kVnetHdrLen : 0) > o_.frameSize - kTxDataOff) return EMSGSIZE;
+  if (ringFd_ >= 0 && len + kVnetHdrLen > o_.frameSize - kTxDataOff) return EMSGSIZE;
   if (o_.vnet && vnet != nullptr) {
     const uint16_t* v = vnet + (size_t)i * 6;
     if ((v[0] & kVnetNeedsCsum) && (uint32_t)v[4] + v[5] + 2 > len) return EINVAL;
@@ -194,6 +198,13 @@ int PacketTx::Check(const BatchView& b, uint32_t i, const uint16_t* vnet) {
 
 uint32_t PacketTx::Send(const BurstArgs& a, TxOut& out) {
   mtuFresh_ = false;
+  // The ring socket's virtio_net_hdr turns off the kernel's own MTU check (a GSO frame
+  // may be longer), so Check() is the only one: a lowered MTU is seen within kMtuRefreshNs.
+  uint64_t now = NowNs();
+  if (now - mtuReadNs_ >= kMtuRefreshNs) {
+    mtu_ = ReadMtu(sendFd_, o_.ifname, mtu_);
+    mtuReadNs_ = now;
+  }
   if (ringFd_ >= 0) return SendRing(a, out);
   return o_.vnet ? SendMmsg<true>(a, out) : SendMmsg<false>(a, out);
 }
@@ -201,7 +212,7 @@ uint32_t PacketTx::Send(const BurstArgs& a, TxOut& out) {
 uint32_t PacketTx::SendRing(const BurstArgs& a, TxOut& out) {
   const BatchView& b = *a.b;
   const uint32_t end = a.start + a.n;
-  const size_t dataOff = kTxDataOff + (o_.vnet ? kVnetHdrLen : 0);
+  const size_t dataOff = kTxDataOff + kVnetHdrLen;  // every ring frame starts with a virtio_net_hdr
   const unsigned nslots = o_.frameCount;
   uint32_t sent = 0, i = a.start;
   while (i < end) {
@@ -225,9 +236,12 @@ uint32_t PacketTx::SendRing(const BurstArgs& a, TxOut& out) {
           return sent;
         }
       }
-      if (o_.vnet) {
-        if (a.vnet != nullptr) VnetToWire(a.vnet + (size_t)i * 6, slot + kTxDataOff);
-        else std::memcpy(slot + kTxDataOff, kZeroVnetHdr, kVnetHdrLen);
+      uint8_t* h = slot + kTxDataOff;
+      if (o_.vnet && a.vnet != nullptr) VnetToWire(a.vnet + (size_t)i * 6, h);
+      else std::memcpy(h, kZeroVnetHdr, kVnetHdrLen);
+      if (h[1] == 0) {  // no GSO: the kernel copies hdr_len bytes into the skb head (see packet_tx.h)
+        uint16_t hl = b.length[i] < kLinearMax ? (uint16_t)b.length[i] : kLinearMax;
+        std::memcpy(h + 2, &hl, 2);
       }
       std::memcpy(slot + dataOff, b.data + b.offset[i], b.length[i]);
       reinterpret_cast<struct tpacket2_hdr*>(slot)->tp_len = b.length[i] + (uint32_t)(dataOff - kTxDataOff);

@@ -3,8 +3,14 @@
 //  - ring (default): a TPACKET_V2 TX ring on a socket of its own (bound to the
 //    interface with protocol 0, so it never receives). Frames are copied into
 //    ring slots marked SEND_REQUEST and one send(MSG_DONTWAIT) hands all of them
-//    to the kernel, which builds each skb around the ring page (no second copy).
-//    A slot is free again when the kernel frees that skb.
+//    to the kernel. A slot is free again when the kernel frees that skb.
+//    Every slot starts with a virtio_net_hdr (PACKET_VNET_HDR on the ring
+//    socket) whose hdr_len makes the kernel copy a non-GSO frame whole into the
+//    skb's linear head. Without it the skb holds the ring page as a zero-copy
+//    fragment, and a veth or bridge that hands it to another socket or
+//    namespace must copy it into a freshly allocated page (skb_copy_ubufs):
+//    21 % of the core in a perf profile of native decap at 60 B, gone with the
+//    linear copy.
 //  - sendmmsg: one sendmmsg per batch (up to 1024 frames) on the receive socket.
 //
 // Nothing is lost silently: a frame the kernel refuses (bad length, bad virtio
@@ -75,7 +81,8 @@ class PacketTx {
   unsigned framesPerBlock_ = 0, blockSize_ = 0;
   unsigned head_ = 0;
   unsigned mtu_ = 1500;
-  bool mtuFresh_ = false;  // re-read at most once per burst, only when a frame looks too long
+  bool mtuFresh_ = false;  // re-read at most once per burst when a frame looks too long,
+  uint64_t mtuReadNs_ = 0;  // and every 100 ms in any case
   std::vector<uint32_t> idx_;  // batch index of each slot queued by the current kick
   std::vector<struct mmsghdr> msgs_;
   std::vector<struct iovec> iovs_;  // two per message with vnet: header, frame
