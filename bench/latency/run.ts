@@ -25,8 +25,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { unusedBase } from '../output-path.js';
 import os from 'node:os';
-import { join } from 'node:path';
 import { OverlayLab } from '../../src/lab/harness.js';
 import { KernelVtep } from '../../src/offload/kernel-vtep.js';
 import { ping, startUdpLoad, summarize, tcpThroughput, type LoadResult, type Percentiles } from './measure.js';
@@ -178,7 +178,7 @@ async function main(): Promise<number> {
   }
   mkdirSync(a.out, { recursive: true });
   const stamp = date.slice(0, 10);
-  const base = join(a.out, `bench-latency-${stamp}`);
+  const base = unusedBase(a.out, `bench-latency-${stamp}`, ['.txt', '.json']);
   writeFileSync(`${base}.txt.tmp`, lines.join('\n') + '\n');
   renameSync(`${base}.txt.tmp`, `${base}.txt`);
   writeFileSync(`${base}.json.tmp`, JSON.stringify({ date, args: a, rows }, null, 1) + '\n');

@@ -36,8 +36,8 @@
  * summary prints the medians with the range of the ratios.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { unusedBase } from '../output-path.js';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { parseTaskStat } from '../../src/cost/proc-stat.js';
 import { nativeAvailable } from '../../src/native/addon.js';
 import { callDaemon } from '../../src/control/control-client.js';
@@ -269,7 +269,7 @@ async function main(): Promise<number> {
   }
   if (args.out) {
     mkdirSync(args.out, { recursive: true });
-    const file = join(args.out, `bench-live-${new Date().toISOString().slice(0, 10)}.txt`);
+    const file = `${unusedBase(args.out, `bench-live-${new Date().toISOString().slice(0, 10)}`, ['.txt'])}.txt`;
     writeFileSync(`${file}.tmp`, lines.join('\n') + '\n');
     renameSync(`${file}.tmp`, file);
     console.log(`\n  raw output written to ${file}`);
