@@ -56,6 +56,8 @@ export class EvpnLab {
   private readonly namespaces: string[] = [];
   private readonly procs: Proc[] = [];
   private closed = false;
+  /** Namespaces deleted: a close() still stopping its daemons when the process exits has not got there yet. */
+  private destroyed = false;
 
   constructor(readonly tag: string, count = 3) {
     this.dir = mkdtempSync(join(tmpdir(), `${tag}-`));
@@ -274,14 +276,17 @@ export class EvpnLab {
     this.deleteAll(keepDir);
   }
 
+  /** Synchronous last-resort cleanup (process 'exit'); also finishes a close() still stopping its processes. */
   closeSync(): void {
-    if (this.closed) return;
+    if (this.destroyed) return;
     this.closed = true;
     for (const p of this.procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
     this.deleteAll(false);
   }
 
   private deleteAll(keepDir: boolean): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
     for (const ns of [...this.namespaces].reverse()) {
       if (!existsSync(`/run/netns/${ns}`)) continue;
       try { execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }); } catch { /* gone */ }

@@ -31,6 +31,8 @@ export class OverlayLab {
   /** The daemons stopDaemons() stopped last (restartDaemon can start them again). */
   private stopped: DaemonProc[] = [];
   private closed = false;
+  /** Namespaces deleted: a close() still stopping its daemons when the process exits has not got there yet. */
+  private destroyed = false;
 
   constructor(tag: string, opts: { v6?: boolean } = {}) {
     this.dir = mkdtempSync(join(tmpdir(), `${tag}-`));
@@ -205,15 +207,24 @@ export class OverlayLab {
     if (this.closed) return;
     this.closed = true;
     await this.stopDaemons(2000).catch(() => undefined);
-    destroyTopology(this.topo);
-    rmSync(this.dir, { recursive: true, force: true });
+    this.destroy();
   }
 
-  /** Synchronous last-resort cleanup (process 'exit'): kill children, delete namespaces. */
+  /**
+   * Synchronous last-resort cleanup (process 'exit'): kill children, delete namespaces.
+   * Also finishes a close() that was still waiting for its daemons (a test runner's
+   * signal handler starts the teardown and exits before it is done).
+   */
   closeSync(): void {
-    if (this.closed) return;
+    if (this.destroyed) return;
     this.closed = true;
     for (const d of this.daemons) if (d.child.exitCode === null) d.child.kill('SIGKILL');
+    this.destroy();
+  }
+
+  private destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
     destroyTopology(this.topo);
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -24,7 +24,7 @@ import { OverlayLab, sleep } from '../../src/lab/harness.js';
 import { callDaemon, controlRequest } from '../../src/control/control-client.js';
 import { MAX_CONNECTIONS } from '../../src/control/control-server.js';
 import type { StatsSnapshot } from '../../src/control/stats.js';
-import { MAIN, daemonTestSkip } from './support.js';
+import { MAIN, daemonTestSkip, closeOnExit } from './support.js';
 
 const skip = daemonTestSkip();
 // Six reloads that each wait for the refusal plus 2M pipelined adds: about five minutes on
@@ -94,7 +94,7 @@ async function pipelined(path: string, lines: string[]): Promise<number> {
 t.test('a hostile user against a live daemon: forwarding never stops', { skip, timeout: 900_000 }, async (t) => {
   const lab = new OverlayLab(`vab${process.pid}`);
   t.teardown(() => lab.close());
-  process.once('exit', () => lab.closeSync());
+  closeOnExit(lab);
   await lab.startDaemons({ type: 'vxlan' });
   const hv1 = lab.daemons[0];
   const sock = hv1.socket;

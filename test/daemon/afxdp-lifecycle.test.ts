@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { OverlayLab, sleep } from '../../src/lab/harness.js';
 import { PacketBatch } from '../../src/batch/packet-batch.js';
 import { AfPacketPort } from '../../src/ports/af-packet-port.js';
-import { daemonTestSkip } from './support.js';
+import { daemonTestSkip, closeOnExit } from './support.js';
 import { port, stats } from './live-exercise.js';
 import { foreignXdpObject, xdpPrograms } from '../ports/fixtures/xdp.js';
 
@@ -55,7 +55,7 @@ type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
 t.test('kill -9 mid-traffic, restart, leftovers, foreign programs', { skip, timeout: 180_000 }, async (t) => {
   const lab = new OverlayLab(`vtk${process.pid}`);
   t.teardown(() => lab.close());
-  process.once('exit', () => lab.closeSync());
+  closeOnExit(lab);
   const [hv1] = lab.topo.hvNs;
   const o = { type: 'vxlan', backend: 'afxdp', transport: 'afxdp' } as const;
   await lab.startDaemons(o);

@@ -11,7 +11,7 @@ import { OverlayLab, sleep } from '../../src/lab/harness.js';
 import { PacketBatch } from '../../src/batch/packet-batch.js';
 import { AfPacketPort } from '../../src/ports/af-packet-port.js';
 import type { StatsSnapshot } from '../../src/control/stats.js';
-import { MAIN, daemonTestSkip } from './support.js';
+import { MAIN, daemonTestSkip, closeOnExit } from './support.js';
 import { port, stats } from './live-exercise.js';
 import { ethtoolStat } from '../ports/fixtures/xdp.js';
 
@@ -21,7 +21,7 @@ const N = 600;
 t.test('ring drops: counted exactly, by reason, in every view', { skip, timeout: 120_000 }, async (t) => {
   const lab = new OverlayLab(`vts${process.pid}`);
   t.teardown(() => lab.close());
-  process.once('exit', () => lab.closeSync());
+  closeOnExit(lab);
   const small = { rxSize: 64, fillSize: 64, txSize: 64, compSize: 64 };
   await lab.startDaemons({ type: 'vxlan', backend: 'afxdp', transport: 'afxdp', afxdp: small, metricsListen: '127.0.0.1:9580' });
   t.equal((await lab.ping('vm11', 'vm21', 2)).received, 2, 'learned both ways');

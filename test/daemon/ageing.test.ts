@@ -10,14 +10,14 @@ import { execFileSync } from 'node:child_process';
 import { OverlayLab, sleep } from '../../src/lab/harness.js';
 import { callDaemon } from '../../src/control/control-client.js';
 import type { StatsSnapshot } from '../../src/control/stats.js';
-import { daemonTestSkip, fdbShowCli as fdbShow } from './support.js';
+import { daemonTestSkip, fdbShowCli as fdbShow, closeOnExit } from './support.js';
 
 const skip = daemonTestSkip();
 
 t.test('learned MACs age out of a quiet daemon after the configured time', { skip, timeout: 120_000 }, async (t) => {
   const lab = new OverlayLab(`vag${process.pid}`);
   t.teardown(() => lab.close());
-  process.once('exit', () => lab.closeSync());
+  closeOnExit(lab);
   await lab.startDaemons({ type: 'vxlan', ageing: 3 });
   const hv1 = lab.daemons[0].socket;
   const vm11 = lab.vm('vm11');

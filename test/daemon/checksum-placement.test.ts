@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { OverlayLab, sleep } from '../../src/lab/harness.js';
 import { callDaemon } from '../../src/control/control-client.js';
 import type { StatsSnapshot } from '../../src/control/stats.js';
-import { daemonTestSkip } from './support.js';
+import { daemonTestSkip, closeOnExit } from './support.js';
 
 const hasTool = (cmd: string) => { try { execFileSync(cmd, ['--version'], { stdio: 'ignore' }); return true; } catch { return false; } };
 const skip = daemonTestSkip() || (!hasTool('tshark') || !hasTool('tcpdump') ? 'needs tshark and tcpdump' : false);
@@ -57,7 +57,7 @@ for (const [k, c] of cases.entries()) {
     const lab = new OverlayLab(`vck${process.pid}${k}`, { v6: c.v6 });
     const dir = mkdtempSync(join(tmpdir(), 'vck-'));
     t.teardown(async () => { await lab.close(); rmSync(dir, { recursive: true, force: true }); });
-    process.once('exit', () => lab.closeSync());
+    closeOnExit(lab);
     const [hv1, hv2] = lab.topo.hvNs;
     if (c.txOff) execFileSync('ip', ['netns', 'exec', hv1, 'ethtool', '-K', 'ul0', 'tx', 'off'], { stdio: 'ignore' });
     await lab.startDaemons({ type: 'vxlan', udpChecksum: true, offload: { checksum: c.checksum } });

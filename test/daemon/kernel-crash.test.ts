@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { OverlayLab, sleep, type DaemonProc } from '../../src/lab/harness.js';
 import { daemonConfig } from '../../src/lab/topology.js';
 import { controlRequest } from '../../src/control/control-client.js';
-import { MAIN, daemonTestSkip } from './support.js';
+import { MAIN, daemonTestSkip, closeOnExit } from './support.js';
 
 const KERNEL = { 'encap-decap': 'kernel', 'forwarding-learning': 'kernel', checksum: 'kernel', segmentation: 'kernel' } as const;
 const skip = daemonTestSkip();
@@ -26,7 +26,7 @@ interface Link { ifname: string; master?: string; ifalias?: string; linkinfo?: {
 t.test('kernel mode after kill -9', { skip, timeout: 300_000 }, async (t) => {
   const lab = new OverlayLab(`vkc${process.pid}`);
   t.teardown(() => lab.close());
-  process.once('exit', () => lab.closeSync());
+  closeOnExit(lab);
   const [ns1] = lab.topo.hvNs;
   const ul2 = lab.topo.underlay[1];
   const link = (dev: string): Link | undefined => {

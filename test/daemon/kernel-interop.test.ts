@@ -17,7 +17,7 @@ import { OverlayLab, sleep } from '../../src/lab/harness.js';
 import { daemonConfig } from '../../src/lab/topology.js';
 import { controlRequest } from '../../src/control/control-client.js';
 import { KernelVtep } from '../../src/offload/kernel-vtep.js';
-import { MAIN, daemonTestSkip, fdbShowCli } from './support.js';
+import { MAIN, daemonTestSkip, fdbShowCli, closeOnExit } from './support.js';
 
 const VNI = 100;
 const skip = daemonTestSkip();
@@ -55,7 +55,7 @@ function kernelFdb(ns: string, dev: string): BridgeFdbRow[] {
 async function interop(t: Test, v6: boolean, udpcsum: boolean): Promise<void> {
   const lab = new OverlayLab(`vki${process.pid}${v6 ? '6' : '4'}${udpcsum ? 'c' : 'n'}`, { v6 });
   t.teardown(() => lab.close());
-  process.once('exit', () => lab.closeSync());
+  closeOnExit(lab);
   const [ul1, ul2] = lab.topo.underlay;
   const hv2 = lab.topo.hvNs[1];
   const kv = new KernelVtep({ netns: hv2, vni: VNI, local: ul2, underlayDev: 'ul0', udpChecksum: udpcsum, ports: ['vm21', 'vm22'], vxlanName: 'vx0', bridgeName: 'br0' });

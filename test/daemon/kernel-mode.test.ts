@@ -22,7 +22,7 @@ import { OverlayLab, sleep } from '../../src/lab/harness.js';
 import { daemonConfig } from '../../src/lab/topology.js';
 import { controlRequest } from '../../src/control/control-client.js';
 import type { StatsSnapshot } from '../../src/control/stats.js';
-import { MAIN, daemonTestSkip, fdbShowCli } from './support.js';
+import { MAIN, daemonTestSkip, fdbShowCli, closeOnExit } from './support.js';
 
 const KERNEL = { 'encap-decap': 'kernel', 'forwarding-learning': 'kernel', checksum: 'kernel', segmentation: 'kernel' } as const;
 const VNI = 100;
@@ -94,7 +94,7 @@ interface FdbRow { mac: string; ifname?: string; dst?: string; master?: string; 
 t.test('kernel-mode daemons in namespaces', { skip }, async (t) => {
   const lab = new OverlayLab(`vkm${process.pid}`);
   t.teardown(() => lab.close());
-  process.once('exit', () => lab.closeSync());
+  closeOnExit(lab);
   const [ns1, ns2] = lab.topo.hvNs;
   const [ul1, ul2] = lab.topo.underlay;
   const link = (ns: string, dev: string): LinkInfo | undefined => {

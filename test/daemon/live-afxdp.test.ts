@@ -8,7 +8,7 @@
  */
 import t from 'tap';
 import { OverlayLab } from '../../src/lab/harness.js';
-import { daemonTestSkip } from './support.js';
+import { daemonTestSkip, closeOnExit } from './support.js';
 import { exercise, NATIVE, port, stats, TYPES } from './live-exercise.js';
 import { xdpPrograms } from '../ports/fixtures/xdp.js';
 
@@ -18,7 +18,7 @@ for (const plan of ['host', 'native'] as const) for (const v6 of [false, true]) 
   t.test(`AF_XDP: vtepd <-> vtepd, IPv${v6 ? 6 : 4} underlay, plan ${plan}`, { skip, timeout: 240_000 }, async (t) => {
     const lab = new OverlayLab(`vtx${process.pid}${plan[0]}${v6 ? 'b' : 'a'}`, { v6 });
     t.teardown(() => lab.close());
-    process.once('exit', () => lab.closeSync());
+    closeOnExit(lab);
     const ul = lab.topo.underlay;
     for (const [k, type] of TYPES.entries()) {
       const o = { type, metricsListen: '127.0.0.1:9580', offload: plan === 'native' ? NATIVE : undefined, backend: 'afxdp', transport: 'afxdp' } as const;

@@ -16,7 +16,7 @@ import { callDaemon } from '../../src/control/control-client.js';
 import type { FdbEntryJson } from '../../src/control/fdb-entry.js';
 import { KernelVtep } from '../../src/offload/kernel-vtep.js';
 import { probeXdpPlan } from '../../src/offload/xdp-probe.js';
-import { MAIN, daemonTestSkip } from './support.js';
+import { MAIN, daemonTestSkip, closeOnExit } from './support.js';
 import { injectAndCount, port, stats } from './live-exercise.js';
 import { xdpProgOn } from '../ports/fixtures/xdp.js';
 
@@ -41,7 +41,7 @@ const delta = (a: Record<string, number>, b: Record<string, number>, k: string):
 t.test('xdp plan: vtepd <-> vtepd, VXLAN, GENEVE and NVGRE over IPv4', { skip, timeout: 240_000 }, async (t) => {
   const lab = new OverlayLab(`vxp${process.pid}`);
   t.teardown(() => lab.close());
-  process.once('exit', () => lab.closeSync());
+  closeOnExit(lab);
   napiOnVmSide(lab);
   await lab.startDaemons({ type: 'vxlan', offload: XDP, ageing: 4, metricsListen: '127.0.0.1:9580' });
   const [s1, s2] = [lab.daemons[0].socket, lab.daemons[1].socket];
@@ -166,7 +166,7 @@ t.test('xdp plan: vtepd <-> vtepd, VXLAN, GENEVE and NVGRE over IPv4', { skip, t
 t.test('xdp plan: vtepd <-> vtepd over an IPv6 underlay, VXLAN, GENEVE (28 B of options) and NVGRE', { skip, timeout: 240_000 }, async (t) => {
   const lab = new OverlayLab(`vx6${process.pid}`, { v6: true });
   t.teardown(() => lab.close());
-  process.once('exit', () => lab.closeSync());
+  closeOnExit(lab);
   napiOnVmSide(lab);
   // 4 + 24 bytes: a 1400-byte VM frame still fits the 1500-byte underlay (40 + 8 + 8 + 28 + 14 + 1400 = 1498).
   const geneveOptions = [{ class: 0x0102, type: 0x01, data: 'ab'.repeat(24) }];
@@ -206,7 +206,7 @@ for (const { v6, udpcsum } of [{ v6: false, udpcsum: false }, { v6: false, udpcs
 async function kernelBothWays(t: Test, v6: boolean, udpcsum: boolean): Promise<void> {
   const lab = new OverlayLab(`vxk${process.pid}${v6 ? '6' : '4'}${udpcsum ? 'c' : 'n'}`, { v6 });
   t.teardown(() => lab.close());
-  process.once('exit', () => lab.closeSync());
+  closeOnExit(lab);
   napiOnVmSide(lab);
   const [ul1, ul2] = lab.topo.underlay;
   const hv2 = lab.topo.hvNs[1];

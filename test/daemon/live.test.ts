@@ -11,7 +11,7 @@
  */
 import t from 'tap';
 import { OverlayLab, sleep } from '../../src/lab/harness.js';
-import { daemonTestSkip } from './support.js';
+import { daemonTestSkip, closeOnExit } from './support.js';
 import { exercise, NATIVE, port, stats, TYPES } from './live-exercise.js';
 
 const skip = daemonTestSkip();
@@ -20,7 +20,7 @@ for (const plan of ['host', 'native'] as const) for (const v6 of [false, true]) 
   t.test(`vtepd <-> vtepd, IPv${v6 ? 6 : 4} underlay, plan ${plan}`, { skip, timeout: 240_000 }, async (t) => {
     const lab = new OverlayLab(`vtt${process.pid}${plan[0]}${v6 ? 'b' : 'a'}`, { v6 });
     t.teardown(() => lab.close());
-    process.once('exit', () => lab.closeSync()); // even if the runner kills the test mid-way
+    closeOnExit(lab); // even if the runner kills the test mid-way
     const ul = lab.topo.underlay;
     for (const [k, type] of TYPES.entries()) {
       const offload = plan === 'native' ? NATIVE : undefined;
@@ -73,7 +73,7 @@ for (const plan of ['host', 'native'] as const) for (const v6 of [false, true]) 
 t.test('kernel UDP (VXLAN, GENEVE) and raw IP (NVGRE) underlay transports, switched by reload', { skip, timeout: 180_000 }, async (t) => {
   const lab = new OverlayLab(`vtt${process.pid}c`);
   t.teardown(() => lab.close());
-  process.once('exit', () => lab.closeSync());
+  closeOnExit(lab);
   const cases = [['vxlan', 'udp', 'udp'], ['geneve', 'udp', 'udp'], ['nvgre', 'raw', 'raw-ip']] as const;
   for (const [k, [type, transport, backend]] of cases.entries()) {
     if (k === 0) await lab.startDaemons({ type, transport });

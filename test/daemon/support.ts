@@ -20,3 +20,17 @@ export function fdbShowCli(socket: string): FdbEntryJson[] {
   const rows = JSON.parse(out) as FdbEntryCli[];
   return rows.map((r) => ({ vni: r.vni, vlan: r.vlan, mac: r.mac, port: r.ifname ?? null, remote: r.dst ?? null, static: r.state === 'static', ageSeconds: r.ageSeconds }));
 }
+
+let signalsExit = false;
+/**
+ * Remove a lab's namespaces and daemons when this test process ends, however it ends:
+ * normally, by an uncaught error, or by a signal (tap's timeout sends SIGTERM, a user
+ * Ctrl-C). A process stopped by a signal runs no 'exit' handler unless it exits
+ * itself, so the first call also turns SIGTERM / SIGINT into process.exit.
+ */
+export function closeOnExit(lab: { closeSync(): void }): void {
+  process.once('exit', () => lab.closeSync());
+  if (signalsExit) return;
+  signalsExit = true;
+  for (const [sig, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) process.once(sig, () => process.exit(code));
+}

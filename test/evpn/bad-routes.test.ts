@@ -10,13 +10,14 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { EvpnLab, evpnLabSkip, GOBGP, VTEPD_MAIN, type Hv } from '../../src/lab/evpn-lab.js';
 import type { EvpnSnapshot } from '../../src/evpn/snapshot.js';
+import { closeOnExit } from '../daemon/support.js';
 
 const skip = evpnLabSkip();
 
 t.test('bad EVPN routes are counted and logged, never applied', { skip }, async (t) => {
   const lab = new EvpnLab(`evb${process.pid % 100000}`, 2);
   t.teardown(() => lab.close());
-  process.once('exit', () => lab.closeSync());
+  closeOnExit(lab);
   const [hv1, hv2] = lab.hvs;
   for (const h of lab.hvs) lab.startGobgp(h);
   await lab.startVtepd(hv1, {}, { ...lab.vtepdConfig(hv1), metrics: { enabled: true, listen: '127.0.0.1:9580' } });

@@ -15,13 +15,14 @@ import { spawn } from 'node:child_process';
 import { EvpnLab, evpnLabSkip, sleep } from '../../src/lab/evpn-lab.js';
 import { bridgeFdb, frrSkip, startFrr, vtysh } from '../../src/lab/frr-lab.js';
 import type { EvpnSnapshot } from '../../src/evpn/snapshot.js';
+import { closeOnExit } from '../daemon/support.js';
 
 const skip = evpnLabSkip() || frrSkip();
 
 t.test('vtepd + GoBGP interoperate with FRR + the kernel vxlan device', { skip }, async (t) => {
   const lab = new EvpnLab(`evi${process.pid % 100000}`, 3);
   t.teardown(() => lab.close());
-  process.once('exit', () => lab.closeSync());
+  closeOnExit(lab);
   const [hv1, hv2, hv3] = lab.hvs;
   await lab.startVtepd(hv3, {}, {
     underlay: { interface: 'ul0', address: hv3.ip },

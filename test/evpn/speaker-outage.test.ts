@@ -9,6 +9,7 @@
 import t from 'tap';
 import { EvpnLab, evpnLabSkip, sleep } from '../../src/lab/evpn-lab.js';
 import type { EvpnSnapshot } from '../../src/evpn/snapshot.js';
+import { closeOnExit } from '../daemon/support.js';
 
 const skip = evpnLabSkip();
 const HOLD = 3;
@@ -17,7 +18,7 @@ const LONG_HOLD = 60;
 t.test('speaker outage: hold time, flush, resync', { skip }, async (t) => {
   const lab = new EvpnLab(`evo${process.pid % 100000}`, 2);
   t.teardown(() => lab.close());
-  process.once('exit', () => lab.closeSync());
+  closeOnExit(lab);
   const [hv1, hv2] = lab.hvs;
   for (const h of lab.hvs) lab.startGobgp(h);
   // First a hold time longer than a gobgpd restart (its BGP sessions take seconds to come back), later a short one.

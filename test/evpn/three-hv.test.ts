@@ -11,6 +11,7 @@
 import t from 'tap';
 import { EvpnLab, evpnLabSkip, sleep, type Hv } from '../../src/lab/evpn-lab.js';
 import type { EvpnSnapshot } from '../../src/evpn/snapshot.js';
+import { closeOnExit } from '../daemon/support.js';
 
 const skip = evpnLabSkip();
 
@@ -18,7 +19,7 @@ const skip = evpnLabSkip();
 for (const plan of ['host', 'native'] as const) t.test(`three hypervisors, EVPN over GoBGP, no remotes configured (${plan} plan)`, { skip }, async (t) => {
   const lab = new EvpnLab(`ev3${plan[0]}${process.pid % 100000}`);
   t.teardown(() => lab.close());
-  process.once('exit', () => lab.closeSync());
+  closeOnExit(lab);
   const offload = plan === 'native' ? { 'encap-decap': 'native', 'forwarding-learning': 'native' } : undefined;
   // The mobile VM: one namespace with a leg to hv1 (up) and a leg to hv2 (down until it moves).
   const mob = lab.addVm(lab.hv(1), 'mob', '02:00:00:00:aa:01', '10.10.0.100', 'mv1');
