@@ -3,6 +3,7 @@ import type { FdbEntryCli, FdbEntryJson } from '../../src/control/fdb-entry.js';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadNative } from '../../src/native/addon.js';
+import { exitOnSignals } from '../exit-on-signal.js';
 
 export const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 
@@ -21,16 +22,11 @@ export function fdbShowCli(socket: string): FdbEntryJson[] {
   return rows.map((r) => ({ vni: r.vni, vlan: r.vlan, mac: r.mac, port: r.ifname ?? null, remote: r.dst ?? null, static: r.state === 'static', ageSeconds: r.ageSeconds }));
 }
 
-let signalsExit = false;
 /**
  * Remove a lab's namespaces and daemons when this test process ends, however it ends:
- * normally, by an uncaught error, or by a signal (tap's timeout sends SIGTERM, a user
- * Ctrl-C). A process stopped by a signal runs no 'exit' handler unless it exits
- * itself, so the first call also turns SIGTERM / SIGINT into process.exit.
+ * normally, by an uncaught error, or by a signal (see exitOnSignals).
  */
 export function closeOnExit(lab: { closeSync(): void }): void {
   process.once('exit', () => lab.closeSync());
-  if (signalsExit) return;
-  signalsExit = true;
-  for (const [sig, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) process.once(sig, () => process.exit(code));
+  exitOnSignals();
 }
