@@ -198,14 +198,17 @@ int PacketTx::Check(const BatchView& b, uint32_t i, const uint16_t* vnet) {
 
 uint32_t PacketTx::Send(const BurstArgs& a, TxOut& out) {
   mtuFresh_ = false;
-  // The ring socket's virtio_net_hdr turns off the kernel's own MTU check (a GSO frame
-  // may be longer), so Check() is the only one: a lowered MTU is seen within kMtuRefreshNs.
-  uint64_t now = NowNs();
-  if (now - mtuReadNs_ >= kMtuRefreshNs) {
-    mtu_ = ReadMtu(sendFd_, o_.ifname, mtu_);
-    mtuReadNs_ = now;
+  if (ringFd_ >= 0) {
+    // The ring socket's virtio_net_hdr turns off the kernel's own MTU check (a GSO frame
+    // may be longer), so Check() is the only one: a lowered MTU is seen within kMtuRefreshNs.
+    // sendmmsg needs no refresh: the kernel still checks there.
+    uint64_t now = NowNs();
+    if (now - mtuReadNs_ >= kMtuRefreshNs) {
+      mtu_ = ReadMtu(sendFd_, o_.ifname, mtu_);
+      mtuReadNs_ = now;
+    }
+    return SendRing(a, out);
   }
-  if (ringFd_ >= 0) return SendRing(a, out);
   return o_.vnet ? SendMmsg<true>(a, out) : SendMmsg<false>(a, out);
 }
 
