@@ -1,7 +1,9 @@
 /**
  * The latency benchmark's measurements, all taken with stock tools inside the
  * VM namespaces (the datapath under test never runs inside them):
- *  - RTT: iputils `ping -i 0.01`, one RTT per reply line (`time=… ms`);
+ *  - RTT: iputils `ping -i 0.01`, one RTT per reply line (`time=… ms`); and
+ *    back to back, `ping -A` (the next echo leaves as soon as a reply is in, so
+ *    no core sits idle between echoes);
  *  - background load: an iperf3 UDP stream at a fixed packet rate (small
  *    datagrams, iperf3's own pacing), its achieved rate and loss reported back;
  *  - throughput: one iperf3 TCP stream, the receiver's bits/s.
@@ -33,9 +35,13 @@ export function summarize(rttUs: number[], sent: number): Percentiles {
   return { n: s.length, lost: sent - s.length, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s[s.length - 1] ?? NaN };
 }
 
-/** `count` echoes at `intervalS` from namespace `ns` to `dst`; RTTs in microseconds. */
-export async function ping(ns: string, dst: string, count: number, intervalS = 0.01): Promise<number[]> {
-  const out = await run('ip', ['netns', 'exec', ns, 'ping', '-n', '-i', String(intervalS), '-c', String(count), '-W', '1', dst], count * intervalS * 1000 + 30_000)
+/**
+ * `count` echoes from namespace `ns` to `dst`, one every `intervalS`, or
+ * back to back (`'adaptive'`: ping -A); RTTs in microseconds.
+ */
+export async function ping(ns: string, dst: string, count: number, intervalS: number | 'adaptive' = 0.01): Promise<number[]> {
+  const pace = intervalS === 'adaptive' ? ['-A'] : ['-i', String(intervalS)];
+  const out = await run('ip', ['netns', 'exec', ns, 'ping', '-n', ...pace, '-c', String(count), '-W', '1', dst], count * (intervalS === 'adaptive' ? 0.001 : intervalS) * 1000 + 30_000)
     .catch((e: Error) => e.message); // ping exits 1 when replies were lost: the lines still count
   const rtt: number[] = [];
   for (const m of out.matchAll(/time=([\d.]+) ms/g)) rtt.push(Number(m[1]) * 1000);

@@ -8,7 +8,8 @@
  * Setups: `kernel` (a vxlan device + bridge per hypervisor, KernelVtep) and one
  * row per offload plan x backend (`vtepd run` per hypervisor, each daemon
  * pinned to its own core: hv1 on CPU 0, hv2 on CPU 1). Cases per setup: RTT
- * idle; RTT under background UDP (iperf3, default 20 kpps of 64 B datagrams,
+ * idle (an echo every 10 ms: cores go idle between echoes); RTT back to back
+ * (ping -A: the datapath's own round trip, no core idles); RTT under background UDP (iperf3, default 20 kpps of 64 B datagrams,
  * vm12 -> vm22, crossing both VTEPs like the pings); one iperf3 TCP stream
  * vm11 -> vm21. VNI 100, VXLAN, IPv4 underlay, VM MTU 1400, offloads off.
  *
@@ -18,7 +19,7 @@
  * `xdp` (--plans ...,xdp): the daemons with the xdp plan; the VMs' eth0 get GRO
  * on for that row only (redirects into a VM port need its peer in NAPI mode).
  *
- * Flags: --plans host,native[,xdp]  --backends afpacket[,afxdp]  --busy-poll 0,20000  --count 300
+ * Flags: --plans host,native[,xdp]  --backends afpacket[,afxdp]  --busy-poll 0,20000  --count 300  --b2b-count 2000
  *        --load-pps 20000  --tcp-seconds 5  --rounds 1  --out DIR (default docs/benchmarks)
  * A backend other than afpacket sets ports[].backend and underlay.transport to it;
  * a daemon that refuses the config gives a "skipped" row with its reason.
@@ -31,10 +32,10 @@ import { OverlayLab } from '../../src/lab/harness.js';
 import { KernelVtep } from '../../src/offload/kernel-vtep.js';
 import { ping, startUdpLoad, summarize, tcpThroughput, type LoadResult, type Percentiles } from './measure.js';
 
-interface Args { plans: string[]; backends: string[]; polls: number[]; count: number; loadPps: number; tcpSeconds: number; rounds: number; out: string }
+interface Args { plans: string[]; backends: string[]; polls: number[]; count: number; b2bCount: number; loadPps: number; tcpSeconds: number; rounds: number; out: string }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { plans: ['host', 'native'], backends: ['afpacket'], polls: [0, 20000], count: 300, loadPps: 20000, tcpSeconds: 5, rounds: 1, out: 'docs/benchmarks' };
+  const a: Args = { plans: ['host', 'native'], backends: ['afpacket'], polls: [0, 20000], count: 300, b2bCount: 2000, loadPps: 20000, tcpSeconds: 5, rounds: 1, out: 'docs/benchmarks' };
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
     if (v === undefined) throw new Error(`${k} needs a value`);
@@ -42,6 +43,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--backends') a.backends = v.split(',');
     else if (k === '--busy-poll') a.polls = v.split(',').map(Number);
     else if (k === '--count') a.count = Number(v);
+    else if (k === '--b2b-count') a.b2bCount = Number(v);
     else if (k === '--load-pps') a.loadPps = Number(v);
     else if (k === '--tcp-seconds') a.tcpSeconds = Number(v);
     else if (k === '--rounds') a.rounds = Number(v);
@@ -62,7 +64,7 @@ function vmGro(lab: OverlayLab, on: boolean): void {
   for (const vm of lab.topo.vms) execFileSync('ip', ['netns', 'exec', vm.ns, 'ethtool', '-K', 'eth0', 'gro', on ? 'on' : 'off'], { stdio: 'ignore' });
 }
 
-interface Row { setup: string; idle?: Percentiles; loaded?: Percentiles; load?: LoadResult; tcpBps?: number; skipped?: string }
+interface Row { setup: string; idle?: Percentiles; b2b?: Percentiles; loaded?: Percentiles; load?: LoadResult; tcpBps?: number; skipped?: string }
 
 const lines: string[] = [];
 function say(s = ''): void {
@@ -88,6 +90,7 @@ async function cases(lab: OverlayLab, a: Args, row: Row): Promise<void> {
   await ping(vm('vm11').ns, vm('vm21').ip4, 20); // warm-up: ARP, learning, JIT
   await ping(vm('vm12').ns, vm('vm22').ip4, 5);
   row.idle = summarize(await ping(vm('vm11').ns, vm('vm21').ip4, a.count), a.count);
+  row.b2b = summarize(await ping(vm('vm11').ns, vm('vm21').ip4, a.b2bCount, 'adaptive'), a.b2bCount);
   const pingSeconds = a.count * 0.01 * 1.5 + 2;
   const load = await startUdpLoad(vm('vm12').ns, vm('vm22').ns, vm('vm22').ip4, a.loadPps, Math.ceil(pingSeconds + 1));
   await new Promise((r) => setTimeout(r, 1000));
@@ -130,7 +133,7 @@ function table(rows: Row[]): void {
   say('  setup                    case    p50 µs  p90 µs  p99 µs  max µs  lost  p50/kernel  p99/kernel');
   for (const r of rows) {
     if (r.skipped) { say(`  ${r.setup.padEnd(24)} skipped: ${r.skipped}`); continue; }
-    for (const [name, p, kp] of [['idle', r.idle, k?.idle], ['loaded', r.loaded, k?.loaded]] as const) {
+    for (const [name, p, kp] of [['idle', r.idle, k?.idle], ['b2b', r.b2b, k?.b2b], ['loaded', r.loaded, k?.loaded]] as const) {
       say(`  ${r.setup.padEnd(24)} ${name.padEnd(6)} ${us(p?.p50).padStart(7)} ${us(p?.p90).padStart(7)} ${us(p?.p99).padStart(7)} ${us(p?.max).padStart(7)} ${String(p?.lost ?? '-').padStart(5)}  ${ratio(p?.p50, kp?.p50).padStart(10)}  ${ratio(p?.p99, kp?.p99).padStart(10)}`);
     }
   }
@@ -157,7 +160,8 @@ async function main(): Promise<number> {
   say(`  kernel: vxlan + bridge per hypervisor (flood list = the other hypervisor, learning on)`);
   say(`  vtepd: \`vtepd run\` per hypervisor, hv1 pinned to CPU 0, hv2 to CPU 1 (taskset); rows plan/backend/pollN (N = afpacket.busyPollUs)`);
   say(`  RTT: ping -i 0.01 vm11 -> vm21, ${a.count} echoes after 20 warm-up echoes; nearest-rank percentiles`);
-  say(`  loaded: the same, while iperf3 sends ${a.loadPps} UDP datagrams/s of 64 B vm12 -> vm22 (through both VTEPs)`);
+  say(`  b2b: back to back, ping -A vm11 -> vm21, ${a.b2bCount} echoes (the next leaves when the reply is in: no idle gap for any core to go cold in)`);
+  say(`  loaded: the same as RTT, while iperf3 sends ${a.loadPps} UDP datagrams/s of 64 B vm12 -> vm22 (through both VTEPs)`);
   say(`  TCP: iperf3 one stream vm11 -> vm21 for ${a.tcpSeconds} s, receiver rate`);
   say(`  rounds: ${a.rounds} (each round runs every setup once; rows are per round)`);
   const rows: Row[] = [];
