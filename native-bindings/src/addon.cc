@@ -7,6 +7,7 @@
 #ifdef __linux__
 #include "af_packet.h"
 #include "tap.h"
+#include "stack_bypass.h"
 #endif
 
 namespace vtepd {
@@ -33,6 +34,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   vtepd::InitBusyPoll(env, exports);
   vtepd::InitTrafgen(env, exports);
   vtepd::InitXdpPlan(env, exports);
+  vtepd::StackBypass::Init(env, exports);
 #endif
   // Fast-path stages: portable C, no Linux calls.
   vtepd::BatchView::Init(env, exports);

@@ -221,6 +221,24 @@ static std::vector<uint32_t> U32List(const Napi::Value& v) {
   return out;
 }
 
+void TunnelFilterCfg(Napi::Env env, const Napi::Object& f, struct vtepd_xsk_cfg* c) {
+  c->mode = VTEPD_XSK_TUNNEL;
+  c->gre = f.Get("gre").ToBoolean();
+  std::vector<uint32_t> ports = U32List(f.Get("udpPorts"));
+  if (ports.size() > VTEPD_XSK_MAX_UDP_PORTS) throw Napi::RangeError::New(env, "filter.udpPorts: at most 8 tunnel UDP ports");
+  for (size_t i = 0; i < ports.size(); i++) {
+    if (ports[i] == 0 || ports[i] > 65535) throw Napi::RangeError::New(env, "filter.udpPorts: UDP ports are 1..65535");
+    c->udp_ports[i] = htons((uint16_t)ports[i]);
+  }
+  c->nports = (uint32_t)ports.size();
+  if (f.Get("address").IsString()) {
+    std::string a = f.Get("address").As<Napi::String>().Utf8Value();
+    if (inet_pton(AF_INET, a.c_str(), &c->addr4) == 1) c->has_addr4 = 1;
+    else if (inet_pton(AF_INET6, a.c_str(), c->addr6) == 1) c->has_addr6 = 1;
+    else throw Napi::TypeError::New(env, "filter.address is not an IP address: " + a);
+  }
+}
+
 // filter: {mode: 'all'|'vlans'|'tunnel', vlans, untagged, udpPorts, gre, address}
 void XskProgram::ApplyFilter(Napi::Env env, const Napi::Value& v) {
   struct vtepd_xsk_cfg c;
@@ -237,18 +255,7 @@ void XskProgram::ApplyFilter(Napi::Env env, const Napi::Value& v) {
         c.vlans[vid >> 6] |= 1ULL << (vid & 63);
       }
     } else if (mode == "tunnel") {
-      c.mode = VTEPD_XSK_TUNNEL;
-      c.gre = f.Get("gre").ToBoolean();
-      std::vector<uint32_t> ports = U32List(f.Get("udpPorts"));
-      if (ports.size() > VTEPD_XSK_MAX_UDP_PORTS) throw Napi::RangeError::New(env, "filter.udpPorts: at most 8 tunnel UDP ports");
-      for (size_t i = 0; i < ports.size(); i++) c.udp_ports[i] = htons((uint16_t)ports[i]);
-      c.nports = (uint32_t)ports.size();
-      if (f.Get("address").IsString()) {
-        std::string a = f.Get("address").As<Napi::String>().Utf8Value();
-        if (inet_pton(AF_INET, a.c_str(), &c.addr4) == 1) c.has_addr4 = 1;
-        else if (inet_pton(AF_INET6, a.c_str(), c.addr6) == 1) c.has_addr6 = 1;
-        else throw Napi::TypeError::New(env, "filter.address is not an IP address: " + a);
-      }
+      TunnelFilterCfg(env, f, &c);
     } else if (mode != "all") {
       throw Napi::RangeError::New(env, "filter.mode must be all, vlans or tunnel");
     }

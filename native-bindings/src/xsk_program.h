@@ -5,8 +5,13 @@
 #include <string>
 
 struct bpf_object;
+struct vtepd_xsk_cfg;
 
 namespace vtepd {
+
+// The underlay filter (TUNNEL mode) from {udpPorts, gre, address}; RangeError/TypeError on bad values.
+// Shared by the AF_XDP program and the stack bypass (stack_bypass.h).
+void TunnelFilterCfg(Napi::Env env, const Napi::Object& f, struct vtepd_xsk_cfg* c);
 
 // vtepd's XDP program (native-bindings/bpf/vtepd_xsk.bpf.c) loaded and attached to
 // one interface: frames the filter picks go to the AF_XDP socket of their RX queue

@@ -38,6 +38,8 @@ export interface UnderlayConfig {
   nextHopMac?: string;
   ttl: number;
   udpChecksum: boolean;
+  /** transport afpacket: drop the tunnel frames vtepd has read at tc ingress, before the host stack (src/ports/host-stack-bypass.ts). */
+  stackBypass: boolean;
   /** transport afxdp: socket options (src/config/afxdp-schema.ts). */
   afxdp?: AfXdpConfig;
 }
@@ -128,6 +130,7 @@ export const configSchema = {
         nextHopMac: mac,
         ttl: { type: 'integer', minimum: 1, maximum: 255, default: 64 },
         udpChecksum: { type: 'boolean', default: false },
+        stackBypass: { type: 'boolean', default: true },
         afxdp: afxdpUnderlaySchema,
       },
     },

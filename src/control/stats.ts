@@ -73,4 +73,10 @@ export interface StatsSnapshot {
    * to the slow path by reason, hostile frames dropped by reason) and the FDB mirror's.
    */
   xdp?: Record<string, number>;
+  /**
+   * AF_PACKET underlay: the tcx program that keeps tunnel frames vtepd has read from the host
+   * stack (src/ports/host-stack-bypass.ts): on with its counts (dropped = frames the stack was
+   * spared), or off and why. Absent where the daemon has no userspace underlay.
+   */
+  hostStackBypass?: { interface: string; state: 'on' | 'off'; reason?: string; dropped: number; passed: number };
 }

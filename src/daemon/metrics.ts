@@ -98,6 +98,15 @@ export function createRegistry(snap: SnapshotFn, opts: RegistryOptions = {}): Re
   });
   counter('vtepd_xdp_frames_total', 'offload xdp: frames by the programs\' verdict (decap/encap/bridge-redirect = the fast path, pass-* = up to the slow path, the rest dropped as hostile) and the FDB mirror\'s writes',
     ['verdict'], (c, s) => { for (const [k, v] of Object.entries(s.xdp ?? {})) c.inc({ verdict: k }, v); });
+  counter('vtepd_host_stack_bypass_frames_total', 'AF_PACKET underlay: frames the tcx bypass program saw (dropped = tunnel frames vtepd had read, kept from the host stack; passed = the rest)',
+    ['interface', 'verdict'], (c, s) => {
+      const b = s.hostStackBypass;
+      if (b) { c.inc({ interface: b.interface, verdict: 'dropped' }, b.dropped); c.inc({ interface: b.interface, verdict: 'passed' }, b.passed); }
+    });
+  reg.registerMetric(new Gauge({
+    name: 'vtepd_host_stack_bypass_up', help: 'AF_PACKET underlay: 1 when the tcx bypass program is attached, 0 when it is off (vtepd stats says why)', labelNames: ['interface'], registers: [],
+    collect(this: Gauge<string>) { this.reset(); const b = get().hostStackBypass; if (b) this.set({ interface: b.interface }, b.state === 'on' ? 1 : 0); },
+  }));
   reg.registerMetric(new Gauge({
     name: 'vtepd_fdb_entries', help: 'FDB entries per network', labelNames: netLabels, registers: [],
     collect(this: Gauge<string>) { this.reset(); for (const n of get().networks) this.set(netValues(n), n.fdbEntries); },

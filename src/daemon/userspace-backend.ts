@@ -87,8 +87,16 @@ export class UserspaceBackend implements Backend {
       throw err;
     }
     this.logLeftovers([...devices.map((d) => d.port), ...underlay.ports]);
+    this.logBypassOff();
     this.attachJournal(this.dp);
     this.dp.start();
+  }
+
+  /** The AF_PACKET underlay without its stack bypass (a kernel without tcx, missing privileges): it works, at a cost per frame. */
+  private logBypassOff(): void {
+    const b = this.guards.bypassStatus();
+    if (b?.state !== 'off' || this.cfg.underlay.transport !== 'afpacket' || this.cfg.underlay.stackBypass === false) return;
+    this.log.warn({ event: 'stack-bypass-off', interface: b.interface, reason: b.reason }, 'host-stack bypass not attached: the host stack also receives every tunnel frame (and drops it at the guard socket)');
   }
 
   /** AF_XDP: say so when an open replaced the XDP program a killed vtepd left on an interface. */
@@ -103,6 +111,7 @@ export class UserspaceBackend implements Backend {
       ports: this.dp.devices.map((d) => ({ interface: d.iface, backend: d.backend, members: d.members })),
       networks: this.cfg.networks.map((n) => ({ vni: n.vni, type: n.type, ports: n.ports, remotes: n.remotes })),
       remoteMacs: Object.fromEntries(this.remoteMacs), hostGuards: this.guards.keys(),
+      hostStackBypass: this.guards.bypassStatus(),
     };
   }
 
@@ -114,7 +123,11 @@ export class UserspaceBackend implements Backend {
   }
 
   /** Counters since start (across reloads: ports kept open keep theirs, networks add up by VNI). */
-  stats(): StatsSnapshot { return statsSnapshot(this.dp, this.startedAt, this.carried); }
+  stats(): StatsSnapshot {
+    const s = statsSnapshot(this.dp, this.startedAt, this.carried);
+    const bypass = this.guards.bypassStatus();
+    return bypass === undefined ? s : { ...s, hostStackBypass: bypass };
+  }
   lastStats(): StatsSnapshot { return this.stats(); }
   costMeter(): CostMeter { return this.dp.meter; }
   ports(): ReturnType<typeof portsSnapshot> { return portsSnapshot(this.dp); }

@@ -34,7 +34,7 @@ export function localFilter(c: AfXdpConfig | undefined, members: { vlan: number 
 }
 
 /** Filter of the underlay: this config's tunnel traffic to underlay.address. */
-export function underlayFilter(cfg: VtepdConfig): XskFilter {
+export function underlayFilter(cfg: VtepdConfig): Extract<XskFilter, { mode: 'tunnel' }> & { address: string } {
   const udpPorts = [...new Set(cfg.networks.filter((n) => n.type !== 'nvgre').map((n) => n.udpPort))].sort((a, b) => a - b);
   return { mode: 'tunnel', udpPorts, gre: cfg.networks.some((n) => n.type === 'nvgre'), address: cfg.underlay.address };
 }

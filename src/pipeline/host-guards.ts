@@ -7,10 +7,18 @@
  * protocol-47 socket whose receive side is paused (raw delivery counts as a
  * handler, so no ICMP; its buffer fills and the kernel drops the copies).
  * Guards follow the config across reloads: opened and closed by port number.
+ *
+ * With the AF_PACKET underlay the stack never needs to see those frames at
+ * all: a HostStackBypass (tcx ingress program, `underlay.stackBypass`, on by
+ * default) drops them after vtepd's socket has them. The guards stay behind it
+ * for what it leaves to the stack, and for kernels without tcx (then the
+ * bypass is `off` with the reason, in `vtepd stats`).
  */
 import { createRequire } from 'node:module';
 import { isIPv6 } from 'node:net';
 import { TunnelPortGuard } from '../ports/tunnel-port-guard.js';
+import { HostStackBypass } from '../ports/host-stack-bypass.js';
+import { underlayFilter } from './afxdp-options.js';
 import type { VtepdConfig } from '../config/config-schema.js';
 
 interface RawSocket { pauseRecv(): void; close(): void; on(ev: 'error', fn: (e: Error) => void): void }
@@ -18,6 +26,9 @@ interface RawModule { createSocket(o: { protocol: number; addressFamily: number;
 
 /** Guard key: 'udp:4789' or 'gre'. */
 type Guard = { close(): void };
+
+/** The stack bypass as `vtepd stats` shows it: `on` with its counters, or `off` and why. */
+export interface BypassStatus { interface: string; state: 'on' | 'off'; reason?: string; dropped: number; passed: number }
 
 export class HostGuards {
   private readonly guards = new Map<string, Guard>();
@@ -37,15 +48,61 @@ export class HostGuards {
       if (this.guards.has(k)) continue;
       this.guards.set(k, k === 'gre' ? greGuard(cfg.underlay.address) : new TunnelPortGuard(cfg.underlay.address, Number(k.slice(4)), { interface: cfg.underlay.interface }));
     }
+    this.syncBypass(cfg);
   }
 
   private addr = '';
+  private bypass: HostStackBypass | null = null;
+  /** Counts of a bypass closed by a reload, so the totals never go down. */
+  private bypassCarried = { dropped: 0, passed: 0 };
+  private bypassOff: { interface: string; reason: string } | null = null;
 
-  keys(): string[] { return [...this.guards.keys()].sort(); }
+  /** Never throws: without the bypass the guards still keep the stack quiet, at its cost per frame. */
+  private syncBypass(cfg: VtepdConfig): void {
+    const u = cfg.underlay;
+    const off = (reason: string): void => { this.closeBypass(); this.bypassOff = { interface: u.interface, reason }; };
+    if (u.transport !== 'afpacket') return off(`underlay.transport ${u.transport}: only the AF_PACKET underlay hands the stack frames vtepd already has`);
+    if (u.stackBypass === false) return off('underlay.stackBypass: false');
+    if (cfg.networks.length === 0) return off('no networks');
+    const { udpPorts, gre, address } = underlayFilter(cfg);
+    const filter = { udpPorts, gre, address };
+    try {
+      if (this.bypass !== null && this.bypass.iface === u.interface) {
+        this.bypass.setFilter(filter);
+      } else {
+        this.closeBypass();
+        this.bypass = HostStackBypass.open(u.interface, filter);
+      }
+      this.bypassOff = null;
+    } catch (e) {
+      off((e as Error).message);
+    }
+  }
+
+  private closeBypass(): void {
+    if (this.bypass === null) return;
+    const c = this.bypass.counters();
+    this.bypassCarried.dropped += c.dropped;
+    this.bypassCarried.passed += c.passed;
+    this.bypass.close();
+    this.bypass = null;
+  }
+
+  keys(): string[] { return [...this.guards.keys(), ...(this.bypass !== null ? [`tcx:${this.bypass.iface}`] : [])].sort(); }
+
+  /** The bypass now; undefined before the first sync. */
+  bypassStatus(): BypassStatus | undefined {
+    const c = this.bypass?.counters() ?? { dropped: 0, passed: 0 };
+    const totals = { dropped: this.bypassCarried.dropped + c.dropped, passed: this.bypassCarried.passed + c.passed };
+    if (this.bypass !== null) return { interface: this.bypass.iface, state: 'on', ...totals };
+    if (this.bypassOff !== null) return { interface: this.bypassOff.interface, state: 'off', reason: this.bypassOff.reason, ...totals };
+    return undefined;
+  }
 
   close(): void {
     for (const g of this.guards.values()) g.close();
     this.guards.clear();
+    this.closeBypass();
   }
 }
 

@@ -7,14 +7,18 @@
  * SIGHUP reload during a ping run, SIGTERM with final counters logged.
  * IPv4 underlay for all three types, then IPv6 underlay; each with the
  * TypeScript stages (offload plan host) and with their C twins (plan native:
- * encap/decap and forwarding/learning in the addon).
+ * encap/decap and forwarding/learning in the addon). The underlay's host-stack
+ * bypass (tcx) is on throughout and counts the tunnel frames it kept from the stack.
  */
 import t from 'tap';
+import { existsSync } from 'node:fs';
+import { bypassObjectPath } from '../../src/native/stack-bypass-native.js';
 import { OverlayLab, sleep } from '../../src/lab/harness.js';
 import { daemonTestSkip, closeOnExit } from './support.js';
 import { exercise, NATIVE, port, stats, TYPES } from './live-exercise.js';
 
 const skip = daemonTestSkip();
+const BPF_BUILT = existsSync(bypassObjectPath());
 
 for (const plan of ['host', 'native'] as const) for (const v6 of [false, true]) {
   t.test(`vtepd <-> vtepd, IPv${v6 ? 6 : 4} underlay, plan ${plan}`, { skip, timeout: 240_000 }, async (t) => {
@@ -26,7 +30,16 @@ for (const plan of ['host', 'native'] as const) for (const v6 of [false, true]) 
       const offload = plan === 'native' ? NATIVE : undefined;
       if (k === 0) await lab.startDaemons({ type, metricsListen: '127.0.0.1:9580', offload });
       else await lab.reconfigure({ type, metricsListen: '127.0.0.1:9580', offload });
+      const bypassBefore = (await stats(lab.daemons[1].socket)).hostStackBypass;
       await t.test(type, (t) => exercise(t, lab, type, ul, k === 0 && !v6 && plan === 'host', plan));
+      // The AF_PACKET underlay's tcx program kept the tunnel frames hv2 decapsulated from its host stack.
+      const bypass = (await stats(lab.daemons[1].socket)).hostStackBypass;
+      if (!BPF_BUILT) {
+        t.match(bypass, { state: 'off', reason: /npm run build:native/ }, `${type}: eBPF objects not built: the bypass is off and says why`);
+      } else {
+        t.equal(bypass?.state, 'on', `${type}: host-stack bypass attached on ul0${bypass?.reason ? ` (off: ${bypass.reason})` : ''}`);
+        t.ok((bypass?.dropped ?? 0) > (bypassBefore?.dropped ?? 0), `${type}: tunnel frames kept from hv2's stack (${bypassBefore?.dropped} -> ${bypass?.dropped})`);
+      }
     }
 
     // SIGHUP with the same config while a ping runs: no loss, ports kept, counters keep counting.

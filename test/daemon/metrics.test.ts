@@ -17,6 +17,7 @@ function snap(rx: number): StatsSnapshot {
     drops: { 'decap/unknown-vni': 9, 'bridge/same-port': 1 },
     offload: { checksum: 'kernel', segmentation: 'host', 'encap-decap': 'native', 'forwarding-learning': 'native' },
     fdbCapacity: 65536,
+    hostStackBypass: { interface: 'ul0', state: 'on', dropped: 1234, passed: 56 },
   };
 }
 
@@ -65,6 +66,9 @@ t.test('the metrics endpoint serves the data path counters', async (t) => {
   t.match(bi, /version="\d+\.\d+\.\d+[^"]*",node="v\d+[^"]*",mode="userspace"/, 'build info carries the package version');
   t.equal(m.get(bi!), 1);
   t.equal(m.get('vtepd_fdb_capacity'), 65536);
+  t.equal(m.get('vtepd_host_stack_bypass_frames_total{interface="ul0",verdict="dropped"}'), 1234, 'tunnel frames kept from the host stack');
+  t.equal(m.get('vtepd_host_stack_bypass_frames_total{interface="ul0",verdict="passed"}'), 56);
+  t.equal(m.get('vtepd_host_stack_bypass_up{interface="ul0"}'), 1);
   t.equal(m.get('vtepd_port_up{port="vm1",interface="veth-vm1",role="local",network="a"}'), 1);
   t.equal(m.get('vtepd_port_up{port="ul0",interface="ul0",role="underlay",network=""}'), 0, 'a down port reads 0');
   t.equal(m.get('vtepd_offload_placement{function="encap-decap",placement="native"}'), 1, 'the plan is a metric');

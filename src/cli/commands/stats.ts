@@ -22,6 +22,12 @@ export function formatStats(s: StatsSnapshot): string {
   const drops = Object.entries(s.drops);
   lines.push('', drops.length === 0 ? 'drops: none' : 'drops');
   for (const [k, v] of drops) lines.push(`  ${k.padEnd(36)} ${v}`);
+  const b = s.hostStackBypass;
+  if (b) {
+    lines.push('', b.state === 'on'
+      ? `host-stack bypass on ${b.interface}: on, ${b.dropped} tunnel frames kept from the host stack, ${b.passed} passed to it`
+      : `host-stack bypass on ${b.interface}: off (${b.reason ?? 'unknown'})`);
+  }
   if (s.xdp) {
     // The programs' verdicts: redirected = the fast path, pass-* = up to the slow path, the rest hostile frames dropped.
     lines.push('', 'xdp programs (frames)');
