@@ -87,7 +87,10 @@ t.test('kernel UDP (VXLAN, GENEVE) and raw IP (NVGRE) underlay transports, switc
   const lab = new OverlayLab(`vtt${process.pid}c`);
   t.teardown(() => lab.close());
   closeOnExit(lab);
-  const cases = [['vxlan', 'udp', 'udp'], ['geneve', 'udp', 'udp'], ['nvgre', 'raw', 'raw-ip']] as const;
+  // From AF_PACKET and back: the host-stack bypass goes off with the kernel transports (they need the stack) and on again.
+  // (Each step changes the type: reconfigure() knows a reload is done when the network type changed.)
+  const cases = [['geneve', 'afpacket', 'afpacket'], ['vxlan', 'udp', 'udp'], ['geneve', 'udp', 'udp'], ['nvgre', 'raw', 'raw-ip'], ['vxlan', 'afpacket', 'afpacket']] as const;
+  let dropped = 0;
   for (const [k, [type, transport, backend]] of cases.entries()) {
     if (k === 0) await lab.startDaemons({ type, transport });
     else await lab.reconfigure({ type, transport });
@@ -96,6 +99,14 @@ t.test('kernel UDP (VXLAN, GENEVE) and raw IP (NVGRE) underlay transports, switc
     t.equal(b.got.sha, b.sent.sha, `${type} over ${transport}: 1 MiB TCP intact`);
     const s = await stats(lab.daemons[0].socket);
     t.equal(s.ports.find((p) => p.role === 'underlay')?.backend, backend, `underlay is the ${backend} backend`);
+    const bypass = s.hostStackBypass;
+    if (transport !== 'afpacket') {
+      t.match(bypass, { state: 'off', reason: new RegExp(`underlay\\.transport ${transport}`) }, `${transport}: host-stack bypass off, and why`);
+    } else if (BPF_BUILT) {
+      t.equal(bypass?.state, 'on', `${type} over afpacket: host-stack bypass on`);
+      t.ok((bypass?.dropped ?? 0) > dropped, `${type} over afpacket: it counted tunnel frames, carried across the reloads (${dropped} -> ${bypass?.dropped})`);
+    }
+    dropped = bypass?.dropped ?? 0;
   }
   t.same((await lab.stopDaemons()).map((s) => s.code), [0, 0]);
 });
