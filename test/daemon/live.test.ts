@@ -11,10 +11,11 @@
  * bypass (tcx) is on throughout and counts the tunnel frames it kept from the stack.
  */
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { bypassObjectPath } from '../../src/native/stack-bypass-native.js';
 import { OverlayLab, sleep } from '../../src/lab/harness.js';
-import { daemonTestSkip, closeOnExit } from './support.js';
+import { daemonTestSkip, closeOnExit, MAIN } from './support.js';
 import { exercise, NATIVE, port, stats, TYPES } from './live-exercise.js';
 
 const skip = daemonTestSkip();
@@ -40,6 +41,10 @@ for (const plan of ['host', 'native'] as const) for (const v6 of [false, true]) 
         t.equal(bypass?.state, 'on', `${type}: host-stack bypass attached on ul0${bypass?.reason ? ` (off: ${bypass.reason})` : ''}`);
         t.ok((bypass?.dropped ?? 0) > (bypassBefore?.dropped ?? 0), `${type}: tunnel frames kept from hv2's stack (${bypassBefore?.dropped} -> ${bypass?.dropped})`);
       }
+    }
+    if (BPF_BUILT) {
+      const text = execFileSync(process.execPath, [MAIN, 'stats', '--socket', lab.daemons[1].socket], { encoding: 'utf8' });
+      t.match(text, /^host-stack bypass on ul0: on, [1-9]\d* tunnel frames kept from the host stack, \d+ passed to it$/m, 'vtepd stats says what the bypass kept from the stack');
     }
 
     // SIGHUP with the same config while a ping runs: no loss, ports kept, counters keep counting.
