@@ -44,7 +44,7 @@ import { callDaemon } from '../../src/control/control-client.js';
 import type { StatsSnapshot } from '../../src/control/stats.js';
 import { innerFrame, vxlanFrame, VXLAN_OVERHEAD } from './frames.js';
 import { LiveLab, DST_MAC, SRC_MAC, UL0_MAC, REMOTE_MAC, REMOTE, LOCAL, VNI, type Direction, type Setup } from './lab.js';
-import { runXdpGenerator } from './xdp-generator.js';
+import { GENERATOR_BATCH, runXdpGenerator } from './xdp-generator.js';
 
 const GEN_CPU = 0;
 const DUT_CPU = 1;
@@ -200,7 +200,7 @@ async function main(): Promise<number> {
   const points: Point[] = [];
   out(`vtepd live benchmark, ${new Date().toISOString()} on ${hostname()} (${perCpu().length} CPUs, Linux ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()})`);
   out('  topology per direction: [G] gen0 -veth- A [H: device under test] B -veth- snk0 [S]; encap A=vm0 B=ul0, decap A=ul0 B=vm0, l2 A=vm0 B=vm1');
-  out(`  generator: XDP live frames (BPF_PROG_RUN, BPF_F_TEST_XDP_LIVE_FRAMES) on CPU ${GEN_CPU}, unpaced, ${args.seconds} s per point`);
+  out(`  generator: XDP live frames (BPF_PROG_RUN, BPF_F_TEST_XDP_LIVE_FRAMES, batches of ${GENERATOR_BATCH}) on CPU ${GEN_CPU}, unpaced, ${args.seconds} s per point`);
   out(`  device under test on CPU ${DUT_CPU}: vtepd (taskset) and A's NAPI thread (threaded NAPI, pinned, nice 19: it yields to the daemon it feeds); GRO on A`);
   out('  setups: kernel = bridge + vxlan device; host / native = vtepd run, AF_PACKET ports + underlay, that plan;');
   out(`          afxdp = vtepd run, native plan, AF_XDP ports + underlay (copy mode on veth); vtepd batch ${args.batch}; one static FDB entry, no flooding`);

@@ -7,9 +7,9 @@
  */
 import { loadNative } from '../../src/native/addon.js';
 
-interface ChildSpec { object: string; interface: string; frameHex: string; seconds: number }
+interface ChildSpec { object: string; interface: string; frameHex: string; seconds: number; batchSize: number }
 interface TrafgenAddon {
-  xdpLiveFrames(o: { object: string; interface: string; frame: Buffer; seconds: number }): { sent: number; seconds: number };
+  xdpLiveFrames(o: { object: string; interface: string; frame: Buffer; seconds: number; batchSize?: number }): { sent: number; seconds: number };
 }
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as ChildSpec;
@@ -19,6 +19,6 @@ if (typeof native.xdpLiveFrames !== 'function') {
   process.exit(1);
 }
 const cpu0 = process.cpuUsage();
-const r = native.xdpLiveFrames({ object: spec.object, interface: spec.interface, frame: Buffer.from(spec.frameHex, 'hex'), seconds: spec.seconds });
+const r = native.xdpLiveFrames({ object: spec.object, interface: spec.interface, frame: Buffer.from(spec.frameHex, 'hex'), seconds: spec.seconds, batchSize: spec.batchSize });
 const cpu = process.cpuUsage(cpu0);
 process.stdout.write(JSON.stringify({ sent: r.sent, seconds: r.seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 }) + '\n');
