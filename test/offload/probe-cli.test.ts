@@ -1,7 +1,8 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { bypassObjectPath } from '../../src/native/stack-bypass-native.js';
 
 const main = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 const cli = (...args: string[]) => spawnSync('node', [main, ...args], { encoding: 'utf8', timeout: 60000 });
@@ -35,6 +36,13 @@ t.test('vtepd offload probe: table and JSON agree with the kernel', { skip: exis
   }
   t.equal(row('checksum', null).placements.xdp.ok, false, 'checksum is never an xdp placement');
   if (!geneve) t.match(txt.stdout, /encap-decap \(geneve\) on kernel: the kernel has no geneve devices/);
+
+  // The host-stack bypass: a real tcx attach in a throwaway namespace. Oracle: the kernel has the tcx link code
+  // (its symbol table), the caller is root, and the program object is built.
+  const tcx = process.getuid?.() === 0 && /\btcx_link_attach\b/.test(readFileSync('/proc/kallsyms', 'utf8')) && existsSync(bypassObjectPath());
+  t.equal(out.stackBypass.ok, tcx, `stackBypass: ${out.stackBypass.reason}`);
+  t.match(txt.stdout, new RegExp(`^host-stack bypass \\(tcx, underlay\\.transport afpacket\\): ${tcx ? 'yes' : 'no'}: `, 'm'));
+  t.notMatch(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout, /vtepd-probe-bypass/, 'the probe\'s namespace is gone');
 
   const bad = cli('offload', 'probe', '--iface', 'nope0');
   t.equal(bad.status, 2);

@@ -64,10 +64,11 @@ export function register(program: Command): void {
       const [caps, afxdp] = await Promise.all([probeHost({ iface: opts.iface }), probeAfXdp(opts.iface === undefined ? undefined : [opts.iface])]);
       const rows = availabilityMatrix(caps);
       if (opts.json) {
-        process.stdout.write(JSON.stringify({ kernelRelease: caps.kernelRelease, nic: caps.nic, native: caps.native, kernel: caps.kernel, availability: rows, afxdp }, null, opts.pretty ? 2 : undefined) + '\n');
+        process.stdout.write(JSON.stringify({ kernelRelease: caps.kernelRelease, nic: caps.nic, native: caps.native, kernel: caps.kernel, availability: rows, afxdp, stackBypass: caps.stackBypass }, null, opts.pretty ? 2 : undefined) + '\n');
         return;
       }
       const nic = caps.nic ? `${caps.nic.iface} (driver ${caps.nic.driver ?? 'unknown'}${caps.nic.hasDevice ? '' : ', software device'})` : 'none (no default route; use --iface)';
-      process.stdout.write(text(rows, `kernel ${caps.kernelRelease}; NIC probed: ${nic}`) + '\n' + afxdpText(afxdp));
+      const bypass = caps.stackBypass === undefined ? '' : `\nhost-stack bypass (tcx, underlay.transport afpacket): ${caps.stackBypass.ok ? 'yes' : 'no'}: ${caps.stackBypass.reason}\n`;
+      process.stdout.write(text(rows, `kernel ${caps.kernelRelease}; NIC probed: ${nic}`) + '\n' + afxdpText(afxdp) + bypass);
     });
 }
