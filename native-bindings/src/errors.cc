@@ -48,4 +48,10 @@ void ThrowErrno(Napi::Env env, int err, const std::string& syscall, const std::s
   throw ErrnoError(env, err, syscall, what, ifname);
 }
 
+Napi::Error CodedError(Napi::Env env, const std::string& msg, const char* code) {
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", Napi::String::New(env, code));
+  return e;
+}
+
 }  // namespace vtepd

@@ -16,4 +16,8 @@ Napi::Error ErrnoError(Napi::Env env, int err, const std::string& syscall, const
 
 const char* ErrnoName(int err);
 
+// An Error with `msg` and a `code` property (an errno name, or a name such as EOPNOTSUPP for a refusal
+// that has no errno of its own).
+Napi::Error CodedError(Napi::Env env, const std::string& msg, const char* code);
+
 }  // namespace vtepd

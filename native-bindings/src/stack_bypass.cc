@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <vector>
 
 #include "../bpf/vtepd_bypass.h"
 #include "../bpf/vtepd_xsk.h"
@@ -20,18 +19,6 @@ namespace vtepd {
 // enum bpf_attach_type's BPF_TCX_INGRESS (Linux 6.6): the build host's uapi headers may predate it.
 static constexpr int kTcxIngress = 46;
 static const char* kPrivHint = "needs root, or CAP_NET_ADMIN + CAP_BPF";
-
-static Napi::Error CodedError(Napi::Env env, const std::string& msg, const char* code) {
-  Napi::Error e = Napi::Error::New(env, msg);
-  e.Set("code", Napi::String::New(env, code));
-  return e;
-}
-
-static std::string WithLog(std::string msg) {
-  std::string log = BpfLogCapture::Text();
-  if (!log.empty()) msg += " (" + log.substr(log.size() > 600 ? log.size() - 600 : 0) + ")";
-  return msg;
-}
 
 void StackBypass::Init(Napi::Env env, Napi::Object exports) {
   exports.Set("StackBypass", DefineClass(env, "StackBypass", {
@@ -59,7 +46,7 @@ StackBypass::StackBypass(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Stac
   if (obj_ == nullptr || libbpf_get_error(obj_) != 0) {
     int e = errno;
     obj_ = nullptr;
-    throw CodedError(env, WithLog(where + ": cannot open the eBPF object " + path + ": " + std::strerror(e) +
+    throw CodedError(env, WithBpfLog(where + ": cannot open the eBPF object " + path + ": " + std::strerror(e) +
                                   (e == ENOENT ? " (run npm run build:native; it needs clang, bpftool and kernel BTF)" : "")), ErrnoName(e));
   }
   struct bpf_program* prog = bpf_object__find_program_by_name(obj_, VTEPD_BYPASS_PROG_NAME);
@@ -72,8 +59,8 @@ StackBypass::StackBypass(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Stac
   if (int r = bpf_object__load(obj_); r < 0) {
     int e = -r;
     Release();
-    if (e == EPERM || e == EACCES) throw CodedError(env, WithLog(where + ": loading the tc program was refused: " + kPrivHint), "EPERM");
-    throw CodedError(env, WithLog(where + ": the kernel refused the tc program (" + std::string(std::strerror(e)) + ")"), ErrnoName(e));
+    if (e == EPERM || e == EACCES) throw CodedError(env, WithBpfLog(where + ": loading the tc program was refused: " + kPrivHint), "EPERM");
+    throw CodedError(env, WithBpfLog(where + ": the kernel refused the tc program (" + std::string(std::strerror(e)) + ")"), ErrnoName(e));
   }
   cfgFd_ = bpf_map__fd(cfg);
   cntFd_ = bpf_map__fd(cnt);
@@ -90,7 +77,7 @@ StackBypass::StackBypass(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Stac
     Release();
     if (e == EPERM || e == EACCES) throw CodedError(env, where + ": attaching at tcx ingress was refused: " + kPrivHint, "EPERM");
     if (e == EINVAL) throw CodedError(env, where + ": this kernel has no tcx attach point (Linux 6.6+)", "EOPNOTSUPP");
-    throw CodedError(env, WithLog(where + ": attaching at tcx ingress failed: " + std::string(ErrnoName(e)) + " (" + std::strerror(e) + ")"), ErrnoName(e));
+    throw CodedError(env, WithBpfLog(where + ": attaching at tcx ingress failed: " + std::string(ErrnoName(e)) + " (" + std::strerror(e) + ")"), ErrnoName(e));
   }
   struct bpf_prog_info pi;
   std::memset(&pi, 0, sizeof pi);
@@ -122,14 +109,7 @@ Napi::Value StackBypass::Counters(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object r = Napi::Object::New(env);
   static const char* names[VTEPD_BYPASS_COUNTERS] = {"dropped", "passed"};
-  int ncpu = libbpf_num_possible_cpus();
-  std::vector<uint64_t> vals(ncpu > 0 ? ncpu : 1);
-  for (uint32_t k = 0; k < VTEPD_BYPASS_COUNTERS; k++) {
-    double sum = 0;
-    if (cntFd_ >= 0 && ncpu > 0 && bpf_map_lookup_elem(cntFd_, &k, vals.data()) == 0)
-      for (int c = 0; c < ncpu; c++) sum += (double)vals[c];
-    r.Set(names[k], sum);
-  }
+  for (uint32_t k = 0; k < VTEPD_BYPASS_COUNTERS; k++) r.Set(names[k], (double)SumPerCpuSlot(cntFd_, k));
   return r;
 }
 

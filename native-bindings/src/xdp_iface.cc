@@ -17,6 +17,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "../bpf/vtepd_xsk.h"
 
@@ -236,6 +237,22 @@ std::string BpfLogCapture::Text() {
   std::string s = gLog;
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
+}
+
+std::string WithBpfLog(std::string msg) {
+  std::string log = BpfLogCapture::Text();
+  if (!log.empty()) msg += " (" + log.substr(log.size() > 600 ? log.size() - 600 : 0) + ")";
+  return msg;
+}
+
+uint64_t SumPerCpuSlot(int mapFd, uint32_t key) {
+  int ncpu = libbpf_num_possible_cpus();
+  if (mapFd < 0 || ncpu <= 0) return 0;
+  std::vector<uint64_t> vals(ncpu);
+  uint64_t sum = 0;
+  if (bpf_map_lookup_elem(mapFd, &key, vals.data()) == 0)
+    for (uint64_t v : vals) sum += v;
+  return sum;
 }
 
 std::string RemoveCommand(const AttachedXdp& a, const std::string& ifname) {

@@ -44,6 +44,12 @@ class BpfLogCapture {
   static std::string Text();
 };
 
+// `msg` followed by the tail of what libbpf/libxdp logged (BpfLogCapture), when they logged anything.
+std::string WithBpfLog(std::string msg);
+
+// Slot `key` of a per-CPU array map of u64 counters, summed over every possible CPU; 0 when the lookup fails.
+uint64_t SumPerCpuSlot(int mapFd, uint32_t key);
+
 // The command a user runs to remove `a` from `ifname`, for error messages.
 std::string RemoveCommand(const AttachedXdp& a, const std::string& ifname);
 

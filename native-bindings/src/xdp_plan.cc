@@ -31,6 +31,7 @@
 
 #include "../bpf/vtepd_xdp.h"
 #include "errors.h"
+#include "xdp_iface.h"
 #include "xdp_plan_tunnel.h"
 
 namespace vtepd {
@@ -226,15 +227,8 @@ class XdpPlan : public Napi::ObjectWrap<XdpPlan> {
   Napi::Value Counters(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     int fd = MapFd(env, "counters");
-    int cpus = libbpf_num_possible_cpus();
-    std::vector<uint64_t> per(cpus > 0 ? cpus : 1);
     Napi::Array out = Napi::Array::New(env, VTEPD_XDP_C_COUNT);
-    for (uint32_t i = 0; i < VTEPD_XDP_C_COUNT; i++) {
-      uint64_t sum = 0;
-      if (bpf_map_lookup_elem(fd, &i, per.data()) == 0)
-        for (uint64_t x : per) sum += x;
-      out.Set(i, Napi::Number::New(env, (double)sum));
-    }
+    for (uint32_t i = 0; i < VTEPD_XDP_C_COUNT; i++) out.Set(i, Napi::Number::New(env, (double)SumPerCpuSlot(fd, i)));
     return out;
   }
   // testRun(program, frame, ingressIfindex) -> { action, frame }: one BPF_PROG_RUN, no LIVE flag.

@@ -47,18 +47,6 @@ XskProgram* XskProgram::From(const Napi::Value& v) {
   return Napi::ObjectWrap<XskProgram>::Unwrap(v.As<Napi::Object>());
 }
 
-static std::string WithLog(std::string msg) {
-  std::string log = BpfLogCapture::Text();
-  if (!log.empty()) msg += " (" + log.substr(log.size() > 600 ? log.size() - 600 : 0) + ")";
-  return msg;
-}
-
-static Napi::Error XdpError(Napi::Env env, const std::string& msg, const char* code) {
-  Napi::Error e = Napi::Error::New(env, msg);
-  e.Set("code", Napi::String::New(env, code));
-  return e;
-}
-
 // new XskProgram({interface, object, queues, xdpMode: 'auto'|'native'|'generic', filter, attach: 'auto'|'netlink'})
 XskProgram::XskProgram(const Napi::CallbackInfo& info) : Napi::ObjectWrap<XskProgram>(info) {
   Napi::Env env = info.Env();
@@ -84,23 +72,23 @@ XskProgram::XskProgram(const Napi::CallbackInfo& info) : Napi::ObjectWrap<XskPro
   AttachedXdp cur;
   if (int e = QueryAttachedXdp(ifindex_, &cur); e != 0) {
     Release();
-    if (e == EPERM) throw XdpError(env, "AF_XDP on '" + ifname_ + "': cannot read its XDP state: " + kPrivHint, "EPERM");
+    if (e == EPERM) throw CodedError(env, "AF_XDP on '" + ifname_ + "': cannot read its XDP state: " + kPrivHint, "EPERM");
     ThrowErrno(env, e, "bpf_xdp_query", "AF_XDP on '" + ifname_ + "'", ifname_);
   }
   if (cur.id != 0) {
     std::string what = "interface '" + ifname_ + "' already has XDP program '" + cur.name + "' (id " + std::to_string(cur.id) + ", " + cur.mode + ")";
     if (!cur.ours) {
       Release();
-      throw XdpError(env, what + ", which is not vtepd's: vtepd will not replace it; " + RemoveCommand(cur, ifname_), "EBUSY");
+      throw CodedError(env, what + ", which is not vtepd's: vtepd will not replace it; " + RemoveCommand(cur, ifname_), "EBUSY");
     }
     if (cur.viaLink && gAttached.count({NetnsInode(), ifindex_}) != 0) {
       Release();
-      throw XdpError(env, "interface '" + ifname_ + "' already has an AF_XDP port of this vtepd (a port and the underlay on one interface, or " +
+      throw CodedError(env, "interface '" + ifname_ + "' already has an AF_XDP port of this vtepd (a port and the underlay on one interface, or " +
                               "changed afxdp options of a port kept open by a reload): one AF_XDP port per interface; restart vtepd to change its options", "EBUSY");
     }
     if (cur.viaLink) {
       Release();
-      throw XdpError(env, what + " held by a live process: another vtepd is using this interface (`bpftool link show` names it); stop it first", "EBUSY");
+      throw CodedError(env, what + " held by a live process: another vtepd is using this interface (`bpftool link show` names it); stop it first", "EBUSY");
     }
     // A vtepd program nobody holds (a vtepd that attached through netlink and died): take its place.
     int old = bpf_prog_get_fd_by_id(cur.id);
@@ -112,7 +100,7 @@ XskProgram::XskProgram(const Napi::CallbackInfo& info) : Napi::ObjectWrap<XskPro
     if (old >= 0) close(old);
     if (r < 0) {
       Release();
-      throw XdpError(env, WithLog(what + ": a leftover of vtepd's, but removing it failed: " + std::strerror(-r) + "; " + RemoveCommand(cur, ifname_)), ErrnoName(-r));
+      throw CodedError(env, WithBpfLog(what + ": a leftover of vtepd's, but removing it failed: " + std::strerror(-r) + "; " + RemoveCommand(cur, ifname_)), ErrnoName(-r));
     }
     Napi::Object rep = Napi::Object::New(env);
     rep.Set("id", cur.id);
@@ -126,21 +114,21 @@ XskProgram::XskProgram(const Napi::CallbackInfo& info) : Napi::ObjectWrap<XskPro
     int e = errno;
     obj_ = nullptr;
     Release();
-    throw XdpError(env, WithLog("AF_XDP on '" + ifname_ + "': cannot open the eBPF object " + path + ": " + std::strerror(e) +
+    throw CodedError(env, WithBpfLog("AF_XDP on '" + ifname_ + "': cannot open the eBPF object " + path + ": " + std::strerror(e) +
                                 (e == ENOENT ? " (run npm run build:native; it needs clang, bpftool and kernel BTF)" : "")), ErrnoName(e));
   }
   struct bpf_map* xsks = bpf_object__find_map_by_name(obj_, "vtepd_xsks");
   struct bpf_program* prog = bpf_object__find_program_by_name(obj_, VTEPD_XSK_PROG_NAME);
   if (xsks == nullptr || prog == nullptr) {
     Release();
-    throw XdpError(env, "AF_XDP: " + path + " is not vtepd's XSK program (no vtepd_xsks map or vtepd_xsk program)", "EINVAL");
+    throw CodedError(env, "AF_XDP: " + path + " is not vtepd's XSK program (no vtepd_xsks map or vtepd_xsk program)", "EINVAL");
   }
   bpf_map__set_max_entries(xsks, queues_);
   if (int r = bpf_object__load(obj_); r < 0) {
     int e = -r;
     Release();
-    if (e == EPERM || e == EACCES) throw XdpError(env, WithLog("AF_XDP on '" + ifname_ + "': loading the XDP program was refused: " + kPrivHint), "EPERM");
-    throw XdpError(env, WithLog("AF_XDP on '" + ifname_ + "': the kernel refused the XDP program (" + std::string(std::strerror(e)) + "; XSKMAP and bpf_redirect_map fallback need Linux 5.3+)"), ErrnoName(e));
+    if (e == EPERM || e == EACCES) throw CodedError(env, WithBpfLog("AF_XDP on '" + ifname_ + "': loading the XDP program was refused: " + kPrivHint), "EPERM");
+    throw CodedError(env, WithBpfLog("AF_XDP on '" + ifname_ + "': the kernel refused the XDP program (" + std::string(std::strerror(e)) + "; XSKMAP and bpf_redirect_map fallback need Linux 5.3+)"), ErrnoName(e));
   }
   progFd_ = bpf_program__fd(prog);
   xsksFd_ = bpf_map__fd(xsks);
@@ -163,7 +151,7 @@ XskProgram::XskProgram(const Napi::CallbackInfo& info) : Napi::ObjectWrap<XskPro
     std::string msg = "AF_XDP on '" + ifname_ + "'" + (driver.empty() ? "" : " (driver " + driver + ")") + ": cannot attach the XDP program: ";
     if (xdpMode != "generic") msg += "native: " + whyNative + (xdpMode == "native" ? " (xdpMode generic works on any driver, slower)" : "; ");
     if (xdpMode != "native") msg += "generic: " + whyGeneric;
-    throw XdpError(env, WithLog(msg), "EOPNOTSUPP");
+    throw CodedError(env, WithBpfLog(msg), "EOPNOTSUPP");
   }
   netnsIno_ = NetnsInode();
   gAttached.insert({netnsIno_, ifindex_});
@@ -275,14 +263,7 @@ Napi::Value XskProgram::Counters(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object r = Napi::Object::New(env);
   static const char* names[VTEPD_XSK_COUNTERS] = {"taken", "passed", "noSocket"};
-  int ncpu = libbpf_num_possible_cpus();
-  std::vector<uint64_t> vals(ncpu > 0 ? ncpu : 1);
-  for (uint32_t k = 0; k < VTEPD_XSK_COUNTERS; k++) {
-    double sum = 0;
-    if (cntFd_ >= 0 && ncpu > 0 && bpf_map_lookup_elem(cntFd_, &k, vals.data()) == 0)
-      for (int c = 0; c < ncpu; c++) sum += (double)vals[c];
-    r.Set(names[k], sum);
-  }
+  for (uint32_t k = 0; k < VTEPD_XSK_COUNTERS; k++) r.Set(names[k], (double)SumPerCpuSlot(cntFd_, k));
   return r;
 }
 
