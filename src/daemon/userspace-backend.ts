@@ -94,9 +94,9 @@ export class UserspaceBackend implements Backend {
 
   /** The AF_PACKET underlay without its stack bypass (a kernel without tcx, missing privileges): it works, at a cost per frame. */
   private logBypassOff(): void {
-    const b = this.guards.bypassStatus();
-    if (b?.state !== 'off' || this.cfg.underlay.transport !== 'afpacket' || this.cfg.underlay.stackBypass === false) return;
-    this.log.warn({ event: 'stack-bypass-off', interface: b.interface, reason: b.reason }, 'host-stack bypass not attached: the host stack also receives every tunnel frame (and drops it at the guard socket)');
+    const f = this.guards.bypassFailure();
+    if (f === undefined) return;
+    this.log.warn({ event: 'stack-bypass-off', interface: f.interface, reason: f.reason }, 'host-stack bypass not attached: the host stack also receives every tunnel frame (and drops it at the guard socket)');
   }
 
   /** AF_XDP: say so when an open replaced the XDP program a killed vtepd left on an interface. */
@@ -270,6 +270,7 @@ export class UserspaceBackend implements Backend {
     }
     try {
       this.guards.sync(cfg);
+      this.logBypassOff();
     } catch (err) {
       this.log.warn({ err: err }, 'host-stack guard failed: the kernel may answer tunnel traffic with ICMP unreachable');
     }

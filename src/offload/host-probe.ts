@@ -17,7 +17,6 @@ import { release } from 'node:os';
 import { iproute, iprouteJson, createNetns, deleteNetns, IprouteError } from './iproute.js';
 import { probeNic, type NicInfo } from './ethtool.js';
 import { probeXdpPlan } from './xdp-probe.js';
-import { probeStackBypass } from './stack-bypass-probe.js';
 
 export interface Avail {
   ok: boolean;
@@ -52,8 +51,6 @@ export interface HostCapabilities {
   nic: NicInfo | null;
   /** The xdp plan's programs: built, loadable by the addon, kernel BTF present (absent: not probed). */
   xdp?: Avail;
-  /** The AF_PACKET underlay's host-stack bypass (tcx), tried on a veth in a throwaway namespace (absent: not probed). */
-  stackBypass?: Avail;
 }
 
 /** Kernel config as a map (CONFIG_X -> y|m|n), or null when the kernel does not expose it. */
@@ -168,13 +165,12 @@ export async function defaultRouteIface(): Promise<string | null> {
 export async function probeHost(opts: { iface?: string; addonDir?: string } = {}): Promise<HostCapabilities> {
   const cfg = readKernelConfig();
   const iface = opts.iface ?? (await defaultRouteIface());
-  const [links, nic, stackBypass] = await Promise.all([probeKernelLinks(cfg), iface ? probeNic(iface) : Promise.resolve(null), probeStackBypass()]);
+  const [links, nic] = await Promise.all([probeKernelLinks(cfg), iface ? probeNic(iface) : Promise.resolve(null)]);
   return {
     kernelRelease: release(),
     kernel: { ...links, vnetHdr: probeTun(cfg), tcFlower: probeFlower(cfg) },
     native: probeNative(opts.addonDir),
     nic,
     xdp: probeXdpPlan(),
-    stackBypass,
   };
 }

@@ -4,20 +4,15 @@
  * tcx ingress link attaches. Tried for real on a veth in a throwaway network
  * namespace, so nothing on the host's own interfaces changes.
  */
-import { existsSync } from 'node:fs';
 import { HostStackBypass } from '../ports/host-stack-bypass.js';
 import { bypassObjectPath } from '../native/stack-bypass-native.js';
 import { createNetns, deleteNetns, iproute } from './iproute.js';
 import type { Avail } from './host-probe.js';
+import { builtBpfObject, lacksPrivilege } from './bpf-object-probe.js';
 
 export async function probeStackBypass(): Promise<Avail> {
-  let object: string;
-  try {
-    object = bypassObjectPath();
-  } catch (e) {
-    return { ok: false, reason: `native addon not available: ${(e as Error).message}` };
-  }
-  if (!existsSync(object)) return { ok: false, reason: `${object} is not built (npm run build:native needs clang, bpftool, libbpf-dev)` };
+  const object = builtBpfObject(bypassObjectPath);
+  if (typeof object !== 'string') return object;
   let ns: string | undefined;
   try {
     ns = await createNetns('vtepd-probe-bypass');
@@ -26,7 +21,7 @@ export async function probeStackBypass(): Promise<Avail> {
     return { ok: true, reason: 'tcx ingress attaches: the AF_PACKET underlay\'s tunnel frames skip the host stack' };
   } catch (e) {
     const m = (e as Error).message;
-    return { ok: false, reason: /EPERM|permitted|Operation not permitted/i.test(m) ? `needs root or CAP_BPF + CAP_NET_ADMIN (${m})` : m };
+    return { ok: false, reason: lacksPrivilege(m) ? `needs root or CAP_BPF + CAP_NET_ADMIN (${m})` : m };
   } finally {
     if (ns !== undefined) await deleteNetns(ns).catch(() => undefined);
   }

@@ -8,21 +8,17 @@
 import { existsSync } from 'node:fs';
 import { openXdpPlan, xdpPlanObjectPath } from '../native/xdp-plan-native.js';
 import type { Avail } from './host-probe.js';
+import { builtBpfObject, lacksPrivilege } from './bpf-object-probe.js';
 
 export function probeXdpPlan(): Avail {
-  let object: string;
-  try {
-    object = xdpPlanObjectPath();
-  } catch (e) {
-    return { ok: false, reason: `native addon not available: ${(e as Error).message}` };
-  }
-  if (!existsSync(object)) return { ok: false, reason: `${object} is not built (npm run build:native needs clang, bpftool, libbpf-dev)` };
+  const object = builtBpfObject(xdpPlanObjectPath);
+  if (typeof object !== 'string') return object;
   if (!existsSync('/sys/kernel/btf/vmlinux')) return { ok: false, reason: 'the kernel has no BTF (/sys/kernel/btf/vmlinux): the CO-RE programs cannot be relocated' };
   try {
     openXdpPlan(object).close();
   } catch (e) {
     const m = (e as Error).message;
-    return { ok: false, reason: /EPERM|permitted/i.test(m) ? `loading eBPF programs needs root or CAP_BPF + CAP_NET_ADMIN (${m})` : `the programs did not load: ${m}` };
+    return { ok: false, reason: lacksPrivilege(m) ? `loading eBPF programs needs root or CAP_BPF + CAP_NET_ADMIN (${m})` : `the programs did not load: ${m}` };
   }
   return { ok: true, reason: 'vtepd_xdp programs load (verifier accepted them)' };
 }

@@ -56,16 +56,18 @@ export class HostGuards {
   /** Counts of a bypass closed by a reload, so the totals never go down. */
   private bypassCarried = { dropped: 0, passed: 0 };
   private bypassOff: { interface: string; reason: string } | null = null;
+  /** The last sync wanted the bypass and could not attach it (the reason is bypassOff's). */
+  private bypassFailed = false;
 
   /** Never throws: without the bypass the guards still keep the stack quiet, at its cost per frame. */
   private syncBypass(cfg: VtepdConfig): void {
     const u = cfg.underlay;
+    this.bypassFailed = false;
     const off = (reason: string): void => { this.closeBypass(); this.bypassOff = { interface: u.interface, reason }; };
     if (u.transport !== 'afpacket') return off(`underlay.transport ${u.transport}: only the AF_PACKET underlay hands the stack frames vtepd already has`);
     if (u.stackBypass === false) return off('underlay.stackBypass: false');
     if (cfg.networks.length === 0) return off('no networks');
-    const { udpPorts, gre, address } = underlayFilter(cfg);
-    const filter = { udpPorts, gre, address };
+    const filter = underlayFilter(cfg);
     try {
       if (this.bypass !== null && this.bypass.iface === u.interface) {
         this.bypass.setFilter(filter);
@@ -76,6 +78,7 @@ export class HostGuards {
       this.bypassOff = null;
     } catch (e) {
       off((e as Error).message);
+      this.bypassFailed = true;
     }
   }
 
@@ -89,6 +92,11 @@ export class HostGuards {
   }
 
   keys(): string[] { return [...this.guards.keys(), ...(this.bypass !== null ? [`tcx:${this.bypass.iface}`] : [])].sort(); }
+
+  /** Why the last sync could not attach the bypass it wanted; undefined when it did, or did not want it. */
+  bypassFailure(): { interface: string; reason: string } | undefined {
+    return this.bypassFailed && this.bypassOff !== null ? this.bypassOff : undefined;
+  }
 
   /** The bypass now; undefined before the first sync. */
   bypassStatus(): BypassStatus | undefined {

@@ -12,6 +12,7 @@ import { probeHost } from '../../offload/host-probe.js';
 import { availabilityMatrix, type AvailabilityRow } from '../../offload/availability.js';
 import { PLACEMENTS } from '../../offload/plan-schema.js';
 import { probeAfXdp, type AfXdpCapabilities } from '../../offload/afxdp-probe.js';
+import { probeStackBypass } from '../../offload/stack-bypass-probe.js';
 
 function text(rows: AvailabilityRow[], head: string): string {
   const cols = ['function', 'tunnel', ...PLACEMENTS];
@@ -61,14 +62,15 @@ export function register(program: Command): void {
       if (opts.iface !== undefined && !existsSync(`/sys/class/net/${opts.iface}`)) {
         throw new UsageError(`no interface "${opts.iface}" in this network namespace`);
       }
-      const [caps, afxdp] = await Promise.all([probeHost({ iface: opts.iface }), probeAfXdp(opts.iface === undefined ? undefined : [opts.iface])]);
+      // The bypass is no placement of a function (no column): only this command asks, so `vtepd cost`'s plan check does not pay for its trial attach.
+      const [caps, afxdp, stackBypass] = await Promise.all([probeHost({ iface: opts.iface }), probeAfXdp(opts.iface === undefined ? undefined : [opts.iface]), probeStackBypass()]);
       const rows = availabilityMatrix(caps);
       if (opts.json) {
-        process.stdout.write(JSON.stringify({ kernelRelease: caps.kernelRelease, nic: caps.nic, native: caps.native, kernel: caps.kernel, availability: rows, afxdp, stackBypass: caps.stackBypass }, null, opts.pretty ? 2 : undefined) + '\n');
+        process.stdout.write(JSON.stringify({ kernelRelease: caps.kernelRelease, nic: caps.nic, native: caps.native, kernel: caps.kernel, availability: rows, afxdp, stackBypass }, null, opts.pretty ? 2 : undefined) + '\n');
         return;
       }
       const nic = caps.nic ? `${caps.nic.iface} (driver ${caps.nic.driver ?? 'unknown'}${caps.nic.hasDevice ? '' : ', software device'})` : 'none (no default route; use --iface)';
-      const bypass = caps.stackBypass === undefined ? '' : `\nhost-stack bypass (tcx, underlay.transport afpacket): ${caps.stackBypass.ok ? 'yes' : 'no'}: ${caps.stackBypass.reason}\n`;
+      const bypass = `\nhost-stack bypass (tcx, underlay.transport afpacket): ${stackBypass.ok ? 'yes' : 'no'}: ${stackBypass.reason}\n`;
       process.stdout.write(text(rows, `kernel ${caps.kernelRelease}; NIC probed: ${nic}`) + '\n' + afxdpText(afxdp) + bypass);
     });
 }
