@@ -34,24 +34,31 @@ program
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-await registerFor(program, process.argv);
+async function main(): Promise<void> {
+  await registerFor(program, process.argv);
 
-// Every command: on a usage error, one hint line instead of the whole help.
-const withHints = (c: Command, path: string): void => {
-  c.showHelpAfterError(`(${path} --help lists its arguments and flags)`);
-  for (const sub of c.commands) withHints(sub, `${path} ${sub.name()}`);
-};
-withHints(program, 'vtepd');
+  // Every command: on a usage error, one hint line instead of the whole help.
+  const withHints = (c: Command, path: string): void => {
+    c.showHelpAfterError(`(${path} --help lists its arguments and flags)`);
+    for (const sub of c.commands) withHints(sub, `${path} ${sub.name()}`);
+  };
+  withHints(program, 'vtepd');
 
-if (process.argv.length <= 2) {
-  process.stderr.write("vtepd: no command given (vtepd --help lists the commands)\n");
-  process.exitCode = 2;
-} else {
-  program.parseAsync(process.argv).catch((err: unknown) => {
+  if (process.argv.length <= 2) {
+    process.stderr.write("vtepd: no command given (vtepd --help lists the commands)\n");
+    process.exitCode = 2;
+    return;
+  }
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
     if (err instanceof CommanderError) {
       process.exitCode = NOT_ERRORS.has(err.code) || (err.code === 'commander.help' && err.exitCode === 0) ? 0 : 2;
       return;
     }
     reportFatal(err);
-  });
+  }
 }
+
+// No top-level await: the same code is bundled into the CommonJS launcher (scripts/bundle-cli.mjs).
+main().catch(reportFatal);

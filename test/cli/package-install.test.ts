@@ -2,8 +2,9 @@
  * The package as a user installs it from the registry: `npm pack` of this
  * checkout, `npm install -g --prefix TMP` of the tarball (npm builds the addon
  * with the package's install script, node-gyp from npm itself), then the
- * installed `vtepd` runs `--version` and `demo` (root: two daemons with
- * AF_PACKET ports in namespaces the demo makes and removes). The tarball must
+ * installed `vtepd` (package.json's bin, the CommonJS launcher) runs
+ * `--version` and `demo` (root: two daemons with AF_PACKET ports in namespaces
+ * the demo makes and removes; demo is a command the launcher imports lazily). The tarball must
  * carry the built TypeScript, the addon's sources and the generated contract
  * header, and no tests, benchmarks or reports.
  */
@@ -25,7 +26,7 @@ t.test('npm pack, install the tarball into a clean prefix, run it', { skip, time
   // --ignore-scripts: the checkout is built already (npm test builds first).
   const listing = JSON.parse(execFileSync('npm', ['pack', ROOT, '--ignore-scripts', '--json', '--pack-destination', dir], { encoding: 'utf8', cwd: dir })) as { filename: string; files: { path: string }[] }[];
   const files = listing[0].files.map((f) => f.path);
-  for (const need of ['dist/src/cli/main.js', 'native-bindings/binding.gyp', 'native-bindings/src/generated/contract.h', 'native-bindings/bpf/vtepd_xsk.bpf.c', 'scripts/install-addon.mjs', 'LICENSE', 'CHANGELOG.md', 'packaging/vtepd.service']) {
+  for (const need of ['dist/src/cli/main.js', 'dist/src/cli/vtepd.cjs', 'native-bindings/binding.gyp', 'native-bindings/src/generated/contract.h', 'native-bindings/bpf/vtepd_xsk.bpf.c', 'scripts/install-addon.mjs', 'LICENSE', 'CHANGELOG.md', 'packaging/vtepd.service']) {
     t.ok(files.includes(need), `the tarball carries ${need}`);
   }
   t.same(files.filter((f) => /^(test|bench|dist\/test|dist\/bench|fixtures|docs\/benchmarks|docs\/cost-report|native-bindings\/build)\//.test(f)), [], 'no tests, benchmarks, fixtures, reports or build output');
