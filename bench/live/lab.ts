@@ -49,7 +49,7 @@ export const REMOTE_MAC = '02:00:00:00:ff:02';
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 export type Direction = 'encap' | 'decap' | 'l2';
-export type Setup = 'kernel' | 'host' | 'native' | 'afxdp' | 'xdp';
+export type Setup = 'kernel' | 'host' | 'native' | 'host-afxdp' | 'afxdp' | 'xdp';
 
 function ip(args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -110,7 +110,7 @@ export class LiveLab {
   get socket(): string { return join(this.dir, 'vtepd.sock'); }
 
   private vtepdConfig(setup: Exclude<Setup, 'kernel'>, batchSize: number): object {
-    const backend = setup === 'afxdp' ? 'afxdp' : 'afpacket';
+    const backend = setup === 'afxdp' || setup === 'host-afxdp' ? 'afxdp' : 'afpacket';
     const ports = this.direction === 'l2' ? ['vm0', 'vm1'] : ['vm0'];
     const dstPort = this.direction === 'l2' ? 'vm1' : this.direction === 'decap' ? 'vm0' : null;
     return {
@@ -122,7 +122,7 @@ export class LiveLab {
       metrics: { enabled: false, listen: '127.0.0.1:9580' },
       log: { level: 'warn' },
       batch: { size: batchSize },
-      offload: setup === 'host' ? {} : setup === 'xdp' ? { 'encap-decap': 'xdp', 'forwarding-learning': 'xdp' } : { 'encap-decap': 'native', 'forwarding-learning': 'native' },
+      offload: setup === 'host' || setup === 'host-afxdp' ? {} : setup === 'xdp' ? { 'encap-decap': 'xdp', 'forwarding-learning': 'xdp' } : { 'encap-decap': 'native', 'forwarding-learning': 'native' },
     };
   }
 

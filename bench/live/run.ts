@@ -2,8 +2,8 @@
  * `npm run bench:live` (root, 2+ CPUs): frames/s delivered through ONE VTEP, for
  * VXLAN encap, VXLAN decap and L2 bridging, at 60 and 1400 bytes, with four
  * setups of the device under test in the same run: the Linux kernel (bridge +
- * vxlan device), vtepd's host plan, its native plan, the native plan on
- * AF_XDP ports and underlay, and the xdp plan (vtepd's eBPF programs, the
+ * vxlan device), vtepd's host plan, its native plan, each plan on AF_XDP
+ * ports and underlay (host-afxdp, afxdp), and the xdp plan (vtepd's eBPF programs, the
  * userspace path behind them) (lab.ts draws the namespaces).
  *
  * Method. The generator is in-kernel (xdp-generator.ts: BPF_PROG_RUN with
@@ -27,7 +27,7 @@
  * generator cannot pace smoothly below a few hundred thousand frames/s, and
  * on this VM a vCPU stall of a millisecond overflows a 256-frame veth queue.
  *
- * Flags: --directions encap,decap,l2  --setups kernel,host,native,afxdp,xdp
+ * Flags: --directions encap,decap,l2  --setups kernel,host,native,host-afxdp,afxdp,xdp
  *        --sizes 60,1400  --seconds 3  --batch 64  --repeat 3  --out DIR (raw output file)
  *
  * Rounds: this shared VM's figures move by tens of percent from minute to
@@ -51,7 +51,7 @@ const DUT_CPU = 1;
 
 interface Args { directions: Direction[]; setups: Setup[]; sizes: number[]; seconds: number; batch: number; repeat: number; out: string | null }
 function parseArgs(argv: string[]): Args {
-  const a: Args = { directions: ['encap', 'decap', 'l2'], setups: ['kernel', 'host', 'native', 'afxdp', 'xdp'], sizes: [60, 1400], seconds: 3, batch: 64, repeat: 3, out: null };
+  const a: Args = { directions: ['encap', 'decap', 'l2'], setups: ['kernel', 'host', 'native', 'host-afxdp', 'afxdp', 'xdp'], sizes: [60, 1400], seconds: 3, batch: 64, repeat: 3, out: null };
   const list = <T extends string>(v: string, allowed: readonly T[], flag: string): T[] => v.split(',').map((x) => {
     if (!(allowed as readonly string[]).includes(x)) throw new Error(`${flag}: "${x}" is not one of ${allowed.join(', ')}`);
     return x as T;
@@ -60,7 +60,7 @@ function parseArgs(argv: string[]): Args {
     const v = argv[i + 1] ?? '';
     switch (argv[i]) {
       case '--directions': a.directions = list(v, ['encap', 'decap', 'l2'] as const, '--directions'); i++; break;
-      case '--setups': a.setups = list(v, ['kernel', 'host', 'native', 'afxdp', 'xdp'] as const, '--setups'); i++; break;
+      case '--setups': a.setups = list(v, ['kernel', 'host', 'native', 'host-afxdp', 'afxdp', 'xdp'] as const, '--setups'); i++; break;
       case '--sizes': a.sizes = v.split(',').map(Number); i++; break;
       case '--seconds': a.seconds = Number(v); i++; break;
       case '--batch': a.batch = Number(v); i++; break;
@@ -165,7 +165,7 @@ const median = (xs: number[]): number => {
 const limited = (p: Point): boolean => p.offered < 2 * p.delivered;
 function printPoint(p: Point, kernel: Point | undefined): void {
   const vs = (x: number, k: number) => (kernel && p.setup !== 'kernel' ? `${(x / k).toFixed(2)}x` : '');
-  out(`  ${p.round + 1} ${p.direction.padEnd(6)} ${String(p.size).padStart(4)}  ${p.setup.padEnd(7)} ${mpps(p.offered).padStart(8)}  ${mpps(p.delivered).padStart(9)}${limited(p) ? '!' : ' '} ${vs(p.delivered, kernel?.delivered ?? 1).padStart(6)}  ${p.dutBusy.toFixed(0).padStart(4)}%  ${p.genBusy.toFixed(0).padStart(4)}%  ${p.vtepdCores === null ? '    -' : p.vtepdCores.toFixed(2).padStart(5)}  ${mpps(p.sinkRefused).padStart(12)}`);
+  out(`  ${p.round + 1} ${p.direction.padEnd(6)} ${String(p.size).padStart(4)}  ${p.setup.padEnd(10)} ${mpps(p.offered).padStart(8)}  ${mpps(p.delivered).padStart(9)}${limited(p) ? '!' : ' '} ${vs(p.delivered, kernel?.delivered ?? 1).padStart(6)}  ${p.dutBusy.toFixed(0).padStart(4)}%  ${p.genBusy.toFixed(0).padStart(4)}%  ${p.vtepdCores === null ? '    -' : p.vtepdCores.toFixed(2).padStart(5)}  ${mpps(p.sinkRefused).padStart(12)}`);
 }
 
 async function startSetup(lab: LiveLab, setup: Setup, batch: number): Promise<number | null> {
@@ -199,11 +199,12 @@ async function main(): Promise<number> {
   process.once('exit', () => lab?.closeSync());
   const points: Point[] = [];
   out(`vtepd live benchmark, ${new Date().toISOString()} on ${hostname()} (${perCpu().length} CPUs, Linux ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()})`);
+  out(`  command: node dist/bench/live/run.js ${process.argv.slice(2).join(' ')}`.trimEnd());
   out('  topology per direction: [G] gen0 -veth- A [H: device under test] B -veth- snk0 [S]; encap A=vm0 B=ul0, decap A=ul0 B=vm0, l2 A=vm0 B=vm1');
   out(`  generator: XDP live frames (BPF_PROG_RUN, BPF_F_TEST_XDP_LIVE_FRAMES, batches of ${GENERATOR_BATCH}) on CPU ${GEN_CPU}, unpaced, ${args.seconds} s per point`);
   out(`  device under test on CPU ${DUT_CPU}: vtepd (taskset) and A's NAPI thread (threaded NAPI, pinned, nice 19: it yields to the daemon it feeds); GRO on A`);
   out('  setups: kernel = bridge + vxlan device; host / native = vtepd run, AF_PACKET ports + underlay, that plan;');
-  out(`          afxdp = vtepd run, native plan, AF_XDP ports + underlay (copy mode on veth); vtepd batch ${args.batch}; one static FDB entry, no flooding`);
+  out(`          afxdp / host-afxdp = vtepd run, native / host plan, AF_XDP ports + underlay (copy mode on veth); vtepd batch ${args.batch}; one static FDB entry, no flooding`);
   out('          xdp = vtepd run, xdp plan: vtepd_xdp on A and B (native XDP on veth), AF_PACKET ports behind them as the slow path');
   out(`  sink: snk0 drops every frame at XDP once counted (vtepd_benchsink.bpf.o; NAPI mode), its NAPI thread on CPU ${GEN_CPU} at real-time priority: the sink's work is no setup's;`);
   out('        a point whose generator offered less than twice what was delivered is marked "!": the generator (sharing its core');
@@ -211,8 +212,8 @@ async function main(): Promise<number> {
   out('  delivered: rx packets at snk0 in S (ip -s -j link), their mean size checked; CPU: /proc/stat per CPU');
   out('  sink refused: frames B could not hand to snk0 (veth queue full; B tx + snk0 rx drops): non-zero means the sink limited that point');
   out(`  ${args.repeat} round(s): each setup started afresh per round; ratios are taken within a round, then their median`);
-  out('  # dir    size  setup    offered  delivered  vs      DUT   gen   vtepd  sink refused');
-  out('                            Mfps       Mfps  kernel  CPU   CPU   cores          Mfps');
+  out('  # dir    size  setup       offered  delivered  vs      DUT   gen   vtepd  sink refused');
+  out('                               Mfps       Mfps  kernel  CPU   CPU   cores          Mfps');
   try {
     for (const direction of args.directions) {
       lab = new LiveLab(direction, DUT_CPU, GEN_CPU, `vtl${process.pid}${direction[0]}`);
