@@ -19,7 +19,7 @@ import { PacketBatch } from '../../src/batch/packet-batch.js';
 import { AfPacketPort, VNET, VNET_FIELDS } from '../../src/ports/af-packet-port.js';
 import { nativeAvailable } from '../../src/native/addon.js';
 import { fold16, internetChecksum, pseudoHeaderSum4, pseudoHeaderSum6, sum16 } from '../../src/packet/checksum.js';
-import { makeVethPair, nsExec, startTcpdump, stopTcpdump, until, type VethPair } from './fixtures/netns.js';
+import { makeVethPair, nsExec, startTcpdump, stopTcpdump, tcpdumpWrote, until, type VethPair } from './fixtures/netns.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces)' : !nativeAvailable() ? 'native addon not built' : false;
 
@@ -151,7 +151,7 @@ t.test('NEEDS_CSUM from a veth with tx checksumming off: the kernel completes th
   }
 
   // Independent oracle: tshark validates the UDP checksums of what tcpdump saw on the peer.
-  await new Promise((r) => setTimeout(r, 100));
+  await tcpdumpWrote(pcap, set.length);
   await stopTcpdump(dump);
   const lines = execFileSync('tshark', ['-r', pcap, '-o', 'udp.check_checksum:TRUE', '-T', 'fields', '-e', 'udp.srcport', '-e', 'udp.checksum.status'],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n');

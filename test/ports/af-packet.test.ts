@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { PacketBatch } from '../../src/batch/packet-batch.js';
 import { AfPacketPort } from '../../src/ports/af-packet-port.js';
 import { nativeAvailable } from '../../src/native/addon.js';
-import { makeVethPair, startTcpdump, stopTcpdump, until } from './fixtures/netns.js';
+import { makeVethPair, startTcpdump, stopTcpdump, tcpdumpWrote, until } from './fixtures/netns.js';
 import { fillBatch, testFrame, testSeq } from './fixtures/frames.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces)' : !nativeAvailable() ? 'native addon not built' : false;
@@ -94,7 +94,7 @@ t.test('veth: frames sent on one end arrive identical on the other', { skip }, a
   t.equal(own, 0, 'sender does not see its own frames');
 
   // Independent oracle: tcpdump on the receiving veth saw the same frames.
-  await new Promise((r) => setTimeout(r, 100));
+  await tcpdumpWrote(pcap, TOTAL);
   await stopTcpdump(dump);
   const lens = execFileSync('tshark', ['-r', pcap, '-T', 'fields', '-e', 'frame.len'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 24 })
     .trim().split('\n').map(Number);

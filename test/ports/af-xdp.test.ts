@@ -17,7 +17,7 @@ import { AfPacketPort } from '../../src/ports/af-packet-port.js';
 import { AfXdpPort } from '../../src/ports/af-xdp-port.js';
 import { PortDrop } from '../../src/ports/counters.js';
 import { nativeAvailable } from '../../src/native/addon.js';
-import { makeVethPair, nsExec, startTcpdump, stopTcpdump, until } from './fixtures/netns.js';
+import { makeVethPair, nsExec, startTcpdump, stopTcpdump, tcpdumpWrote, until } from './fixtures/netns.js';
 import { fillBatch, testFrame, testSeq } from './fixtures/frames.js';
 import { ethtoolStat, xdpProgOn } from './fixtures/xdp.js';
 
@@ -85,7 +85,7 @@ t.test('AF_PACKET -> AF_XDP: frames arrive byte-identical, metadata reset, count
   // Independent oracles: veth's XDP counters, and the host stack that never saw the frames.
   t.equal(ethtoolStat(v.nsB, v.ifB, 'rx_queue_0_xdp_redirect'), TOTAL, 'veth counted TOTAL XDP redirects');
   t.equal(ethtoolStat(v.nsB, v.ifB, 'rx_queue_0_xdp_bytes'), frameBytes(TOTAL) - 14 * TOTAL, 'and their bytes (veth counts them without the Ethernet header)');
-  await new Promise((r) => setTimeout(r, 100));
+  await tcpdumpWrote(sentPcap, TOTAL);
   await stopTcpdump(dumpA);
   await stopTcpdump(dumpB);
   t.same(tshark(sentPcap), Array.from({ length: TOTAL }, (_, s) => testFrame(s).length), 'tcpdump on the sender saw the same frames in order');
@@ -131,7 +131,7 @@ t.test('AF_XDP -> AF_PACKET: one kick per batch, bytes on the wire as sent', { s
   // Own transmissions are not read back.
   const back = new PacketBatch({ capacity: 256 });
   t.equal(tx.receive(back), 0, 'sender does not see its own frames');
-  await new Promise((r) => setTimeout(r, 100));
+  await tcpdumpWrote(pcap, order.length);
   await stopTcpdump(dump);
   t.same(tshark(pcap), order.map((s) => testFrame(s).length), 'tcpdump on the receiver: same frames, wire order');
 });

@@ -13,7 +13,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { PacketBatch } from '../../src/batch/packet-batch.js';
 import { TapPort, TUN_OFFLOAD, VNET } from '../../src/ports/tap-port.js';
 import { nativeAvailable } from '../../src/native/addon.js';
-import { makeNetns, nsExec, startTcpdump, stopTcpdump, until } from './fixtures/netns.js';
+import { makeNetns, nsExec, startTcpdump, stopTcpdump, tcpdumpWrote, until } from './fixtures/netns.js';
 import { fillBatch, testFrame } from './fixtures/frames.js';
 import { echoReplySeq, echoRequest, ip4, macBytes, makeResponder, respondArp } from './fixtures/responder.js';
 
@@ -84,7 +84,7 @@ t.test('frames written to a TAP are seen by tcpdump on it; close removes the dev
   fillBatch(b, 0, 64);
   b.drop[10] = 4;
   t.equal(port.transmit(b), 63, 'alive frames written in one call');
-  await new Promise((res) => setTimeout(res, 200));
+  await tcpdumpWrote(pcap, 63);
   await stopTcpdump(dump);
   const lens = execFileSync('tshark', ['-r', pcap, '-T', 'fields', '-e', 'frame.len'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
     .trim().split('\n').map(Number);
