@@ -32,7 +32,8 @@ const lazyCommands = {
       if (!args.path.startsWith('.')) return { path: args.path, external: true };
       const target = join(args.resolveDir, args.path);
       if (BUNDLED.has(relative(join(CLI_DIR, 'commands'), target))) return undefined;
-      return { path: `./${relative(CLI_DIR, target)}`, external: true };
+      const rel = relative(CLI_DIR, target);
+      return { path: rel.startsWith('.') ? rel : `./${rel}`, external: true };
     });
   },
 };
