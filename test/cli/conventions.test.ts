@@ -11,7 +11,8 @@
  * - each of these holds for the installed `vtepd` (the CommonJS launcher that
  *   bundles the daemon-client commands and imports the others as ES modules)
  *   and for the ES-module entry main.js, and both print the same for a
- *   command the launcher imports lazily; an error thrown in such a command
+ *   command the launcher imports lazily (and for `fdb stats`, whose formatter
+ *   is one); an error thrown in such a command
  *   keeps its exit code.
  */
 import t from 'tap';
@@ -22,6 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ControlServer } from '../../src/control/control-server.js';
 import type { FdbEntryJson } from '../../src/control/fdb-entry.js';
+import { fdbStats } from '../../src/control/fdb-stats.js';
 
 /** The installed `vtepd` (package.json's bin: the CommonJS launcher) and the ES-module entry behave the same. */
 const ENTRIES: [string, string][] = [
@@ -95,6 +97,7 @@ for (const [entry, CLI] of ENTRIES) {
       handlers: {
         'fdb.show': () => table,
         'fdb.flush': () => ({ removed }),
+      'fdb.stats': () => fdbStats(table, { maxEntries: 1000, perPortLimit: 0, perRemoteLimit: 50, full: 'refuse', ageing: 300 }, []),
       },
     });
     await srv.listen();
@@ -120,6 +123,11 @@ for (const [entry, CLI] of ENTRIES) {
     r = await vtepdAsync(['fdb', 'flush', '-j', ...sock]);
     t.same(JSON.parse(r.out), { removed: 7 });
     t.equal((await vtepdAsync(['fdb', 'flush', ...sock])).out, 'flushed 7 entries\n');
+    // The text form's formatter is a module fdb imports only for `fdb stats`: a lazy import from the launcher too.
+    r = await vtepdAsync(['fdb', 'stats', ...sock]);
+    t.equal(r.code, 0, r.err);
+    t.match(r.out, /^entries: 2\/1000 \(0\.2% used; when full: refuse\)\n  static 1, learned 1;/);
+    t.match(r.out, /\nport vm1: 1 \(no limit\)\nremote 192\.0\.2\.2: 1\/50\n$/);
   });
   t.test(`${entry}: errors from bundled and lazily imported commands keep their exit codes`, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'vtepd-conv-'));
