@@ -12,8 +12,7 @@
  *   bundles the daemon-client commands and imports the others as ES modules)
  *   and for the ES-module entry main.js, and both print the same for a
  *   command the launcher imports lazily (and for `fdb stats`, whose formatter
- *   is one); an error thrown in such a command
- *   keeps its exit code.
+ *   is one); an error thrown in such a command keeps its exit code.
  */
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
