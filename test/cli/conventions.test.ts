@@ -125,7 +125,7 @@ for (const [entry, CLI] of ENTRIES) {
     // The text form's formatter is a module fdb imports only for `fdb stats`: a lazy import from the launcher too.
     r = await vtepdAsync(['fdb', 'stats', ...sock]);
     t.equal(r.code, 0, r.err);
-    t.match(r.out, /^entries: 2\/1000 \(0\.2% used; when full: refuse\)\n  static 1, learned 1;/);
+    t.match(r.out, /^entries: 2\/1000 \(0\.2% used; when full: refuse\)\n {2}static 1, learned 1;/);
     t.match(r.out, /\nport vm1: 1 \(no limit\)\nremote 192\.0\.2\.2: 1\/50\n$/);
   });
   t.test(`${entry}: errors from bundled and lazily imported commands keep their exit codes`, async (t) => {
