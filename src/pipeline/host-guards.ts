@@ -55,15 +55,13 @@ export class HostGuards {
   private bypass: HostStackBypass | null = null;
   /** Counts of a bypass closed by a reload, so the totals never go down. */
   private bypassCarried = { dropped: 0, passed: 0 };
-  private bypassOff: { interface: string; reason: string } | null = null;
-  /** The last sync wanted the bypass and could not attach it (the reason is bypassOff's). */
-  private bypassFailed = false;
+  /** Why the bypass is off; `failed`: the last sync wanted it and could not attach it. */
+  private bypassOff: { interface: string; reason: string; failed: boolean } | null = null;
 
   /** Never throws: without the bypass the guards still keep the stack quiet, at its cost per frame. */
   private syncBypass(cfg: VtepdConfig): void {
     const u = cfg.underlay;
-    this.bypassFailed = false;
-    const off = (reason: string): void => { this.closeBypass(); this.bypassOff = { interface: u.interface, reason }; };
+    const off = (reason: string, failed = false): void => { this.closeBypass(); this.bypassOff = { interface: u.interface, reason, failed }; };
     if (u.transport !== 'afpacket') return off(`underlay.transport ${u.transport}: only the AF_PACKET underlay hands the stack frames vtepd already has`);
     if (u.stackBypass === false) return off('underlay.stackBypass: false');
     if (cfg.networks.length === 0) return off('no networks');
@@ -77,8 +75,7 @@ export class HostGuards {
       }
       this.bypassOff = null;
     } catch (e) {
-      off((e as Error).message);
-      this.bypassFailed = true;
+      off((e as Error).message, true);
     }
   }
 
@@ -95,7 +92,8 @@ export class HostGuards {
 
   /** Why the last sync could not attach the bypass it wanted; undefined when it did, or did not want it. */
   bypassFailure(): { interface: string; reason: string } | undefined {
-    return this.bypassFailed && this.bypassOff !== null ? this.bypassOff : undefined;
+    const o = this.bypassOff;
+    return o?.failed ? { interface: o.interface, reason: o.reason } : undefined;
   }
 
   /** The bypass now; undefined before the first sync. */
