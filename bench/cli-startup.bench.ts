@@ -29,15 +29,16 @@ export default async function (): Promise<BenchFigure[]> {
   const empty = join(dir, 'empty.cjs');
   writeFileSync(empty, '');
   const nobody = join(dir, 'nobody.sock');
-  const cases: [string, string[]][] = [
-    ['node, empty file', [empty]],
-    ['vtepd --help', [CLI, '--help']],
-    ['vtepd fdb show', [CLI, 'fdb', 'show', '--socket', nobody]],
-    ['fdb show, main.js', [ESM_ENTRY, 'fdb', 'show', '--socket', nobody]],
+  // The first row is the baseline; `targeted`: the row issue #13's 150 ms applies to.
+  const cases: { name: string; args: string[]; targeted: boolean }[] = [
+    { name: 'node, empty file', args: [empty], targeted: false },
+    { name: 'vtepd --help', args: [CLI, '--help'], targeted: true },
+    { name: 'vtepd fdb show', args: [CLI, 'fdb', 'show', '--socket', nobody], targeted: true },
+    { name: 'fdb show, main.js', args: [ESM_ENTRY, 'fdb', 'show', '--socket', nobody], targeted: false },
   ];
   const times = cases.map(() => [] as number[]);
   for (let r = 0; r < RUNS; r++) {
-    cases.forEach(([, args], i) => {
+    cases.forEach(({ args }, i) => {
       const t0 = process.hrtime.bigint();
       spawnSync(process.execPath, args, { stdio: 'ignore' });
       times[i].push(Number(process.hrtime.bigint() - t0) / 1e6);
@@ -48,10 +49,10 @@ export default async function (): Promise<BenchFigure[]> {
   const base = med(times[0]);
   console.log(`cli-startup: exec to exit, ${RUNS} interleaved runs, median (best)`);
   const figures: BenchFigure[] = [];
-  cases.forEach(([name], i) => {
+  cases.forEach(({ name, targeted }, i) => {
     const m = med(times[i]);
     const share = `  vtepd's own share ${(m - base).toFixed(0)} ms`;
-    const vtepd = i === 0 ? '' : i === cases.length - 1 ? `${share} (the ES-module entry, for comparison)` : `${share}; target 150 ms: ${m <= 150 ? 'met' : 'NOT met'}`;
+    const vtepd = i === 0 ? '' : targeted ? `${share}; target 150 ms: ${m <= 150 ? 'met' : 'NOT met'}` : `${share} (the ES-module entry, for comparison)`;
     console.log(`  ${name.padEnd(20)} ${m.toFixed(0).padStart(5)} ms (${Math.min(...times[i]).toFixed(0)})${vtepd}`);
     figures.push({ name: `startup ${name}`, value: m, unit: 'ms' });
   });

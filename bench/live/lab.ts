@@ -49,7 +49,17 @@ export const REMOTE_MAC = '02:00:00:00:ff:02';
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 export type Direction = 'encap' | 'decap' | 'l2';
-export type Setup = 'kernel' | 'host' | 'native' | 'host-afxdp' | 'afxdp' | 'xdp';
+/** vtepd's setups: each a ports/underlay backend and an offload plan. */
+const VTEPD_SETUPS = {
+  host: { backend: 'afpacket', offload: {} },
+  native: { backend: 'afpacket', offload: { 'encap-decap': 'native', 'forwarding-learning': 'native' } },
+  'host-afxdp': { backend: 'afxdp', offload: {} },
+  afxdp: { backend: 'afxdp', offload: { 'encap-decap': 'native', 'forwarding-learning': 'native' } },
+  xdp: { backend: 'afpacket', offload: { 'encap-decap': 'xdp', 'forwarding-learning': 'xdp' } },
+} as const;
+/** Every setup bench:live knows, in its default order. */
+export const SETUPS = ['kernel', ...(Object.keys(VTEPD_SETUPS) as (keyof typeof VTEPD_SETUPS)[])] as const;
+export type Setup = (typeof SETUPS)[number];
 
 function ip(args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -110,7 +120,7 @@ export class LiveLab {
   get socket(): string { return join(this.dir, 'vtepd.sock'); }
 
   private vtepdConfig(setup: Exclude<Setup, 'kernel'>, batchSize: number): object {
-    const backend = setup === 'afxdp' || setup === 'host-afxdp' ? 'afxdp' : 'afpacket';
+    const { backend, offload } = VTEPD_SETUPS[setup];
     const ports = this.direction === 'l2' ? ['vm0', 'vm1'] : ['vm0'];
     const dstPort = this.direction === 'l2' ? 'vm1' : this.direction === 'decap' ? 'vm0' : null;
     return {
@@ -122,7 +132,7 @@ export class LiveLab {
       metrics: { enabled: false, listen: '127.0.0.1:9580' },
       log: { level: 'warn' },
       batch: { size: batchSize },
-      offload: setup === 'host' || setup === 'host-afxdp' ? {} : setup === 'xdp' ? { 'encap-decap': 'xdp', 'forwarding-learning': 'xdp' } : { 'encap-decap': 'native', 'forwarding-learning': 'native' },
+      offload,
     };
   }
 

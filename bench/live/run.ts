@@ -43,7 +43,7 @@ import { nativeAvailable } from '../../src/native/addon.js';
 import { callDaemon } from '../../src/control/control-client.js';
 import type { StatsSnapshot } from '../../src/control/stats.js';
 import { innerFrame, vxlanFrame, VXLAN_OVERHEAD } from './frames.js';
-import { LiveLab, DST_MAC, SRC_MAC, UL0_MAC, REMOTE_MAC, REMOTE, LOCAL, VNI, type Direction, type Setup } from './lab.js';
+import { LiveLab, DST_MAC, SRC_MAC, UL0_MAC, REMOTE_MAC, REMOTE, LOCAL, VNI, SETUPS, type Direction, type Setup } from './lab.js';
 import { GENERATOR_BATCH, runXdpGenerator } from './xdp-generator.js';
 
 const GEN_CPU = 0;
@@ -51,7 +51,7 @@ const DUT_CPU = 1;
 
 interface Args { directions: Direction[]; setups: Setup[]; sizes: number[]; seconds: number; batch: number; repeat: number; out: string | null }
 function parseArgs(argv: string[]): Args {
-  const a: Args = { directions: ['encap', 'decap', 'l2'], setups: ['kernel', 'host', 'native', 'host-afxdp', 'afxdp', 'xdp'], sizes: [60, 1400], seconds: 3, batch: 64, repeat: 3, out: null };
+  const a: Args = { directions: ['encap', 'decap', 'l2'], setups: [...SETUPS], sizes: [60, 1400], seconds: 3, batch: 64, repeat: 3, out: null };
   const list = <T extends string>(v: string, allowed: readonly T[], flag: string): T[] => v.split(',').map((x) => {
     if (!(allowed as readonly string[]).includes(x)) throw new Error(`${flag}: "${x}" is not one of ${allowed.join(', ')}`);
     return x as T;
@@ -60,7 +60,7 @@ function parseArgs(argv: string[]): Args {
     const v = argv[i + 1] ?? '';
     switch (argv[i]) {
       case '--directions': a.directions = list(v, ['encap', 'decap', 'l2'] as const, '--directions'); i++; break;
-      case '--setups': a.setups = list(v, ['kernel', 'host', 'native', 'host-afxdp', 'afxdp', 'xdp'] as const, '--setups'); i++; break;
+      case '--setups': a.setups = list(v, SETUPS, '--setups'); i++; break;
       case '--sizes': a.sizes = v.split(',').map(Number); i++; break;
       case '--seconds': a.seconds = Number(v); i++; break;
       case '--batch': a.batch = Number(v); i++; break;
